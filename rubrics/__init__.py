@@ -1,0 +1,1 @@
+"""QC rubrics: small pass/fail checks over a run's handoffs, with evidence."""

@@ -1,0 +1,1 @@
+"""Capture, store, diff, localize and explain; knows nothing of the four tools."""
