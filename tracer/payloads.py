@@ -258,7 +258,7 @@ _TOKEN_PATTERNS: tuple[_TokenPattern, ...] = (
         group=1,
     ),
     _TokenPattern(
-        "secret after 'token='/'secret='",
+        "high-entropy value after a secret name",
         re.compile(
             r"(?i)\b(?:[a-z_]*token|[a-z_]*secret|api[_-]?key|access[_-]?key)\s*[=:]\s*"
             r"[\"']?([^\s\"'&,;]{12,})"

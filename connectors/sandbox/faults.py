@@ -63,7 +63,8 @@ class Fault(BaseModel):
 
     Fields mean, by kind:
 
-    - ``http_error``: answer ``status`` (and the tool's error ``code``) instead of serving.
+    - ``http_error``: answer ``status`` (and the tool's error ``code``) instead of serving;
+      the code ``malformed_json`` makes the emulator answer a cut-off, non-JSON body.
     - ``rate_limit``: answer the tool's rate-limit error, asking to wait ``retry_after``.
     - ``latency``: wait ``seconds`` before answering.
     - ``revoke_token``: every token is refused with the tool's auth error.
@@ -90,7 +91,7 @@ class Fault(BaseModel):
     target: str | None = None
     to: str | None = None
     value: Any = None
-    status: int | None = Field(default=None, ge=400, le=599)
+    status: int | None = Field(default=None, ge=200, le=599)
     code: str | None = None
     times: int | None = Field(default=None, ge=1)
     rate: float | None = Field(default=None, gt=0.0, le=1.0)
