@@ -47,6 +47,20 @@ class AirtableUpsertRecordArgs(OpArgs):
     typecast: bool = False
 
 
+class AirtableGetRecordArgs(OpArgs):
+    table: str
+    record_id: str
+    base: str | None = None
+
+
+class AirtableUpdateRecordArgs(OpArgs):
+    table: str
+    record_id: str
+    fields: dict[str, Any]
+    base: str | None = None
+    typecast: bool = False
+
+
 class AirtableListRecordsArgs(OpArgs):
     table: str
     formula: str | None = None
@@ -70,7 +84,10 @@ class SlackPostMessageArgs(OpArgs):
     channel: str
     text: str
     thread_ts: str | None = None
-    idempotency_key: str | None = None
+    mention_email: str | None = Field(default=None, description="mention this person")
+    idempotency_key: str | None = Field(
+        default=None, description="default: the run and step, so a retry never posts twice"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,10 @@ OPS: dict[str, OpSpec] = {
             AirtableUpsertRecordArgs,
             True,
             "upsert one Airtable record on merge fields",
+        ),
+        OpSpec("airtable.get_record", "airtable", AirtableGetRecordArgs, False, "read a record"),
+        OpSpec(
+            "airtable.update_record", "airtable", AirtableUpdateRecordArgs, True, "update a record"
         ),
         OpSpec("airtable.list_records", "airtable", AirtableListRecordsArgs, False, "list records"),
         OpSpec("monday.upsert_item", "monday", MondayUpsertItemArgs, True, "upsert a Monday item"),

@@ -1,0 +1,71 @@
+"""Where steptrace finds its parts, from ``STEPTRACE_*`` environment variables.
+
+Nothing set means the embedded default (DESIGN §2): a Temporal dev server started by
+steptrace, the SQLite trace store under ``.steptrace/``, and the sandbox emulators for
+the four tools. Setting a tool's URL and token points that tool at the real API.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+Tool = Literal["linear", "airtable", "monday", "slack"]
+TOOLS: tuple[Tool, ...] = get_args(Tool)
+SANDBOX_TOKEN = "sandbox-token"
+
+
+class ToolEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str
+    token: SecretStr
+
+
+class Settings(BaseModel):
+    """Everything configurable, with the embedded defaults."""
+
+    model_config = ConfigDict(frozen=True)
+
+    database_url: str | None = None
+    temporal_address: str | None = None
+    namespace: str = "default"
+    task_queue: str = "steptrace"
+    endpoints: dict[Tool, ToolEndpoint] = {}
+    airtable_base: str = "Ops Tracker"
+    monday_board: str = "Triage"
+    temporal_ui_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        endpoints: dict[Tool, ToolEndpoint] = {}
+        for tool in TOOLS:
+            url = env.get(f"STEPTRACE_{tool.upper()}_URL")
+            token = env.get(f"STEPTRACE_{tool.upper()}_TOKEN")
+            if url and token:
+                endpoints[tool] = ToolEndpoint(base_url=url, token=SecretStr(token))
+        return cls(
+            database_url=env.get("STEPTRACE_DATABASE_URL") or None,
+            temporal_address=env.get("STEPTRACE_TEMPORAL_ADDRESS") or None,
+            namespace=env.get("STEPTRACE_NAMESPACE", "default"),
+            task_queue=env.get("STEPTRACE_TASK_QUEUE", "steptrace"),
+            endpoints=endpoints,
+            airtable_base=env.get("STEPTRACE_AIRTABLE_BASE", "Ops Tracker"),
+            monday_board=env.get("STEPTRACE_MONDAY_BOARD", "Triage"),
+            temporal_ui_url=env.get("STEPTRACE_TEMPORAL_UI_URL") or None,
+        )
+
+    def missing_endpoints(self) -> list[Tool]:
+        """Tools with no real endpoint configured: the sandbox serves these."""
+        return [tool for tool in TOOLS if tool not in self.endpoints]
+
+    def with_sandbox(self, urls: Mapping[Tool, str]) -> Settings:
+        """These settings with the sandbox's URLs for every tool not configured."""
+        filled = dict(self.endpoints)
+        for tool in self.missing_endpoints():
+            filled[tool] = ToolEndpoint(base_url=urls[tool], token=SecretStr(SANDBOX_TOKEN))
+        return self.model_copy(update={"endpoints": filled})

@@ -1,0 +1,157 @@
+"""The generic, deterministic ``PipelineWorkflow``.
+
+It interprets a validated pipeline spec: for each step it evaluates the step's JMESPath
+arguments over the run context (pure, so deterministic), runs the step as one activity
+named after its op, and adds the step's output to the context. Every step being an
+activity is what makes every handoff traced. The workflow does no I/O of its own: the
+run's start and end are recorded by the ``steptrace.record_run`` activity.
+
+A step that fails after its retries fails the run: the run is recorded as ``failed`` with
+that step, and the workflow fails too, so Temporal's UI agrees.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.pipeline import PipelineSpec, RetrySpec, StepSpec
+    from orchestrator.transform import evaluate_args
+    from tracer.lineage import expression_reads
+    from tracer.steps import StepCall, StepReturn
+
+RECORD_RUN_ACTIVITY = "steptrace.record_run"
+PIPELINE_WORKFLOW = "PipelineWorkflow"
+
+
+class PipelineInput(BaseModel):
+    """What starts a pipeline run."""
+
+    spec: dict[str, Any] = Field(description="the validated spec, as JSON")
+    trigger: dict[str, Any] = Field(default_factory=dict)
+    kind: str = "pipeline"
+    parent_run_id: str | None = None
+
+
+class PipelineResult(BaseModel):
+    run_id: str
+    status: str
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunEvent(BaseModel):
+    """A run starting or ending, for the trace store."""
+
+    run_id: str
+    workflow_id: str
+    temporal_run_id: str
+    pipeline: str
+    version: str
+    kind: str
+    parent_run_id: str | None = None
+    trigger: dict[str, Any] = Field(default_factory=dict)
+    status: str = "running"
+    failed_step: str | None = None
+
+
+@workflow.defn(name=PIPELINE_WORKFLOW)
+class PipelineWorkflow:
+    @workflow.run
+    async def run(self, params: PipelineInput) -> PipelineResult:
+        spec = PipelineSpec.model_validate(params.spec)
+        info = workflow.info()
+        event = RunEvent(
+            run_id=f"{info.workflow_id}/{info.run_id}",
+            workflow_id=info.workflow_id,
+            temporal_run_id=info.run_id,
+            pipeline=spec.name,
+            version=spec.version,
+            kind=params.kind,
+            parent_run_id=params.parent_run_id,
+            trigger=params.trigger,
+        )
+        await _record(event)
+        context: dict[str, Any] = {"trigger": params.trigger}
+        for index, step in enumerate(spec.steps):
+            try:
+                returned = await _run_step(event, index, step, context)
+            except ActivityError as err:
+                await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
+                raise ApplicationError(
+                    f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
+                    {"failed_step": step.id, "run_id": event.run_id},
+                    type="StepFailed",
+                    non_retryable=True,
+                ) from err
+            context[step.id] = returned.output
+        await _record(event.model_copy(update={"status": "succeeded"}))
+        outputs = {k: v for k, v in context.items() if k != "trigger"}
+        return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
+
+
+async def _run_step(
+    event: RunEvent, index: int, step: StepSpec, context: dict[str, Any]
+) -> StepReturn:
+    call = StepCall(
+        run_id=event.run_id,
+        pipeline=event.pipeline,
+        pipeline_version=event.version,
+        step_id=step.id,
+        step_index=index,
+        op=step.op,
+        args=step_arguments(step, context),
+        step=step.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+    )
+    returned: StepReturn = await workflow.execute_activity(
+        step.op,
+        call,
+        result_type=StepReturn,
+        activity_id=f"{index}:{step.id}",
+        start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+        retry_policy=retry_policy(step.retry),
+    )
+    return returned
+
+
+def step_arguments(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+    """The handoff a step receives.
+
+    A connector op gets its evaluated arguments; a ``transform`` gets the parts of the
+    context its map reads (it evaluates the map itself, inside its activity).
+    """
+    if step.map is None:
+        return evaluate_args(step.args, context)
+    roots: set[str] = set()
+    for entry in step.map.values():
+        source = entry if isinstance(entry, str) else entry.source
+        roots |= expression_reads(source).roots
+    return {root: context[root] for root in sorted(roots) if root in context}
+
+
+def retry_policy(spec: RetrySpec) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=spec.initial_interval_seconds),
+        backoff_coefficient=spec.backoff,
+        maximum_interval=timedelta(seconds=spec.maximum_interval_seconds),
+        maximum_attempts=spec.maximum_attempts,
+    )
+
+
+async def _record(event: RunEvent) -> None:
+    await workflow.execute_activity(
+        RECORD_RUN_ACTIVITY,
+        event,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
+    )
+
+
+def _cause(err: ActivityError) -> str:
+    cause = err.cause
+    return str(cause) if cause is not None else str(err)
