@@ -17,6 +17,7 @@ from connectors.errors import (
     MalformedResponseError,
     Tool,
     TransientError,
+    ValidationError,
 )
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -39,6 +40,11 @@ async def send(
             "a write may still have happened",
             tool=tool,
             operation=operation,
+        ) from exc
+    except httpx.LocalProtocolError as exc:
+        # Our own request is malformed (an illegal header, say): a retry cannot help.
+        raise ValidationError(
+            f"the request could not be sent: {exc}", tool=tool, operation=operation
         ) from exc
     except httpx.TransportError as exc:
         raise TransientError(

@@ -162,21 +162,24 @@ def wrap(emulator: Emulator, engine: FaultEngine, journal: Journal) -> ASGIApp:
             await response(scope, _replay(body), send)
             return
         operation = emulator.operation(request)
-        status_box: list[int] = []
-        fault_name = await _serve(
-            emulator, engine, request, operation, inner, scope, body, _capture(send, status_box)
-        )
-        journal.add(
-            JournalEntry(
-                service=service,
-                run=engine.run,
-                operation=operation.name,
-                method=request.method,
-                path=request.path,
-                status=status_box[0] if status_box else 0,
-                fault=fault_name,
+        fault_box: list[str | None] = []
+
+        def log(status: int) -> None:
+            # Written when the status is sent, before the body, so a client that reads
+            # the journal right after its call always finds the call there.
+            journal.add(
+                JournalEntry(
+                    service=service,
+                    run=engine.run,
+                    operation=operation.name,
+                    method=request.method,
+                    path=request.path,
+                    status=status,
+                    fault=fault_box[0] if fault_box else None,
+                )
             )
-        )
+
+        await _serve(emulator, engine, request, operation, inner, scope, body, send, log, fault_box)
 
     return app
 
@@ -190,24 +193,29 @@ async def _serve(
     scope: Scope,
     body: bytes,
     send: Send,
-) -> str | None:
-    """Answer one request; return the name of the fault that fired, if any."""
+    log: Callable[[int], None],
+    fault_box: list[str | None],
+) -> None:
+    """Answer one request, noting in ``fault_box`` the fault that fired, if any."""
     service = emulator.service
     op = operation.name
+    send = _logging(send, log)
     error, fault = _gate(emulator, engine, request, operation)
     if error is not None:
+        fault_box.append(fault.kind if fault else error.kind)
         await emulator.error_response(error)(scope, _replay(body), send)
-        return fault.kind if fault else error.kind
+        return
     slow = engine.fire(service, ["latency"], operation=op)
     if slow is not None and slow.seconds:
         await asyncio.sleep(slow.seconds)
     if operation.is_write and engine.fire(service, ["duplicate_on_timeout"], operation=op):
+        fault_box.append("duplicate_on_timeout")
         await inner(scope, _replay(body), _discard)
         timeout = TransportError(kind="timeout", operation=operation, status=504)
         await emulator.error_response(timeout)(scope, _replay(body), send)
-        return "duplicate_on_timeout"
+        return
+    fault_box.append(slow.kind if slow else None)
     await inner(scope, _replay(body), send)
-    return slow.kind if slow else None
 
 
 def _gate(
@@ -300,10 +308,10 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-def _capture(send: Send, status_box: list[int]) -> Send:
+def _logging(send: Send, log: Callable[[int], None]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            status_box.append(int(message["status"]))
+            log(int(message["status"]))
         await send(message)
 
     return wrapped

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, get_args
 
@@ -128,6 +128,9 @@ class Fault(BaseModel):
         return " ".join(bits)
 
 
+FIRED_LOG_LIMIT = 10_000
+
+
 class FiredFault(BaseModel):
     """A record that a fault fired: which run, which operation, and which fault."""
 
@@ -147,7 +150,7 @@ class FaultEngine:
         self._fired_count: Counter[int] = Counter()
         self._random = random.Random(seed)
         self._run = 1
-        self.fired: list[FiredFault] = []
+        self.fired: deque[FiredFault] = deque(maxlen=FIRED_LOG_LIMIT)
 
     @property
     def run(self) -> int:
@@ -174,6 +177,7 @@ class FaultEngine:
         with self._lock:
             self._faults.clear()
             self._fired_count.clear()
+            self.fired.clear()
 
     def active(
         self,

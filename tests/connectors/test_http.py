@@ -104,3 +104,11 @@ def test_error_describes_itself() -> None:
     assert described["field"] == "Priority"
     assert "field='Priority'" in str(error)
     assert all(issubclass(cls, errors.ConnectorError) for cls in errors.ALL_ERRORS)
+
+
+async def test_a_request_we_cannot_send_is_not_retryable(silent_server: str) -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        request = http.build_request("GET", silent_server, headers={"authorization": "Bearer \n"})
+        with pytest.raises(errors.ValidationError) as info:
+            await send(http, request, tool="airtable", operation="list_records")
+    assert not info.value.retryable
