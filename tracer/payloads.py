@@ -27,7 +27,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "decode",
     "encode",
     "redact",
+    "redact_json",
     "redact_text",
     "to_json_data",
 ]
@@ -148,6 +149,9 @@ class RedactionPolicy(BaseModel):
         return tuple((p, tuple(p.split("."))) for p in self.paths)
 
 
+_NO_REDACTION = RedactionPolicy(keys=frozenset(), key_suffixes=(), scan_text=False)
+
+
 def _norm_key(key: str) -> str:
     return key.lower().replace("-", "_")
 
@@ -155,47 +159,14 @@ def _norm_key(key: str) -> str:
 # --------------------------------------------------------------------------- normalise
 
 
-def to_json_data(value: Any, path: str = "") -> Any:
+def to_json_data(value: Any) -> Any:
     """Return ``value`` as plain JSON data (dict/list/str/int/float/bool/None).
 
+    Pydantic models are dumped with ``model_dump(mode="json")`` and tuples become lists.
     Raises :class:`PayloadError` for a non-string dict key, a non-finite float, or any
     other type, naming the path where it sits.
     """
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise PayloadError(
-                f"payload value at {_show(path)} is {value!r}, which JSON cannot represent; "
-                "replace it with null or a string before handing it over",
-                path=path,
-            )
-        return value
-    if isinstance(value, BaseModel):
-        return to_json_data(value.model_dump(mode="json"), path)
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise PayloadError(
-                    f"payload key {key!r} at {_show(path)} is a {type(key).__name__}; "
-                    "JSON object keys must be strings",
-                    path=path,
-                )
-            out[key] = to_json_data(item, _join(path, key))
-        return out
-    if isinstance(value, list | tuple):
-        return [to_json_data(item, _join(path, str(i))) for i, item in enumerate(value)]
-    raise PayloadError(
-        f"payload value at {_show(path)} is a {type(value).__module__}.{type(value).__qualname__}, "
-        "which is not JSON data; pass a pydantic model, dict, list or scalar "
-        "(convert it, e.g. a datetime to an ISO string, first)",
-        path=path,
-    )
-
-
-def _join(path: str, segment: str) -> str:
-    return f"{path}.{segment}" if path else segment
+    return _Walker(_NO_REDACTION).walk(value, None, 0)
 
 
 def _show(path: str) -> str:
@@ -240,7 +211,9 @@ _TOKEN_PATTERNS: tuple[_TokenPattern, ...] = (
         "Airtable API key",
         re.compile(r"\bkey(?=[A-Za-z]*\d)(?=[a-z0-9]*[A-Z])[A-Za-z0-9]{14}\b"),
     ),
-    _TokenPattern("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,})")),
+    _TokenPattern(
+        "GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{20,})")
+    ),
     _TokenPattern("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     _TokenPattern(
         "JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
@@ -268,16 +241,21 @@ _TOKEN_PATTERNS: tuple[_TokenPattern, ...] = (
     ),
 )
 
-# Cheap pre-check so that the (many) strings without any hint skip the full scan.
-_HINT = re.compile(
-    r"xox|xapp-|lin_|pat|key|gh[pousr]_|github_pat_|AKIA|ASIA|eyJ|[Bb]earer|://|PRIVATE KEY|"
-    r"(?i:pass|pwd|token|secret)"
+# Cheap pre-check so that the many strings without any hint skip the full scan: one
+# literal alternation over the lower-cased text (re.IGNORECASE would be ~10x slower).
+_HINTS: tuple[str, ...] = (
+    *("xox", "xapp-", "lin_", "pat", "key", "github_pat_", "akia", "asia", "eyj"),
+    *("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "bearer", "://", "private key"),
+    *("pass", "pwd", "token", "secret"),
 )
+_HINT = re.compile("|".join(re.escape(hint) for hint in _HINTS))
 
 
 def redact_text(text: str) -> tuple[str, list[str]]:
     """Replace token-like substrings of ``text`` by markers; return the text and reasons."""
-    if len(text) < 8 or not _HINT.search(text):
+    if len(text) < 8:
+        return text, []
+    if not _HINT.search(text.lower()):
         return text, []
     reasons: list[str] = []
     for pattern in _TOKEN_PATTERNS:
@@ -302,49 +280,108 @@ def _apply(pattern: _TokenPattern, text: str, reasons: list[str]) -> str:
 
 
 def redact(value: Any, policy: RedactionPolicy | None = None) -> tuple[Any, list[Redaction]]:
-    """Return a redacted copy of JSON data ``value`` and what was replaced.
+    """Return a redacted copy of ``value`` as plain JSON data, and what was replaced.
 
-    ``value`` must already be plain JSON data (see :func:`to_json_data`); the input is
-    not modified.
+    Normalises like :func:`to_json_data` in the same pass; the input is not modified.
     """
-    found: list[Redaction] = []
-    out = _redact(value, (), policy or RedactionPolicy(), found)
-    return out, found
+    walker = _Walker(policy or RedactionPolicy())
+    return walker.walk(value, None, 0), walker.found
 
 
-def _redact(
-    value: Any, segs: tuple[str, ...], policy: RedactionPolicy, found: list[Redaction]
-) -> Any:
-    if policy.paths:
-        pattern = policy.path_is_secret(segs)
-        if pattern is not None and _has_content(value):
-            return _mark(found, segs, f"path '{pattern}'")
-    if isinstance(value, dict):
+# A path under construction as a linked list (parent, segment): building it is O(1) per
+# node, and only the few redacted (or rejected) nodes pay for joining it into a string.
+_Path = tuple["_Path", str] | None
+
+
+def _dotted(path: _Path) -> str:
+    return ".".join(_segments(path))
+
+
+def _segments(path: _Path) -> tuple[str, ...]:
+    segs: list[str] = []
+    while path is not None:
+        path, seg = path
+        segs.append(seg)
+    return tuple(reversed(segs))
+
+
+class _Walker:
+    """One pass over a value that normalises it to JSON data and redacts it.
+
+    Per-key decisions are cached: the same keys repeat in every record of a big payload.
+    """
+
+    def __init__(self, policy: RedactionPolicy) -> None:
+        self.policy = policy
+        self.scan_text = policy.scan_text
+        self.found: list[Redaction] = []
+        self.secret_keys: dict[str, bool] = {}
+        self.path_depth = max((len(p.split(".")) for p in policy.paths), default=0)
+
+    def walk(self, value: Any, path: _Path, depth: int) -> Any:
+        if depth and depth <= self.path_depth:
+            pattern = self.policy.path_is_secret(_segments(path))
+            if pattern is not None and _has_content(value):
+                return self.mark(path, f"path '{pattern}'")
+        if isinstance(value, str):
+            return self.walk_str(value, path) if self.scan_text and len(value) >= 8 else value
+        if isinstance(value, Mapping):
+            return self.walk_dict(value, path, depth)
+        if isinstance(value, list | tuple):
+            return [self.walk(item, (path, str(i)), depth + 1) for i, item in enumerate(value)]
+        if value is None or isinstance(value, bool | int):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise PayloadError(
+                    f"payload value at {_show(_dotted(path))} is {value!r}, which JSON cannot "
+                    "represent; replace it with null or a string before handing it over",
+                    path=_dotted(path),
+                )
+            return value
+        if isinstance(value, BaseModel):
+            return self.walk(value.model_dump(mode="json"), path, depth)
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        raise PayloadError(
+            f"payload value at {_show(_dotted(path))} is a {kind}, which is not JSON data; "
+            "pass a pydantic model, dict, list or scalar (convert it, e.g. a datetime to an "
+            "ISO string, first)",
+            path=_dotted(path),
+        )
+
+    def walk_str(self, value: str, path: _Path) -> str:
+        text, reasons = redact_text(value)
+        if reasons:
+            where = _dotted(path)
+            self.found.extend(Redaction(path=where, reason=r) for r in reasons)
+        return text
+
+    def walk_dict(self, value: Mapping[Any, Any], path: _Path, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if policy.key_is_secret(key) and _has_content(item):
-                out[key] = _mark(found, (*segs, key), f"key '{key.lower()}'")
+            secret = self.secret_keys.get(key)
+            if secret is None:
+                if not isinstance(key, str):
+                    raise PayloadError(
+                        f"payload key {key!r} at {_show(_dotted(path))} is a "
+                        f"{type(key).__name__}; JSON object keys must be strings",
+                        path=_dotted(path),
+                    )
+                secret = self.secret_keys[key] = self.policy.key_is_secret(key)
+            if secret and _has_content(item):
+                out[key] = self.mark((path, key), f"key '{key.lower()}'")
             else:
-                out[key] = _redact(item, (*segs, key), policy, found)
+                out[key] = self.walk(item, (path, key), depth + 1)
         return out
-    if isinstance(value, list):
-        return [_redact(item, (*segs, str(i)), policy, found) for i, item in enumerate(value)]
-    if isinstance(value, str) and policy.scan_text:
-        text, reasons = redact_text(value)
-        path = ".".join(segs)
-        found.extend(Redaction(path=path, reason=r) for r in reasons)
-        return text
-    return value
+
+    def mark(self, path: _Path, reason: str) -> str:
+        self.found.append(Redaction(path=_dotted(path), reason=reason))
+        return f"[redacted: {reason}]"
 
 
 def _has_content(value: Any) -> bool:
     # null, booleans and "" hide nothing; replacing them would only lose information.
     return not (value is None or isinstance(value, bool) or value == "")
-
-
-def _mark(found: list[Redaction], segs: tuple[str, ...], reason: str) -> str:
-    found.append(Redaction(path=".".join(segs), reason=reason))
-    return f"[redacted: {reason}]"
 
 
 # --------------------------------------------------------------------------- encode
@@ -410,7 +447,7 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 
 def encode(value: Any, policy: RedactionPolicy | None = None) -> EncodedPayload:
     """Normalise, redact, canonicalise, hash and compress ``value``."""
-    redacted, found = redact(to_json_data(value), policy)
+    redacted, found = redact(value, policy)
     raw = canonical_json(redacted)
     return EncodedPayload(
         hash=content_hash(raw),
@@ -431,9 +468,4 @@ def decode(data: bytes) -> Any:
 
 def redact_json(value: Any, policy: RedactionPolicy | None = None) -> Any:
     """Normalise and redact ``value``; for JSON columns that are stored uncompressed."""
-    return redact(to_json_data(value), policy)[0]
-
-
-def iter_reasons(redactions: Iterable[Redaction]) -> list[str]:
-    """Human-readable ``path: reason`` lines, for reports."""
-    return [f"{r.path or '(root)'}: {r.reason}" for r in redactions]
+    return redact(value, policy)[0]

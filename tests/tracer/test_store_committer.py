@@ -1,0 +1,124 @@
+"""Group commit: concurrent writers share transactions, bad records are isolated, close drains."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from tracer.payloads import EncodedPayload
+from tracer.store import AttemptRecord, GroupCommitter, StoreDataError, TraceStore
+
+Attempt = Callable[..., tuple[AttemptRecord, EncodedPayload]]
+
+
+@pytest.fixture
+def committer(store: TraceStore) -> Iterator[GroupCommitter]:
+    committer = GroupCommitter(store)
+    yield committer
+    committer.close()
+
+
+@pytest.fixture
+def commits(store: TraceStore) -> list[int]:
+    """One entry per transaction the store's database commits."""
+    seen: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def _rows(store: TraceStore) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT count(*) FROM step_attempt")).scalar_one())
+
+
+async def test_concurrent_writers_share_transactions(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt, commits: list[int]
+) -> None:
+    items = [attempt(activity_id=str(i)) for i in range(200)]
+    await asyncio.gather(*(committer.record(r, [p]) for r, p in items))
+    assert _rows(store) == 200
+    assert committer.stats.records == 200
+    assert len(commits) == committer.stats.batches < 200
+
+
+def test_threads_share_transactions(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt, commits: list[int]
+) -> None:
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait()
+        items = [attempt(activity_id=f"{n}-{i}") for i in range(25)]
+        futures = [committer.submit(r, [p]) for r, p in items]
+        for future in futures:
+            future.result()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert _rows(store) == 200
+    assert len(commits) < 200
+
+
+async def test_a_bad_record_fails_alone(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+) -> None:
+    good = [attempt(activity_id=str(i)) for i in range(20)]
+    bad, _ = attempt(activity_id="bad")  # its payload is never passed: the store refuses it
+    results = await asyncio.gather(
+        *(committer.record(r, [p]) for r, p in good[:10]),
+        committer.record(bad),
+        *(committer.record(r, [p]) for r, p in good[10:]),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results if r is not None] == [StoreDataError]
+    assert _rows(store) == 20
+    assert committer.stats.failed == 1
+
+
+def test_close_drains_the_queue(store: TraceStore, attempt: Attempt) -> None:
+    committer = GroupCommitter(store)
+    items = [attempt(activity_id=str(i)) for i in range(300)]
+    futures = [committer.submit(r, [p]) for r, p in items]
+    committer.close()
+    assert all(f.done() and f.exception() is None for f in futures)
+    assert _rows(store) == 300
+    with pytest.raises(RuntimeError, match="closed"):
+        committer.submit(attempt(activity_id="late")[0])
+
+
+async def test_same_record_twice_is_one_row(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+) -> None:
+    record, payload = attempt()
+    await asyncio.gather(committer.record(record, [payload]), committer.record(record, [payload]))
+    assert _rows(store) == 1
+
+
+async def test_cancelled_caller_still_gets_its_record_committed(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+) -> None:
+    record, payload = attempt()
+    task = asyncio.create_task(committer.record(record, [payload]))
+    await asyncio.sleep(0)  # let the task queue its record (a yield, not a wait)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    committer.close()
+    assert _rows(store) == 1
+
+
+def test_batches_are_capped_by_payload_bytes(store: TraceStore, attempt: Attempt) -> None:
+    committer = GroupCommitter(store, max_batch_bytes=1)  # every record is its own batch
+    items = [attempt(activity_id=str(i)) for i in range(10)]
+    futures = [committer.submit(r, [p]) for r, p in items]
+    committer.close()
+    assert all(f.exception() is None for f in futures)
+    assert committer.stats.batches == 10

@@ -1,0 +1,141 @@
+"""Connection handling shared by every :class:`~tracer.store.TraceStore` method.
+
+One engine for reads and the same engine in write mode (``BEGIN IMMEDIATE`` on SQLite);
+every call is one short session, its errors translated in one place. Before each
+transaction a SQLite store checks that its file is still the one it opened: a connection
+to a deleted file keeps "working" and every record written to it would vanish. A bounded
+set of payload hashes known to be committed spares re-sending the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, Self
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from tracer.payloads import EncodedPayload, RedactionPolicy
+from tracer.store.engine import safe_url, sqlite_path, writer
+from tracer.store.errors import StoreUnavailableError, translate_errors
+from tracer.store.models import StepAttempt, utcnow
+
+__all__ = ["StoreBase"]
+
+_ATTEMPT_KEY = ["workflow_id", "temporal_run_id", "activity_id", "attempt"]
+_KNOWN_HASHES_MAX = 50_000
+
+
+class StoreBase:
+    """Engine, sessions, error translation and file checks; the API is in ``TraceStore``."""
+
+    def __init__(self, engine: Engine, *, policy: RedactionPolicy | None = None) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._policy = policy or RedactionPolicy()
+        self.database = safe_url(engine.url)
+        self._path = sqlite_path(engine.url)
+        self._file_id: tuple[int, int] | None = None
+        # Hashes known to be committed, so a payload repeated across attempts (the same
+        # input on every retry) is not shipped to the database again.
+        self._known: OrderedDict[str, None] = OrderedDict()
+        self._known_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Release the connections. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for diagnostics, benchmarks and tests; not for writes."""
+        return self._engine
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.database!r})"
+
+    def _remember_file(self) -> None:
+        if self._path is not None:
+            st = self._path.stat()
+            self._file_id = (st.st_dev, st.st_ino)
+
+    def _check_file(self) -> None:
+        """Refuse to write into a SQLite file that was deleted or replaced while open.
+
+        An open connection would go on writing into the unlinked file and every record
+        would silently vanish with it; failing loudly lets the committer keep the batch.
+        """
+        if self._path is None or self._file_id is None:
+            return
+        try:
+            st = os.stat(self._path)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"the database file {self._path} is gone ({exc.strerror}); it was deleted or "
+                "moved (or its folder was) while steptrace was running. Put it back to "
+                "continue — pending records are kept and retried — or restart to start a "
+                "new, empty store",
+                database=self.database,
+            ) from exc
+        if (st.st_dev, st.st_ino) != self._file_id:
+            raise StoreUnavailableError(
+                f"the database file {self._path} was replaced by another file while "
+                "steptrace was running; restart steptrace to use the new file",
+                database=self.database,
+            )
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        self._check_file()
+        with translate_errors(self.database), Session(self._writer) as session:
+            yield session
+            session.commit()
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        self._check_file()
+        with translate_errors(self.database), Session(self._engine) as session:
+            yield session
+
+    def _insert_ignore(self, session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        table = model.__table__
+        insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
+        keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
+        session.exec(insert(table).on_conflict_do_nothing(index_elements=keys), params=rows)
+
+    def _new_payload_rows(self, payloads: Iterable[EncodedPayload]) -> list[dict[str, Any]]:
+        now = utcnow()
+        unique = {p.hash: p for p in payloads}
+        with self._known_lock:
+            fresh = [p for h, p in unique.items() if h not in self._known]
+        return [
+            {
+                "hash": p.hash,
+                "raw_size": p.raw_size,
+                "stored_size": p.stored_size,
+                "data": p.data,
+                "created_at": now,
+            }
+            for p in fresh
+        ]
+
+    def _mark_known(self, hashes: Iterable[str]) -> None:
+        with self._known_lock:
+            for h in hashes:
+                self._known[h] = None
+                self._known.move_to_end(h)
+            while len(self._known) > _KNOWN_HASHES_MAX:
+                self._known.popitem(last=False)
