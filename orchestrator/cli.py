@@ -1,19 +1,25 @@
 """The ``steptrace`` command line.
 
 Every command imports what it needs inside its function, so ``steptrace --help`` stays
-fast (DESIGN §8 budgets it at 0.5 s).
+fast (DESIGN §8 budgets it at 0.5 s). Commands that read runs open the trace store named
+by ``STEPTRACE_DATABASE_URL`` (default ``.steptrace/trace.db``); every one takes
+``--json``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from tracer.store import TraceStore
 
 app = typer.Typer(
     name="steptrace",
@@ -24,11 +30,12 @@ app = typer.Typer(
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
 
 
 @app.command()
 def sandbox(
-    seed: Annotated[int, typer.Option(help="Seed of the sandbox data.")] = 7,
+    seed: SeedOption = 7,
     faults: Annotated[
         Path | None,
         typer.Option(help="A scenario file or a bare YAML/JSON list of faults to inject."),
@@ -54,9 +61,7 @@ def sandbox(
     if as_json:
         print(json.dumps(running.urls), flush=True)
     else:
-        from rich.console import Console
-
-        console = Console()
+        console = _console()
         console.print(f"[bold]steptrace sandbox[/] (seed {seed}, {len(fault_list)} fault(s))")
         for service, url in running.urls.items():
             console.print(f"  {service:<9} {url}")
@@ -66,18 +71,212 @@ def sandbox(
 
 
 @app.command()
-def demo(
-    seed: Annotated[int, typer.Option(help="Seed of the sandbox data.")] = 7,
+def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
+    """Run the reference pipeline over seeded issues with faults injected, and show it."""
+    from orchestrator.demo import run_demo
+    from orchestrator.render import print_timeline, runs_table
+
+    report = _run_async(run_demo(seed=seed))
+    if as_json:
+        print(json.dumps(report.as_json(), default=str))
+        return
+    console = _console()
+    console.print(f"[bold]steptrace demo[/]: pipeline [bold]{report.pipeline}[/], faults injected:")
+    for fault in report.faults:
+        console.print(f"  - {fault}")
+    console.print(runs_table(report.runs, title="Runs (traced into " + report.database + ")"))
+    failed = next((run for run in report.runs if run.status == "failed"), None)
+    if failed is not None:
+        print_timeline(console, failed)
+        console.print(
+            f"\nLook closer: [bold]steptrace show {failed.run_id}[/]\n"
+            f"            [bold]steptrace diff {failed.run_id} {failed.failed_step}[/]"
+        )
+
+
+@app.command()
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="A pipeline spec (YAML).")],
+    trigger: Annotated[str, typer.Option(help="The trigger, as a JSON object.")] = "{}",
+    seed: SeedOption = 7,
     as_json: JsonFlag = False,
 ) -> None:
-    """A walkthrough against the sandbox: sync issues across the four tools, then break one."""
-    from orchestrator.walkthrough import print_walkthrough, run_walkthrough
+    """Run a pipeline once against the configured tools (the sandbox by default)."""
+    from orchestrator.pipeline import PipelineSpecError, load_pipeline
+    from orchestrator.stack import StackOptions, open_stack
+    from orchestrator.views import run_view
 
-    report = run_walkthrough(seed=seed)
+    try:
+        loaded = load_pipeline(pipeline)
+    except PipelineSpecError as exc:
+        _fail(str(exc))
+    payload = _trigger(trigger)
+
+    async def go() -> dict[str, Any]:
+        async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
+            outcome = await stack.run(loaded, payload)
+            assert stack.store is not None
+            stored = stack.store.get_run(outcome.run_id)
+            view = run_view(stack.store, stored) if stored else None
+            return {"outcome": outcome, "view": view}
+
+    result = _run_async(go())
+    view = result["view"]
     if as_json:
-        print(json.dumps(report, default=str))
+        print(view.model_dump_json() if view else json.dumps(vars(result["outcome"])))
+    elif view is not None:
+        from orchestrator.render import print_timeline
+
+        print_timeline(_console(), view)
+    if result["outcome"].status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def up(seed: SeedOption = 7) -> None:
+    """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
+    from orchestrator.stack import StackOptions, open_stack
+
+    async def serve() -> None:
+        async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
+            console = _console()
+            console.print("[bold]steptrace up[/]")
+            console.print(f"  temporal   {s.settings.temporal_address or 'embedded dev server'}")
+            console.print(f"  web UI     {s.temporal_ui}")
+            console.print(f"  task queue {s.task_queue}")
+            console.print(f"  store      {s.store.database if s.store else '(tracing off)'}")
+            for tool, endpoint in s.settings.endpoints.items():
+                console.print(f"  {tool:<10} {endpoint.base_url}")
+            console.print("Press Ctrl+C to stop.")
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+    _run_async(serve())
+
+
+@app.command()
+def runs(
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List stored runs, newest first."""
+    from orchestrator.render import runs_table
+    from orchestrator.views import run_view
+    from tracer.store import RunStatus
+
+    store = _open_store()
+    try:
+        wanted = RunStatus(status) if status else None
+    except ValueError:
+        _fail(f"unknown status {status!r} (known: {', '.join(s.value for s in RunStatus)})")
+    views = [
+        run_view(store, r) for r in store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+    ]
+    if as_json:
+        print(json.dumps([v.model_dump(mode="json") for v in views]))
     else:
-        print_walkthrough(report)
+        _console().print(runs_table(views))
+
+
+@app.command()
+def show(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A run's step timeline: status, attempts, durations, payload sizes, writes."""
+    from orchestrator.render import print_timeline
+    from orchestrator.views import find_run, run_view
+
+    store = _open_store()
+    try:
+        view = run_view(store, find_run(store, run_ref))
+    except LookupError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(view.model_dump_json())
+    else:
+        print_timeline(_console(), view)
+
+
+@app.command()
+def diff(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    step: Annotated[str, typer.Argument(help="The step whose output to compare.")],
+    against: Annotated[
+        str, typer.Option(help="`last-good` (same pipeline version) or another run's id.")
+    ] = "last-good",
+    as_json: JsonFlag = False,
+) -> None:
+    """Structural diff of one step's output: this run against another."""
+    from orchestrator.compare import StepDiffError, compare_step
+
+    store = _open_store()
+    try:
+        result = compare_step(store, run_ref, step, against)
+    except (LookupError, StepDiffError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(result.model_dump_json())
+        return
+    console = _console()
+    console.print(f"[bold]{step}[/] of {result.run_id} against {result.against_run_id}")
+    if not result.changes:
+        console.print("  no differences")
+    for change in result.changes:
+        console.print(f"  {change.kind:<24} {change.path}: {change.old!r} -> {change.new!r}")
+
+
+def _open_store() -> TraceStore:
+    import os
+
+    from tracer.store import TraceStore, TraceStoreError
+
+    try:
+        return TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None)
+    except TraceStoreError as exc:
+        _fail(str(exc))
+
+
+def _trigger(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"--trigger is not JSON ({exc.msg} at column {exc.colno}): {text!r}")
+    if not isinstance(value, dict):
+        _fail(f'--trigger must be a JSON object such as \'{{"issue": "ENG-101"}}\', got {text!r}')
+    return value
+
+
+def _run_async(coroutine: Any) -> Any:
+    from orchestrator.devserver import DevServerError
+
+    _quiet_expected_failures()
+    try:
+        return asyncio.run(coroutine)
+    except DevServerError as exc:
+        _fail(str(exc))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        console = Console(width=max(console.width, 132))
+    return console
+
+
+def _quiet_expected_failures() -> None:
+    """A failing step is an outcome steptrace records and shows, not a log-worthy event."""
+    import logging
+
+    for name in ("temporalio.activity", "temporalio.workflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _wait_for_interrupt() -> None:

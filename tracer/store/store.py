@@ -112,10 +112,17 @@ class TraceStore(StoreBase):
 
     # ------------------------------------------------------------------ pipeline versions, runs
 
-    def save_pipeline_version(self, pipeline: str, spec_text: str) -> str:
-        """Store a pipeline spec (token-like strings redacted) and return its version hash."""
+    def save_pipeline_version(
+        self, pipeline: str, spec_text: str, *, version: str | None = None
+    ) -> str:
+        """Store a pipeline spec (token-like strings redacted) and return its version hash.
+
+        ``version`` is the caller's own content hash of the spec, when it has one (the
+        orchestrator hashes the parsed spec, so a comment does not make a new version);
+        by default it is the hash of the text.
+        """
         spec, _ = _redact_text(spec_text)
-        version = content_hash(spec.encode("utf-8"))
+        version = version or content_hash(spec.encode("utf-8"))
         row = {"hash": version, "pipeline": pipeline, "spec": spec, "created_at": utcnow()}
         with self._write() as session:
             self._insert_ignore(session, PipelineVersion, [row])
@@ -189,6 +196,27 @@ class TraceStore(StoreBase):
             redact_json(w.model_dump(mode="json"), self._policy) for w in record.external_writes
         ]
         return row
+
+    def find_run(self, workflow_id: str) -> RunRecord | None:
+        """The newest run of a Temporal workflow id (a run id without its ``/run`` part)."""
+        query = (
+            select(Run)
+            .where(Run.workflow_id == workflow_id)
+            .order_by(col(Run.started_at).desc())
+            .limit(1)
+        )
+        with self._read() as session:
+            row = session.exec(query).first()
+            return _run_record(row) if row else None
+
+    def payload_sizes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """The raw (uncompressed JSON) size of each stored payload, without decoding it."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        query = select(Payload.hash, Payload.raw_size).where(col(Payload.hash).in_(wanted))
+        with self._read() as session:
+            return {h: int(size) for h, size in session.exec(query)}
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read() as session:

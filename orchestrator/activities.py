@@ -1,0 +1,164 @@
+"""Thin activities: one connector call (or the pure transform) per pipeline op.
+
+Each activity takes a :class:`~tracer.steps.StepCall` and returns a
+:class:`~tracer.steps.StepReturn`: the step's output (the next handoff, as plain JSON)
+and the external writes with their before/after images. Arguments are validated by the
+op's model from :mod:`orchestrator.ops`; every exception leaves through
+:func:`orchestrator.failures.to_application_error`, so Temporal retries exactly what a
+retry can fix, when the tool says it can.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio import activity
+
+from connectors.writes import ExternalWrite
+from orchestrator.clients import ToolClients
+from orchestrator.failures import to_application_error
+from orchestrator.ops import (
+    AirtableGetRecordArgs,
+    AirtableListRecordsArgs,
+    AirtableUpdateRecordArgs,
+    AirtableUpsertRecordArgs,
+    LinearGetIssueArgs,
+    LinearUpsertIssueArgs,
+    MondayListItemsArgs,
+    MondayUpsertItemArgs,
+    OpArgs,
+    SlackPostMessageArgs,
+)
+from orchestrator.pipeline import StepSpec
+from orchestrator.shapes import issue_output, item_output, message_output, record_output
+from orchestrator.transform import run_transform
+from tracer.steps import StepCall, StepReturn, WriteImage
+
+A = TypeVar("A", bound=OpArgs)
+StepMethod = Callable[["StepActivities", StepCall], Awaitable[StepReturn]]
+
+
+def step_activity(op: str) -> Callable[[StepMethod], StepMethod]:
+    """Register a method as the activity for ``op``, with error translation."""
+
+    def decorate(method: StepMethod) -> StepMethod:
+        @functools.wraps(method)
+        async def run(self: StepActivities, call: StepCall) -> StepReturn:
+            try:
+                return await method(self, call)
+            except Exception as exc:
+                raise to_application_error(exc, step_id=call.step_id, op=op) from exc
+
+        return activity.defn(name=op)(run)
+
+    return decorate
+
+
+def parse(model: type[A], call: StepCall) -> A:
+    return model.model_validate(call.args)
+
+
+def images(*writes: ExternalWrite) -> list[WriteImage]:
+    return [WriteImage.model_validate(w.model_dump(mode="json")) for w in writes]
+
+
+class StepActivities:
+    """The activities of every op, handed the tool clients they call."""
+
+    def __init__(self, clients: ToolClients) -> None:
+        self.clients = clients
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.transform,
+            self.linear_get_issue,
+            self.linear_upsert_issue,
+            self.airtable_get_record,
+            self.airtable_list_records,
+            self.airtable_update_record,
+            self.airtable_upsert_record,
+            self.monday_list_items,
+            self.monday_upsert_item,
+            self.slack_post_message,
+        ]
+
+    @step_activity("transform")
+    async def transform(self, call: StepCall) -> StepReturn:
+        step = StepSpec.model_validate(call.step)
+        assert step.map is not None, "a transform step always has a map (checked at load)"
+        return StepReturn(output=run_transform(call.step_id, step.map, call.args))
+
+    @step_activity("linear.get_issue")
+    async def linear_get_issue(self, call: StepCall) -> StepReturn:
+        args = parse(LinearGetIssueArgs, call)
+        return StepReturn(output=issue_output(await self.clients.linear.get_issue(args.id)))
+
+    @step_activity("linear.upsert_issue")
+    async def linear_upsert_issue(self, call: StepCall) -> StepReturn:
+        args = parse(LinearUpsertIssueArgs, call)
+        result = await self.clients.upsert_linear_issue(args)
+        return StepReturn(output=issue_output(result.issue), writes=images(result.write))
+
+    @step_activity("airtable.get_record")
+    async def airtable_get_record(self, call: StepCall) -> StepReturn:
+        args = parse(AirtableGetRecordArgs, call)
+        base = await self.clients.airtable_base(args.base)
+        record = await self.clients.airtable.get_record(base, args.table, args.record_id)
+        return StepReturn(output=record_output(record.id, record.fields))
+
+    @step_activity("airtable.list_records")
+    async def airtable_list_records(self, call: StepCall) -> StepReturn:
+        args = parse(AirtableListRecordsArgs, call)
+        base = await self.clients.airtable_base(args.base)
+        records = await self.clients.airtable.all_records(base, args.table, formula=args.formula)
+        if args.max_records is not None:
+            records = records[: args.max_records]
+        return StepReturn(output={"records": [record_output(r.id, r.fields) for r in records]})
+
+    @step_activity("airtable.update_record")
+    async def airtable_update_record(self, call: StepCall) -> StepReturn:
+        args = parse(AirtableUpdateRecordArgs, call)
+        write = await self.clients.update_airtable_record(args)
+        return StepReturn(
+            output=record_output(write.object_id, _fields(write)), writes=images(write)
+        )
+
+    @step_activity("airtable.upsert_record")
+    async def airtable_upsert_record(self, call: StepCall) -> StepReturn:
+        args = parse(AirtableUpsertRecordArgs, call)
+        write = await self.clients.upsert_airtable_record(args)
+        return StepReturn(
+            output=record_output(write.object_id, _fields(write)), writes=images(write)
+        )
+
+    @step_activity("monday.list_items")
+    async def monday_list_items(self, call: StepCall) -> StepReturn:
+        args = parse(MondayListItemsArgs, call)
+        board, items = await self.clients.monday_items(args.board)
+        output = {
+            "board": {"id": board.id, "name": board.name},
+            "items": [item_output(board, item) for item in items],
+        }
+        return StepReturn(output=output)
+
+    @step_activity("monday.upsert_item")
+    async def monday_upsert_item(self, call: StepCall) -> StepReturn:
+        args = parse(MondayUpsertItemArgs, call)
+        board, result = await self.clients.upsert_monday_item(args)
+        output = item_output(board, result.item) if result.item else None
+        return StepReturn(output=output, writes=images(result.write))
+
+    @step_activity("slack.post_message")
+    async def slack_post_message(self, call: StepCall) -> StepReturn:
+        args = parse(SlackPostMessageArgs, call)
+        key = args.idempotency_key or f"{call.run_id}:{call.step_id}"
+        result = await self.clients.post_slack_message(args, idempotency_key=key)
+        return StepReturn(output=message_output(result), writes=images(result.write))
+
+
+def _fields(write: ExternalWrite) -> dict[str, Any]:
+    after = write.after or {}
+    fields = after.get("fields", after)
+    return dict(fields) if isinstance(fields, dict) else {}

