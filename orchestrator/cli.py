@@ -29,6 +29,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+bench_app = typer.Typer(
+    help="Benchmarks, measured side by side in one run; figures go to docs/benchmarks.md.",
+    no_args_is_help=True,
+)
+app.add_typer(bench_app, name="bench")
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
 
@@ -155,6 +161,67 @@ def up(seed: SeedOption = 7) -> None:
             await stop.wait()
 
     _run_async(serve())
+
+
+@app.command()
+def worker(
+    task_queue: Annotated[
+        str | None, typer.Option(help="Task queue (default STEPTRACE_TASK_QUEUE or steptrace).")
+    ] = None,
+    seed: SeedOption = 7,
+) -> None:
+    """Run a worker for pipeline runs until interrupted.
+
+    It connects to STEPTRACE_TEMPORAL_ADDRESS (or starts a dev server), traces into
+    STEPTRACE_DATABASE_URL, and calls the tools named by STEPTRACE_<TOOL>_URL/_TOKEN
+    (the sandbox for any tool not named).
+    """
+    from orchestrator.settings import Settings
+    from orchestrator.stack import StackOptions, open_stack
+
+    settings = Settings.from_env()
+    queue = task_queue or settings.task_queue
+
+    async def serve() -> None:
+        async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
+            print(f"steptrace worker: task queue {stack.task_queue}", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+    _run_async(serve())
+
+
+@bench_app.command("diff")
+def bench_diff(
+    repeat: Annotated[int, typer.Option(help="Repetitions; the median is reported.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Our structural diff against DeepDiff's defaults on two ~1 MB payloads."""
+    from bench import diff as bench_module
+
+    result = bench_module.run(repeat=repeat)
+    bench_module.write_docs(result, command=f"steptrace bench diff --repeat {repeat}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@bench_app.command("overhead")
+def bench_overhead(
+    runs: Annotated[int, typer.Option(help="Runs per mode (traced and untraced).")] = 40,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pipeline throughput with tracing on vs off, and stored bytes vs raw JSON bytes."""
+    from bench import overhead as bench_module
+
+    result = _run_async(bench_module.run(runs=runs))
+    bench_module.write_docs(result, command=f"steptrace bench overhead --runs {runs}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+def _bench_line(result: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in result.items() if key != "machine")
 
 
 @app.command()
