@@ -82,9 +82,14 @@ class LinearEmulator:
     service: Service = "linear"
 
     def __init__(self, seed: SeedData, engine: FaultEngine, *, rate_limits: bool) -> None:
+        self.seed = seed
         self.store = LinearStore(seed)
         self.engine = engine
         self.limits = LinearLimits(enforce=rate_limits)
+
+    def reset(self) -> None:
+        """Back to the seeded workspace, every write forgotten."""
+        self.store = LinearStore(self.seed)
 
     def routes(self) -> ASGIApp:
         return Starlette(routes=[Route("/graphql", self._graphql, methods=["POST"])])

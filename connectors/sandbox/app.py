@@ -107,6 +107,10 @@ class Emulator(Protocol):
         """The emulator's stored objects, as JSON, for ``GET /_sandbox/state``."""
         ...
 
+    def reset(self) -> None:
+        """Back to the seeded data, every write forgotten."""
+        ...
+
 
 @dataclass
 class JournalEntry:
@@ -134,6 +138,10 @@ class Journal:
             self.entries.append(entry)
             while len(self.entries) > self.limit:
                 self.entries.popleft()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
 
     def list(self, service: Service | None = None) -> list[JournalEntry]:
         with self.lock:
@@ -256,7 +264,7 @@ def _control(
     if request.method == "POST" and route == "run":
         payload = request.json()
         index = payload.get("index") if isinstance(payload, dict) else None
-        if not isinstance(index, int) or index < 1:
+        if isinstance(index, bool) or not isinstance(index, int) or index < 1:
             return JSONResponse({"error": 'POST /_sandbox/run wants {"index": N>=1}'}, 400)
         engine.begin_run(index)
         return JSONResponse({"run": index})

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import uvicorn
 
 from connectors.sandbox.app import Emulator, Journal, wrap
-from connectors.sandbox.faults import SERVICES, Fault, FaultEngine, Service
+from connectors.sandbox.faults import SERVICES, Fault, FaultEngine, FaultSpecError, Service
 from connectors.sandbox.seed import SeedData, generate
 
 # Where each tool's emulator lives; imported when the sandbox starts.
@@ -47,7 +47,7 @@ class EmulatorFactory(Protocol):
 
 
 class SandboxError(RuntimeError):
-    """The sandbox could not start (a port in use, an emulator that failed to load)."""
+    """The sandbox could not start (a port in use, a fault naming what a tool lacks)."""
 
 
 class Sandbox:
@@ -93,9 +93,12 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Start serving; returns once every emulator accepts connections."""
         for service in self._services:
-            self.emulators[service] = _load_factory(service)(
-                self.data, self.engine, rate_limits=self.rate_limits
-            )
+            try:
+                self.emulators[service] = _load_factory(service)(
+                    self.data, self.engine, rate_limits=self.rate_limits
+                )
+            except FaultSpecError as exc:  # a fault naming what the seeded tool lacks
+                raise SandboxError(str(exc)) from exc
         self._thread = threading.Thread(target=self._run, name="steptrace-sandbox", daemon=True)
         self._thread.start()
         if not self._ready.wait(STARTUP_TIMEOUT_SECONDS):
@@ -119,6 +122,14 @@ class Sandbox:
     def begin_run(self, index: int) -> None:
         """Run ``index`` (1-based) starts: faults with a matching ``from_run`` apply."""
         self.engine.begin_run(index)
+
+    def reset(self) -> None:
+        """Back to the start: seeded data, no faults, run 1, empty journal."""
+        self.engine.clear()
+        self.journal.clear()
+        self.engine.begin_run(1)
+        for emulator in self.emulators.values():
+            emulator.reset()
 
     def add_faults(self, faults: Iterable[Fault]) -> None:
         self.engine.add(faults)

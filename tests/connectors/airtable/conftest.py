@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from connectors.airtable.client import AirtableClient
-from connectors.airtable.emulator import AirtableEmulator
 from connectors.sandbox.server import Sandbox
 
 TOKEN = "patSANDBOX.test-token"
@@ -30,12 +29,8 @@ def running_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sandbox(running_sandbox: Sandbox) -> Sandbox:
-    running_sandbox.engine.clear()
-    running_sandbox.engine.fired.clear()
-    running_sandbox.begin_run(1)
-    emulator = running_sandbox.emulators["airtable"]
-    assert isinstance(emulator, AirtableEmulator)
-    emulator.reset()
+    """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
+    running_sandbox.reset()
     return running_sandbox
 
 

@@ -12,10 +12,18 @@ from connectors.sandbox.server import Sandbox
 from tests.connectors.linear.helpers import TOKEN
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+@pytest.fixture(scope="module")
+def running_sandbox() -> Iterator[Sandbox]:
+    """One Linear emulator per test module; starting one costs a few hundred ms."""
     with Sandbox(seed=7, services=["linear"]) as running:
         yield running
+
+
+@pytest.fixture
+def sandbox(running_sandbox: Sandbox) -> Sandbox:
+    """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
+    running_sandbox.reset()
+    return running_sandbox
 
 
 @pytest.fixture

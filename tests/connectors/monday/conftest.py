@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from connectors.monday.client import MondayClient
-from connectors.monday.emulator import MondayEmulator
 from connectors.sandbox.server import Sandbox
 from tests.connectors.monday.wire import TOKEN, Wire
 
@@ -23,11 +22,7 @@ def running_sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def sandbox(running_sandbox: Sandbox) -> Sandbox:
     """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
-    running_sandbox.engine.clear()
-    running_sandbox.begin_run(1)
-    emulator = running_sandbox.emulators["monday"]
-    assert isinstance(emulator, MondayEmulator)
-    emulator.reset()
+    running_sandbox.reset()
     return running_sandbox
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from connectors.errors import ConflictError, InvalidValueError, NotFoundError, ValidationError
-from connectors.sandbox.faults import Fault, FaultSpecError
+from connectors.sandbox.faults import Fault
 from connectors.sandbox.seed import SeedData
-from connectors.sandbox.server import Sandbox
+from connectors.sandbox.server import Sandbox, SandboxError
 from connectors.slack.client import SlackClient
 from tests.connectors.slack.support import messages
 
@@ -132,13 +132,13 @@ async def test_a_message_deleted_under_our_update_is_a_conflict(
 
 def test_a_fault_naming_an_unknown_channel_fails_at_start() -> None:
     bad = _fault(kind="rename_field", target="general", to="x")
-    with pytest.raises(FaultSpecError, match="channels: eng-oncall, incidents, ops-alerts, triage"):
+    with pytest.raises(SandboxError, match="channels: eng-oncall, incidents, ops-alerts, triage"):
         Sandbox(services=["slack"], faults=[bad]).start()
 
 
 def test_a_fault_naming_an_unknown_person_fails_at_start() -> None:
     bad = _fault(kind="remove_option", target="users", value="ghost@example.com")
-    with pytest.raises(FaultSpecError, match=r"ghost@example\.com"):
+    with pytest.raises(SandboxError, match=r"ghost@example\.com"):
         Sandbox(services=["slack"], faults=[bad]).start()
 
 
