@@ -175,7 +175,7 @@ class MondayEmulator:
             )
         if error.kind in ("missing_token", "revoked_token"):
             return _errors(401, "Unauthorized", "Not Authenticated")
-        if error.kind == "rate_limited":
+        if error.kind == "rate_limited" or error.status == 429:
             return _rate_limited(error.code, wait if wait is not None else DEFAULT_RETRY_SECONDS)
         if error.kind == "timeout":
             return _errors(504, "GATEWAY_TIMEOUT", "Gateway timeout", retry_after=wait)
@@ -224,14 +224,15 @@ class MondayEmulator:
         cost = query_cost(document, variables)
         if not self.rate_limits:
             self.budget.charge(cost, enforce=False)
+        operation = _root_name(document) or "graphql"
         with self._lock:
             context = RequestContext(
                 state=self.state,
                 engine=self.engine,
                 cursors=self.cursors,
-                operation=_root_name(document) or "graphql",
+                operation=operation,
                 complexity=self.budget.report(cost),
-                schema_faults=self.engine.active("monday", _SCHEMA_FAULTS),
+                schema_faults=self.engine.active("monday", _SCHEMA_FAULTS, operation=operation),
             )
             result = execute(monday_schema(), document, Root(), context, variable_values=variables)
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous

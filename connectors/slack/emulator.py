@@ -124,7 +124,7 @@ class SlackEmulator:
             return JSONResponse({"ok": False, "error": "not_authed"})
         if error.kind == "revoked_token":
             return JSONResponse({"ok": False, "error": "token_revoked"})
-        if error.kind == "rate_limited":
+        if error.kind == "rate_limited" or error.status == 429:
             wait = error.retry_after if error.retry_after is not None else 1.0
             return JSONResponse(
                 {"ok": False, "error": error.code or "ratelimited"},
