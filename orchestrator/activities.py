@@ -11,14 +11,17 @@ retry can fix, when the tool says it can.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from temporalio import activity
+from temporalio.api.common.v1 import Payloads
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connectors.writes import ExternalWrite
 from orchestrator.clients import ToolClients
-from orchestrator.failures import to_application_error
+from orchestrator.failures import PayloadTooLargeError, to_application_error
 from orchestrator.ops import (
     AirtableGetRecordArgs,
     AirtableListRecordsArgs,
@@ -39,6 +42,9 @@ from tracer.steps import StepCall, StepReturn, WriteImage
 A = TypeVar("A", bound=OpArgs)
 StepMethod = Callable[["StepActivities", StepCall], Awaitable[StepReturn]]
 
+DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
+"""Temporal's default ``limit.blobSize.error``; the stack reads the namespace's own."""
+
 
 def step_activity(op: str) -> Callable[[StepMethod], StepMethod]:
     """Register a method as the activity for ``op``, with error translation."""
@@ -47,13 +53,60 @@ def step_activity(op: str) -> Callable[[StepMethod], StepMethod]:
         @functools.wraps(method)
         async def run(self: StepActivities, call: StepCall) -> StepReturn:
             try:
-                return await method(self, call)
+                returned = await method(self, call)
+                check_result_size(returned, call, op, self.payload_limit)
+                return returned
             except Exception as exc:
                 raise to_application_error(exc, step_id=call.step_id, op=op) from exc
 
         return activity.defn(name=op)(run)
 
     return decorate
+
+
+def check_result_size(returned: StepReturn, call: StepCall, op: str, limit: int) -> None:
+    """Raise :class:`PayloadTooLargeError` if Temporal would refuse ``returned``.
+
+    Over the limit, the SDK fails the completion with a retryable ``PayloadsTooLarge``
+    that says neither the step nor the field, and every retry calls the tool again for
+    the same refusal. Measured as the SDK measures it: the serialised ``Payloads``.
+    """
+    payloads = pydantic_data_converter.payload_converter.to_payloads([returned])
+    size = Payloads(payloads=payloads).ByteSize()
+    if size <= limit:
+        return
+    path, field_size = largest_field(returned.output, "output")
+    raise PayloadTooLargeError(
+        f"step `{call.step_id}` ({op}): its result is {_mb(size)} ({size} bytes), over "
+        f"Temporal's payload limit of {_mb(limit)} ({limit} bytes); the largest part is "
+        f"`{path}` ({_mb(field_size)}). Not retried: the same input gives the same result. "
+        "Trim that data at the source or keep it out of the handoff, or raise the "
+        "namespace's limit.blobSize.error",
+        size=size,
+        limit=limit,
+        field=path,
+    )
+
+
+def largest_field(value: Any, path: str, depth: int = 8) -> tuple[str, int]:
+    """The dotted path of the biggest leaf-most part of ``value``, and its JSON size."""
+    size = len(json.dumps(value, default=str))
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        children = [(f"{path}.{key}", item) for key, item in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+    if depth == 0 or not children:
+        return path, size
+    sized = [(len(json.dumps(item, default=str)), child, item) for child, item in children]
+    child_size, child, item = max(sized, key=lambda entry: entry[0])
+    if child_size * 2 < size:  # no one part dominates: this is the culprit
+        return path, size
+    return largest_field(item, child, depth - 1)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def parse(model: type[A], call: StepCall) -> A:
@@ -67,8 +120,9 @@ def images(*writes: ExternalWrite) -> list[WriteImage]:
 class StepActivities:
     """The activities of every op, handed the tool clients they call."""
 
-    def __init__(self, clients: ToolClients) -> None:
+    def __init__(self, clients: ToolClients, *, payload_limit: int = DEFAULT_PAYLOAD_LIMIT) -> None:
         self.clients = clients
+        self.payload_limit = payload_limit
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -109,14 +109,15 @@ def run(
 ) -> None:
     """Run a pipeline once against the configured tools (the sandbox by default)."""
     from orchestrator.pipeline import PipelineSpecError, load_pipeline
-    from orchestrator.stack import StackOptions, open_stack
-    from orchestrator.views import run_view
 
     try:
         loaded = load_pipeline(pipeline)
     except PipelineSpecError as exc:
         _fail(str(exc))
     payload = _trigger(trigger)
+    # Imported only now: bad input is reported without loading Temporal and the store.
+    from orchestrator.stack import StackOptions, open_stack
+    from orchestrator.views import run_view
 
     async def go() -> dict[str, Any]:
         async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
@@ -321,11 +322,12 @@ def _trigger(text: str) -> dict[str, Any]:
 
 def _run_async(coroutine: Any) -> Any:
     from orchestrator.devserver import DevServerError
+    from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
     try:
         return asyncio.run(coroutine)
-    except DevServerError as exc:
+    except (DevServerError, TraceStoreError) as exc:
         _fail(str(exc))
 
 

@@ -18,6 +18,20 @@ from connectors.errors import ConnectorError
 from orchestrator.transform import TransformError
 
 
+class PayloadTooLargeError(Exception):
+    """A step's result is over Temporal's payload limit, so it cannot be handed on.
+
+    Not retryable: the same input gives the same output. ``size`` and ``limit`` are the
+    bytes of the result as Temporal measures it (the serialised payload) and the limit.
+    """
+
+    def __init__(self, message: str, *, size: int, limit: int, field: str | None) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+        self.field = field
+
+
 def to_application_error(exc: Exception, *, step_id: str, op: str) -> ApplicationError:
     """The ``ApplicationError`` Temporal should see for ``exc`` raised by a step."""
     if isinstance(exc, ConnectorError):
@@ -38,6 +52,17 @@ def to_application_error(exc: Exception, *, step_id: str, op: str) -> Applicatio
             "field": exc.field,
         }
         return ApplicationError(str(exc), details, type="TransformError", non_retryable=True)
+    if isinstance(exc, PayloadTooLargeError):
+        details = {
+            "class": "PayloadTooLarge",
+            "message": str(exc),
+            "retryable": False,
+            "code": "payload_too_large",
+            "field": exc.field,
+            "size": exc.size,
+            "limit": exc.limit,
+        }
+        return ApplicationError(str(exc), details, type="PayloadTooLarge", non_retryable=True)
     if isinstance(exc, PydanticValidationError):
         message = f"step `{step_id}` ({op}): invalid arguments: {_first_errors(exc)}"
         field = ".".join(str(p) for p in exc.errors()[0]["loc"]) if exc.errors() else None

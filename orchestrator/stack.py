@@ -9,6 +9,7 @@ sandbox for every tool without a real URL and token, and the SQLite store under
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
-from orchestrator.activities import StepActivities
+from orchestrator.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
 from orchestrator.clients import ToolClients
 from orchestrator.devserver import DevServer
 from orchestrator.pipeline import LoadedPipeline
@@ -45,6 +47,10 @@ class StackOptions:
     task_queue: str | None = None
     database_url: str | None = None
     on_capture_error: Callable[[BaseException], None] | None = None
+    durable_within: float | None = None
+    """Seconds a step waits for its trace record to commit before failing (retryably)."""
+    drain_seconds: float = 30.0
+    """At exit, how long queued trace records may take to commit before the exit fails."""
 
 
 @dataclass
@@ -71,9 +77,8 @@ class Stack:
     ) -> RunOutcome:
         """Run ``pipeline`` once and wait for it; a failed run is an outcome, not an error."""
         if self.store is not None:
-            self.store.save_pipeline_version(
-                pipeline.spec.name, pipeline.text, version=pipeline.version
-            )
+            # Off the event loop: a locked store makes this wait up to its busy timeout.
+            await asyncio.to_thread(_save_version, self.store, pipeline)
         workflow_id = f"{pipeline.spec.name}-{uuid.uuid4().hex[:12]}"
         handle = await self.client.start_workflow(
             PIPELINE_WORKFLOW,
@@ -120,17 +125,34 @@ async def open_stack(
         client, ui = await _temporal(stack, options, settings)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS))
         task_queue = options.task_queue or f"{settings.task_queue}-{uuid.uuid4().hex[:8]}"
+        steps = StepActivities(
+            ToolClients.from_settings(settings, http), payload_limit=await _payload_limit(client)
+        )
         worker = build_worker(
             client,
             task_queue=task_queue,
             activities=[
-                *StepActivities(ToolClients.from_settings(settings, http)).all(),
+                *steps.all(),
                 RunRecorder(store).record_run,
             ],
             interceptors=_interceptors(committer, options),
         )
         await stack.enter_async_context(worker)
         yield Stack(settings, client, task_queue, store, sandbox, ui, worker, committer)
+
+
+def _save_version(store: TraceStore, pipeline: LoadedPipeline) -> None:
+    """Store the spec unless it is known: a read, so runs of a known spec need no write lock."""
+    if store.get_pipeline_spec(pipeline.version) is None:
+        store.save_pipeline_version(pipeline.spec.name, pipeline.text, version=pipeline.version)
+
+
+async def _payload_limit(client: Client) -> int:
+    """The namespace's payload size limit (the SDK enforces it on activity results)."""
+    request = DescribeNamespaceRequest(namespace=client.namespace)
+    described = await client.workflow_service.describe_namespace(request)
+    limit = described.namespace_info.limits.blob_size_limit_error
+    return limit if limit > 0 else DEFAULT_PAYLOAD_LIMIT
 
 
 def _open_store(
@@ -141,7 +163,9 @@ def _open_store(
     store = TraceStore.open(options.database_url or settings.database_url)
     stack.callback(store.close)
     committer = GroupCommitter(store)
-    stack.callback(committer.close)
+    # Bounded: with the store gone for good, an unbounded drain would hang the exit; this
+    # way the exit fails with StoreUnavailableError saying how many records were lost.
+    stack.callback(committer.close, options.drain_seconds)
     return store, committer
 
 
@@ -167,6 +191,8 @@ def _interceptors(
     if committer is None:
         return []
     capture = CaptureSettings(committer=committer)
+    if options.durable_within is not None:
+        capture.durable_within = options.durable_within
     if options.on_capture_error is not None:
         capture.on_internal_error = options.on_capture_error
     return [TraceInterceptor(capture)]
