@@ -148,7 +148,9 @@ async def _record(event: RunEvent) -> None:
         RECORD_RUN_ACTIVITY,
         event,
         start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5)),
+        # Bounded: a store that stays gone fails the run (with the store's error as the
+        # cause) instead of leaving it running forever, untraced.
+        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=20),
     )
 
 

@@ -122,10 +122,13 @@ class GroupCommitter:
         record stays queued either way. Cancelling the caller does not unqueue it.
         """
         future = self.submit(record, payloads)
-        waiter = asyncio.shield(asyncio.wrap_future(future))
+        outcome = asyncio.wrap_future(future)
         try:
-            await asyncio.wait_for(waiter, give_up_after)
+            await asyncio.wait_for(asyncio.shield(outcome), give_up_after)
         except TimeoutError:
+            # The commit may still fail later, with nobody awaiting it: retrieve that
+            # outcome so asyncio does not log "Future exception was never retrieved".
+            outcome.add_done_callback(_consume_outcome)
             raise self._pending_error(record, give_up_after) from None
 
     def _pending_error(self, record: AttemptRecord, timeout: float | None) -> Exception:
@@ -246,3 +249,8 @@ class GroupCommitter:
         self.stats.failed += len(batch)
         for item in batch:
             item.future.set_exception(exc)
+
+
+def _consume_outcome(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
