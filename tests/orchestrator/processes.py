@@ -13,7 +13,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,15 +25,19 @@ EXIT_WITHIN_SECONDS = 20.0
 STEPTRACE = Path(sys.executable).with_name("steptrace")
 
 
-async def poll_until(condition: Callable[[], bool], *, within: float, every: float) -> None:
+async def poll_until(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float, every: float
+) -> None:
     """Return once ``condition()`` holds; fail with ``TimeoutError`` after ``within`` s.
 
     For conditions another process or thread makes true (rows in a shared store, the
-    sandbox's journal), where there is no event to wait on.
+    sandbox's journal, a Temporal history), where there is no event to wait on.
+    ``condition`` may be a plain or an async function.
     """
     async with asyncio.timeout(within):
         while True:
-            if condition():
+            held = condition()
+            if held if isinstance(held, bool) else await held:
                 return
             await asyncio.sleep(every)
 

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from orchestrator.pipeline import LoadedPipeline
 from orchestrator.settings import Settings
 from orchestrator.stack import Stack, StackOptions, open_stack
 from tests.orchestrator.conftest import StackFactory
+from tests.orchestrator.processes import poll_until
 from tracer.store import AttemptStatus, RunStatus, StoreUnavailableError, TraceStore
 
 MIB = 1024 * 1024
@@ -46,11 +46,10 @@ SLACK_HOLD_SECONDS = 3.0
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
     """Poll ``condition`` until it holds; fail naming ``what`` after a generous deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not await condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        await asyncio.sleep(0.02)
+    try:
+        await poll_until(condition, within=DEADLINE_SECONDS, every=0.02)
+    except TimeoutError:
+        pytest.fail(f"gave up waiting for {what}")
 
 
 @contextlib.asynccontextmanager
