@@ -31,6 +31,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from bench.docs import DOCS, replace_section
 from bench.machine import describe_line, load_line
 from tracer.diff import structural_diff
 
@@ -40,7 +41,6 @@ BUDGET_MS = 50.0
 BUDGET_SPEEDUP = 10.0
 TARGET_BYTES = 1_000_000
 SECTION = "## Structural diff"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 _WORDS = [
     "sync", "triage", "billing", "onboarding", "Zürich", "naïve", "café", "東京",
@@ -153,21 +153,7 @@ def run(*, repeat: int = 5) -> dict[str, object]:
 
 def write_docs(result: dict[str, object], command: str, docs: Path = DOCS) -> None:
     """Rewrite the "## Structural diff" section of docs/benchmarks.md, keeping the rest."""
-    section = _section(result, command)
-    text = docs.read_text(encoding="utf-8") if docs.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        kept_after = "\n".join(lines[end:])
-        body = "\n".join(lines[:start]) + "\n" + section
-        body += ("\n" + kept_after + "\n") if kept_after else ""
-    docs.parent.mkdir(parents=True, exist_ok=True)
-    docs.write_text(body.rstrip("\n") + "\n", encoding="utf-8")
+    replace_section(SECTION, _section(result, command), docs)
 
 
 def _section(result: dict[str, object], command: str) -> str:
