@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, decode, redact_json
@@ -156,17 +156,23 @@ class TraceStore(StoreBase):
         ended_at: datetime | None = None,
     ) -> None:
         """Set a run's final status; :class:`StoreDataError` if the run is unknown."""
+        # One UPDATE statement, no ORM load: this runs once per run on the traced path.
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == run_id)
+            .values(
+                status=RunStatus(status).value,
+                failed_step=failed_step,
+                ended_at=ended_at or utcnow(),
+            )
+        )
         with self._write() as session:
-            run = session.get(Run, run_id)
-            if run is None:
+            updated = session.execute(statement).rowcount  # type: ignore[attr-defined]
+            if updated == 0:
                 raise StoreDataError(
                     f"cannot finish run {run_id!r}: no such run; call start_run first",
                     database=self.database,
                 )
-            run.status = RunStatus(status).value
-            run.failed_step = failed_step
-            run.ended_at = ended_at or utcnow()
-            session.add(run)
 
     def record_attempts(
         self, records: Sequence[AttemptRecord], payloads: Iterable[EncodedPayload] = ()
