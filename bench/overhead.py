@@ -488,30 +488,21 @@ def _findings(result: dict[str, object]) -> str:
 together), {tracer_cpu} ms of it in the committer and executor threads. Per run the tracer
 makes seven write transactions — five attempts (at this concurrency attempts seldom
 finish together, so group commit mostly commits one at a time: see records /
-transactions above), the run's start and its finish — plus a read of the spec version,
-and encodes about fifteen payloads. Measured alone on this machine a write transaction
-costs 2–3.5 ms of CPU, nearly all of it in SQLAlchemy's session, connection and
-statement handling rather than in SQLite, and `finish_run` (an ORM load, then a flush)
-is the dearest; encoding a payload of this size (redaction, sha256, zstd) costs 0.2 ms.
-Waiting: each step also waits for its record to be durable before Temporal hears of it.
-Timed around the tracer's calls during one benchmark (2026-11-23, this machine), a
-step's capture took 33 ms median (p90 65 ms) — 2 ms encoding on an executor thread,
-8.5 ms median for the write transaction on the committer thread (2–3 ms of it CPU, the
-rest waiting for the GIL, which the event loop holds most of the time), and the rest
-queueing behind other batches and the thread hand-offs back to the event loop; the run's
-start and finish took 9.5 ms median each and the spec-version check 6.7 ms. About 0.2 s
-per run is added to a run of about 1.4 s at this concurrency, and with a fixed number of
-runs in flight throughput falls by that share."""
+transactions above), the run's start and its finish — and encodes about fifteen
+payloads (redaction, sha256, zstd) on an executor thread. Waiting: each step also waits
+for its record to be durable before Temporal hears of it, and the committer thread
+competes for the GIL with the worker's event loop, so a capture takes several times its
+transaction's own CPU. With a fixed number of runs in flight, throughput falls by the
+share of a run's time that this waiting adds."""
     if not result["throughput_budget_met"]:
         missed_by = BUDGET_THROUGHPUT - float(str(result["throughput_ratio"]))
-        throughput += f""" The budget is missed by {missed_by:.3f}. No single local fix recovers
-that much: the cost is spread over seven transactions and three thread hand-offs per
-step. What would: cheaper store writes (one Core `UPDATE` for `finish_run`, plain DBAPI
-inserts on the committer thread instead of an ORM session per batch), the run's start
-and end going through the group committer with the attempts instead of their own
-transactions from executor threads, and encoding small payloads inline instead of on an
-executor thread. Those change the store's write path and the run recorder, so they are
-left to their owners."""
+        throughput += f""" The budget is missed by {missed_by:.3f}. The attempts, the run's
+start and its finish already go through bare connections (no ORM session). What
+remains to try: the run's start and end
+through the group committer with the attempts instead of their own transactions from
+executor threads; plain DBAPI inserts on the committer thread; encoding small payloads
+inline instead of on an executor thread; and a short linger in the group committer so
+concurrent attempts share a transaction."""
     throughput += """ The machine is shared with other work: compare the ratio with the load
 average below, and prefer the per-round median when a burst of load hit one block."""
     avg_snapshot = int(str(result["raw_bytes"])) // max(1, int(str(result["snapshots"])))

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -103,18 +103,28 @@ class StoreBase:
             session.commit()
 
     @contextmanager
+    def _write_rows(self) -> Iterator[Connection]:
+        """A write transaction on a bare connection: no ORM session, for the hot path
+        (attempts, run start and finish) where a session's bookkeeping is pure cost."""
+        self._check_file()
+        with translate_errors(self.database), self._writer.begin() as connection:
+            yield connection
+
+    @contextmanager
     def _read(self) -> Iterator[Session]:
         self._check_file()
         with translate_errors(self.database), Session(self._engine) as session:
             yield session
 
-    def _insert_ignore(self, session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    def _insert_ignore(
+        self, session: Session | Connection, model: Any, rows: list[dict[str, Any]]
+    ) -> None:
         if not rows:
             return
         table = model.__table__
         insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
         keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
-        session.exec(insert(table).on_conflict_do_nothing(index_elements=keys), params=rows)
+        session.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
     def _new_payload_rows(self, payloads: Iterable[EncodedPayload]) -> list[dict[str, Any]]:
         now = utcnow()

@@ -142,7 +142,7 @@ class TraceStore(StoreBase):
         if trigger is not None:
             row["trigger_hash"] = trigger.hash
         payload_rows = self._new_payload_rows([trigger] if trigger else [])
-        with self._write() as session:
+        with self._write_rows() as session:
             self._insert_ignore(session, Payload, payload_rows)
             self._insert_ignore(session, Run, [row])
         self._mark_known(r["hash"] for r in payload_rows)
@@ -166,8 +166,8 @@ class TraceStore(StoreBase):
                 ended_at=ended_at or utcnow(),
             )
         )
-        with self._write() as session:
-            updated = session.execute(statement).rowcount  # type: ignore[attr-defined]
+        with self._write_rows() as session:
+            updated = session.execute(statement).rowcount
             if updated == 0:
                 raise StoreDataError(
                     f"cannot finish run {run_id!r}: no such run; call start_run first",
@@ -185,7 +185,7 @@ class TraceStore(StoreBase):
         """
         payload_rows = self._new_payload_rows(payloads)
         attempt_rows = [self._attempt_row(r) for r in records]
-        with self._write() as session:
+        with self._write_rows() as session:
             self._insert_ignore(session, Payload, payload_rows)
             self._insert_ignore(session, StepAttempt, attempt_rows)
         self._mark_known(r["hash"] for r in payload_rows)
