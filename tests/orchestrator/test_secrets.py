@@ -9,23 +9,16 @@ a SQLite file and into PostgreSQL, and every byte the database holds is searched
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import sqlalchemy as sa
-import zstandard
 from sqlalchemy.engine import make_url
 
 from connectors.sandbox.faults import Fault
 from orchestrator.pipeline import LoadedPipeline
 from orchestrator.stack import RunOutcome, Stack
+from tests.databases import all_database_text
 from tests.orchestrator.conftest import StackFactory
-
-PG_ENV = "STEPTRACE_TEST_DATABASE_URL"
 
 # Synthetic, realistic-looking secrets (no real credentials anywhere in the tests).
 SLACK_TOKEN = "xoxb-2718281828-3141592653589-Zq8vN3kLm2Pw7Rt5Yx1Bc9Df"
@@ -47,26 +40,6 @@ TRIGGER: dict[str, Any] = {
 PLANTED = [Fault(service="linear", kind="corrupt_value", target="description", value=DESCRIPTION)]
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose connections use a fresh schema, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@…/test)")
-    schema = f"st_secrets_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    parsed = make_url(base)
-    options = f"{parsed.query.get('options', '')} -csearch_path={schema}".strip()
-    try:
-        yield parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
 async def test_secrets_never_reach_a_sqlite_store(
     make_stack: StackFactory, reference: LoadedPipeline, tmp_path: Path
 ) -> None:
@@ -76,12 +49,12 @@ async def test_secrets_never_reach_a_sqlite_store(
         _assert_planted(stack, outcome)
         # While the store is open the newest pages may live in the WAL file only.
         assert _wal_exists(url), "expected the store's WAL file while it is open"
-        while_open = database_bytes(url)
+        while_open = all_database_text(url)
         markers = _payload_texts(stack, outcome)
 
     assert b"[redacted: Slack token]" in while_open  # the scan does read the payloads
     _assert_no_secret(while_open)
-    _assert_no_secret(database_bytes(url))  # after close and checkpoint, too
+    _assert_no_secret(all_database_text(url))  # after close and checkpoint, too
     _assert_markers(markers)
 
 
@@ -92,7 +65,7 @@ async def test_secrets_never_reach_a_postgresql_store(
         outcome = await stack.run(reference, TRIGGER)
         _assert_planted(stack, outcome)
         markers = _payload_texts(stack, outcome)
-    scanned = database_bytes(pg_url)
+    scanned = all_database_text(pg_url)
 
     assert b"[redacted: Slack token]" in scanned  # the scan does read the payloads
     _assert_no_secret(scanned)
@@ -142,34 +115,3 @@ def _assert_markers(stored: str) -> None:
     ):
         assert marker in stored, f"no {marker} in the stored payloads"
     assert "SLACK_BOT_TOKEN=" in stored and "ENG-101" in stored  # the rest is intact
-
-
-def database_bytes(url: str) -> bytes:
-    """Every byte the database holds: SQLite file and WAL bytes, and every cell of every
-    table as text, with ``bytea``/blob cells also decompressed (payloads are zstd)."""
-    parsed = make_url(url)
-    chunks: list[bytes] = []
-    if parsed.get_backend_name() == "sqlite":
-        path = Path(str(parsed.database))
-        chunks += [f.read_bytes() for f in (path, Path(f"{path}-wal")) if f.exists()]
-    engine = sa.create_engine(parsed)
-    try:
-        with engine.connect() as conn:
-            tables = sa.inspect(conn).get_table_names()
-            assert "payload" in tables and "step_attempt" in tables, tables
-            for table in tables:
-                for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')):
-                    chunks += [_cell_bytes(cell) for cell in row]
-    finally:
-        engine.dispose()
-    return b"\n".join(chunks)
-
-
-def _cell_bytes(cell: object) -> bytes:
-    if isinstance(cell, bytes | memoryview):
-        data = bytes(cell)
-        try:
-            return zstandard.ZstdDecompressor().decompress(data) + b"\n" + data
-        except zstandard.ZstdError:
-            return data
-    return str(cell).encode("utf-8")

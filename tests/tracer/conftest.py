@@ -7,7 +7,6 @@ schema (selected with ``-csearch_path=…`` in the connect options) that is drop
 
 from __future__ import annotations
 
-import os
 import random
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,46 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
-import zstandard
-from sqlalchemy.engine import make_url
 
+from tests.databases import all_database_text
 from tracer.payloads import EncodedPayload, encode
 from tracer.store import AttemptRecord, NewRun, TraceStore, run_id_for
-
-PG_ENV = "STEPTRACE_TEST_DATABASE_URL"
-
-
-@pytest.fixture(scope="session")
-def pg_base_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        pytest.skip(
-            f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
-        )
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    parsed = make_url(url)
-    options = parsed.query.get("options", "")
-    options = f"{options} -csearch_path={schema}".strip()
-    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def pg_url(pg_base_url: str) -> Iterator[str]:
-    """A PostgreSQL URL whose connections use a fresh, empty schema."""
-    schema = f"st_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_base_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _with_search_path(pg_base_url, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -152,40 +115,6 @@ def attempt(
         **fields,
     )
     return record, payload
-
-
-def all_database_text(store_url: str) -> bytes:
-    """Every byte the database holds, as the secret scan sees it.
-
-    SQLite: the raw file (and WAL) bytes plus every blob decompressed. PostgreSQL: every
-    text/JSON column as text and every bytea column decompressed.
-    """
-    url = make_url(store_url)
-    engine = sa.create_engine(url)
-    chunks: list[bytes] = []
-    try:
-        if url.get_backend_name() == "sqlite":
-            path = Path(str(url.database))
-            for file in (path, path.with_name(path.name + "-wal")):
-                if file.exists():
-                    chunks.append(file.read_bytes())
-        with engine.connect() as conn:
-            for table in sa.inspect(conn).get_table_names():
-                rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-                chunks.extend(_cell_bytes(cell) for row in rows for cell in row)
-    finally:
-        engine.dispose()
-    return b"\n".join(chunks)
-
-
-def _cell_bytes(cell: Any) -> bytes:
-    if isinstance(cell, bytes | memoryview):
-        data = bytes(cell)
-        try:
-            return zstandard.ZstdDecompressor().decompress(data) + b"\n" + data
-        except zstandard.ZstdError:
-            return data
-    return str(cell).encode("utf-8")
 
 
 @pytest.fixture(name="attempt")
