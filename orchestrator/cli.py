@@ -94,9 +94,10 @@ def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
     failed = next((run for run in report.runs if run.status == "failed"), None)
     if failed is not None:
         print_timeline(console, failed)
+        me = _command_name()
         console.print(
-            f"\nLook closer: [bold]steptrace show {failed.run_id}[/]\n"
-            f"            [bold]steptrace diff {failed.run_id} {failed.failed_step}[/]"
+            f"\nLook closer: [bold]{me} show {failed.run_id}[/]\n"
+            f"             [bold]{me} diff {failed.run_id} {failed.failed_step}[/]"
         )
 
 
@@ -297,6 +298,17 @@ def diff(
         console.print("  no differences")
     for change in result.changes:
         console.print(f"  {change.kind:<24} {change.path}: {change.old!r} -> {change.new!r}")
+
+
+def _command_name() -> str:
+    """How to call steptrace again: its name if it is on PATH, else the path used now."""
+    import os
+    import shutil
+
+    invoked = sys.argv[0]
+    if shutil.which("steptrace") == os.path.abspath(invoked) or not os.path.exists(invoked):
+        return "steptrace"
+    return invoked
 
 
 def _open_store() -> TraceStore:
