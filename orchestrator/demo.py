@@ -51,7 +51,14 @@ class DemoReport(BaseModel):
                     "status": run.status,
                     "failed_step": run.failed_step,
                     "steps": [
-                        {"id": s.id, "status": s.status, "attempts": s.attempts} for s in run.steps
+                        {
+                            "id": s.id,
+                            "status": s.status,
+                            "attempts": s.attempts,
+                            "input_bytes": s.input_bytes,
+                            "output_bytes": s.output_bytes,
+                        }
+                        for s in run.steps
                     ],
                 }
                 for run in self.runs
