@@ -147,14 +147,18 @@ def up(seed: SeedOption = 7) -> None:
 
     async def serve() -> None:
         async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
+            kind = "" if s.settings.temporal_address else " (embedded dev server)"
+            where = [
+                ("temporal", f"{s.client.service_client.config.target_host}{kind}"),
+                ("web UI", str(s.temporal_ui)),
+                ("task queue", s.task_queue),
+                ("store", s.store.database if s.store else "(tracing off)"),
+                *((tool, end.base_url) for tool, end in s.settings.endpoints.items()),
+            ]
             console = _console()
             console.print("[bold]steptrace up[/]")
-            console.print(f"  temporal   {s.settings.temporal_address or 'embedded dev server'}")
-            console.print(f"  web UI     {s.temporal_ui}")
-            console.print(f"  task queue {s.task_queue}")
-            console.print(f"  store      {s.store.database if s.store else '(tracing off)'}")
-            for tool, endpoint in s.settings.endpoints.items():
-                console.print(f"  {tool:<10} {endpoint.base_url}")
+            for label, value in where:
+                console.print(f"  {label:<12}{value}", highlight=False)
             console.print("Press Ctrl+C to stop.")
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
