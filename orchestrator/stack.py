@@ -65,7 +65,6 @@ class Stack:
     temporal_ui: str | None
     worker: Worker
     committer: GroupCommitter | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def run(
         self,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -285,7 +285,3 @@ def _parse_one(entry: Any, *, source: str, position: int) -> Fault:
 
 class FaultSpecError(ValueError):
     """A fault list that cannot be loaded; the message names the file and the entry."""
-
-
-def describe_all(faults: Sequence[Fault]) -> list[str]:
-    return [fault.describe() for fault in faults]
