@@ -7,12 +7,13 @@ records go back to the seeded start, so nothing leaks between tests.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from connectors.airtable.client import AirtableClient
+from connectors.sandbox.faults import Service
 from connectors.sandbox.server import Sandbox
 
 TOKEN = "patSANDBOX.test-token"
@@ -22,16 +23,9 @@ TLS = ssl.create_default_context()
 
 
 @pytest.fixture(scope="module")
-def running_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(services=["airtable"]) as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox(running_sandbox: Sandbox) -> Sandbox:
-    """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
-    running_sandbox.reset()
-    return running_sandbox
+def service() -> Service:
+    """The tool these tests drive; ``tests/connectors/conftest.py`` starts its sandbox."""
+    return "airtable"
 
 
 @pytest.fixture

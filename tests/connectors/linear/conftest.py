@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from connectors.linear import LinearClient
+from connectors.sandbox.faults import Service
 from connectors.sandbox.server import Sandbox
 from tests.connectors.linear.helpers import TOKEN
 
 
 @pytest.fixture(scope="module")
-def running_sandbox() -> Iterator[Sandbox]:
-    """One Linear emulator per test module; starting one costs a few hundred ms."""
-    with Sandbox(seed=7, services=["linear"]) as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox(running_sandbox: Sandbox) -> Sandbox:
-    """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
-    running_sandbox.reset()
-    return running_sandbox
+def service() -> Service:
+    """The tool these tests drive; ``tests/connectors/conftest.py`` starts its sandbox."""
+    return "linear"
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ switched on start their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from connectors.sandbox.faults import Service
 from connectors.sandbox.seed import SeedData
 from connectors.sandbox.server import Sandbox
 from connectors.slack.client import SlackClient
@@ -20,16 +21,9 @@ from tests.connectors.slack.support import TOKEN, http_client
 
 
 @pytest.fixture(scope="module")
-def _running() -> Iterator[Sandbox]:
-    with Sandbox(services=["slack"]) as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox(_running: Sandbox) -> Sandbox:
-    """The module's sandbox, back to the seeded world, no faults and run 1: nothing leaks."""
-    _running.reset()
-    return _running
+def service() -> Service:
+    """The tool these tests drive; ``tests/connectors/conftest.py`` starts its sandbox."""
+    return "slack"
 
 
 @pytest.fixture
