@@ -174,18 +174,12 @@ class StepActivities:
     @step_activity("airtable.update_record")
     async def airtable_update_record(self, call: StepCall) -> StepReturn:
         args = parse(AirtableUpdateRecordArgs, call)
-        write = await self.clients.update_airtable_record(args)
-        return StepReturn(
-            output=record_output(write.object_id, _fields(write)), writes=images(write)
-        )
+        return _record_written(await self.clients.update_airtable_record(args))
 
     @step_activity("airtable.upsert_record")
     async def airtable_upsert_record(self, call: StepCall) -> StepReturn:
         args = parse(AirtableUpsertRecordArgs, call)
-        write = await self.clients.upsert_airtable_record(args)
-        return StepReturn(
-            output=record_output(write.object_id, _fields(write)), writes=images(write)
-        )
+        return _record_written(await self.clients.upsert_airtable_record(args))
 
     @step_activity("monday.list_items")
     async def monday_list_items(self, call: StepCall) -> StepReturn:
@@ -210,6 +204,11 @@ class StepActivities:
         key = args.idempotency_key or f"{call.run_id}:{call.step_id}"
         result = await self.clients.post_slack_message(args, idempotency_key=key)
         return StepReturn(output=message_output(result), writes=images(result.write))
+
+
+def _record_written(write: ExternalWrite) -> StepReturn:
+    """An Airtable write as a step's result: the record as it is now, and the write."""
+    return StepReturn(output=record_output(write.object_id, _fields(write)), writes=images(write))
 
 
 def _fields(write: ExternalWrite) -> dict[str, Any]:
