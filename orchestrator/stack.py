@@ -27,6 +27,7 @@ from connectors.sandbox.server import Sandbox
 from orchestrator.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
 from orchestrator.clients import ToolClients
 from orchestrator.devserver import DevServer
+from orchestrator.diagnosis import Diagnoser
 from orchestrator.pipeline import LoadedPipeline
 from orchestrator.recorder import RunRecorder
 from orchestrator.settings import Settings
@@ -124,15 +125,15 @@ async def open_stack(
         client, ui = await _temporal(stack, options, settings)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS))
         task_queue = options.task_queue or f"{settings.task_queue}-{uuid.uuid4().hex[:8]}"
-        steps = StepActivities(
-            ToolClients.from_settings(settings, http), payload_limit=await _payload_limit(client)
-        )
+        clients = ToolClients.from_settings(settings, http)
+        steps = StepActivities(clients, payload_limit=await _payload_limit(client))
         worker = build_worker(
             client,
             task_queue=task_queue,
             activities=[
                 *steps.all(),
                 RunRecorder(store).record_run,
+                Diagnoser(store, clients, ui).diagnose,
             ],
             interceptors=_interceptors(committer, options),
         )

@@ -21,12 +21,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from jmespath.exceptions import JMESPathError
+
     from orchestrator.pipeline import PipelineSpec, RetrySpec, StepSpec
     from orchestrator.transform import evaluate_args
     from tracer.lineage import expression_reads
     from tracer.steps import StepCall, StepReturn
 
 RECORD_RUN_ACTIVITY = "steptrace.record_run"
+DIAGNOSE_ACTIVITY = "steptrace.diagnose"
 PIPELINE_WORKFLOW = "PipelineWorkflow"
 
 
@@ -81,8 +84,9 @@ class PipelineWorkflow:
         for index, step in enumerate(spec.steps):
             try:
                 returned = await _run_step(event, index, step, context)
-            except ActivityError as err:
+            except (ActivityError, StepArgumentsError) as err:
                 await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
+                await _diagnose(event.run_id)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
                     {"failed_step": step.id, "run_id": event.run_id},
@@ -105,7 +109,7 @@ async def _run_step(
         step_id=step.id,
         step_index=index,
         op=step.op,
-        args=step_arguments(step, context),
+        args=_arguments(step, context),
         step=step.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     )
     returned: StepReturn = await workflow.execute_activity(
@@ -117,6 +121,19 @@ async def _run_step(
         retry_policy=retry_policy(step.retry),
     )
     return returned
+
+
+class StepArgumentsError(Exception):
+    """A step's arguments do not evaluate (a JMESPath function given a null, say)."""
+
+
+def _arguments(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+    # Raised here, a JMESPath error would fail the workflow task and be retried forever;
+    # as a step failure, the run fails, is recorded, and is diagnosed.
+    try:
+        return step_arguments(step, context)
+    except JMESPathError as exc:
+        raise StepArgumentsError(f"its arguments do not evaluate: {exc}") from exc
 
 
 def step_arguments(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +171,22 @@ async def _record(event: RunEvent) -> None:
     )
 
 
-def _cause(err: ActivityError) -> str:
+async def _diagnose(run_id: str) -> None:
+    """Store the diagnosis of a run that ended badly; a diagnosis that fails never hides
+    the run's own failure."""
+    try:
+        await workflow.execute_activity(
+            DIAGNOSE_ACTIVITY,
+            run_id,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+    except ActivityError as err:
+        workflow.logger.warning("diagnosis of %s failed: %s", run_id, _cause(err))
+
+
+def _cause(err: ActivityError | StepArgumentsError) -> str:
+    if isinstance(err, StepArgumentsError):
+        return str(err)
     cause = err.cause
     return str(cause) if cause is not None else str(err)

@@ -127,3 +127,131 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         seen.setdefault(path, None)
     return list(seen)
+
+
+# --- lineage of a whole pipeline -------------------------------------------------------
+
+INPUT = "in"
+OUTPUT = "out"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A value in one run: a path into a step's input (``in``) or output (``out``)."""
+
+    step: str
+    side: str
+    path: Path
+
+    def __str__(self) -> str:
+        where = ".".join(str(p) for p in self.path)
+        prefix = f"{self.step}.$input" if self.side == INPUT else self.step
+        return f"{prefix}.{where}" if where else prefix
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """An expression that computes a value, and whether it changes the value it reads."""
+
+    expression: str
+    derived: bool = False
+    """``True`` when the value is mapped, formatted, capped or computed, not just copied."""
+
+
+@dataclass(frozen=True)
+class StepExpressions:
+    """What lineage needs to know of one step, whatever the spec format.
+
+    ``outputs`` maps an output path to the expression that computes it (a ``transform``
+    step's map); ``inputs`` maps an input path to the expression that computes it (a
+    connector step's arguments). A connector step's output path that is also one of its
+    input paths is the value it wrote there (``fields.Priority`` out came from
+    ``fields.Priority`` in); any other output path originates at the tool.
+    """
+
+    step: str
+    outputs: dict[Path, Derivation]
+    inputs: dict[Path, Derivation]
+
+
+@dataclass(frozen=True)
+class Link:
+    """``node`` was computed from ``source``; ``derived`` as in :class:`Derivation`."""
+
+    node: Node
+    source: Node
+    derived: bool
+
+
+class Lineage:
+    """For any value of a run, the upstream values it was computed from.
+
+    Step-level lineage (a hand-written workflow) is the degenerate case of no
+    expressions: every value then links to nothing and the walk stops at its step.
+    """
+
+    def __init__(self, steps: Iterable[StepExpressions]) -> None:
+        self._steps = {step.step: step for step in steps}
+        self.order = list(self._steps)
+
+    def step(self, step_id: str) -> StepExpressions | None:
+        return self._steps.get(step_id)
+
+    def sources(self, node: Node) -> list[Link]:
+        """The values ``node`` was computed from, one link back."""
+        step = self._steps.get(node.step)
+        if step is None:
+            return []
+        if node.side == OUTPUT:
+            return self._output_sources(step, node)
+        return _expression_links(node, _closest(step.inputs, node.path))
+
+    def _output_sources(self, step: StepExpressions, node: Node) -> list[Link]:
+        derivation = _closest(step.outputs, node.path)
+        if derivation is not None:
+            return _expression_links(node, derivation)
+        written = _longest_prefix(step.inputs, node.path)
+        if written is None:
+            return []
+        return [Link(node, Node(step.step, INPUT, written), derived=False)]
+
+    def walk(self, start: Node) -> list[Link]:
+        """Every link reachable backwards from ``start``, nearest first (breadth first)."""
+        seen = {start}
+        queue = [start]
+        links: list[Link] = []
+        while queue:
+            node = queue.pop(0)
+            for link in self.sources(node):
+                links.append(link)
+                if link.source not in seen:
+                    seen.add(link.source)
+                    queue.append(link.source)
+        return links
+
+
+def _closest(table: dict[Path, Derivation], path: Path) -> Derivation | None:
+    """The derivation of ``path`` or of its nearest enclosing path."""
+    for size in range(len(path), 0, -1):
+        found = table.get(path[:size])
+        if found is not None:
+            return found
+    return None
+
+
+def _longest_prefix(table: dict[Path, Derivation], path: Path) -> Path | None:
+    for size in range(len(path), 0, -1):
+        if path[:size] in table:
+            return path[:size]
+    return None
+
+
+def _expression_links(node: Node, derivation: Derivation | None) -> list[Link]:
+    if derivation is None:
+        return []
+    reads = expression_reads(derivation.expression)
+    plain_copy = not derivation.derived and reads.result is not None and len(reads.reads) == 1
+    return [
+        Link(node, Node(str(path[0]), OUTPUT, path[1:]), derived=not plain_copy)
+        for path in reads.reads
+    ]

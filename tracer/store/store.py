@@ -263,6 +263,14 @@ class TraceStore(StoreBase):
     ) -> RunRecord | None:
         """The newest succeeded run of ``pipeline`` (and spec version, unless None)
         that started before ``before``: the baseline a failure is compared with."""
+        found = self.good_runs(pipeline, version_hash, before, limit=1)
+        return found[0] if found else None
+
+    def good_runs(
+        self, pipeline: str, version_hash: str | None, before: datetime, *, limit: int = 5
+    ) -> list[RunRecord]:
+        """Up to ``limit`` succeeded runs of ``pipeline`` (and version) before ``before``,
+        newest first."""
         query = select(Run).where(
             Run.pipeline == pipeline,
             Run.status == RunStatus.SUCCEEDED.value,
@@ -270,10 +278,9 @@ class TraceStore(StoreBase):
         )
         if version_hash is not None:
             query = query.where(Run.version_hash == version_hash)
-        query = query.order_by(col(Run.started_at).desc()).limit(1)
+        query = query.order_by(col(Run.started_at).desc()).limit(limit)
         with self._read() as session:
-            row = session.exec(query).first()
-            return _run_record(row) if row else None
+            return [_run_record(row) for row in session.exec(query)]
 
     def latest_failed_run(self, pipeline: str | None = None) -> RunRecord | None:
         """The newest run that failed loudly (``failed``) or silently (``qc_failed``)."""

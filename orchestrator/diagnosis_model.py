@@ -1,0 +1,82 @@
+"""What a diagnosis says: the answer to "why did this fail?" as plain data.
+
+``steptrace why --json`` prints :class:`Diagnosis`; the trace store keeps its JSON; the
+Slack alert, the escalation workflow and the scenario runner read it. Keep the field
+names stable: they are part of the ``why --json`` contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+FaultClass = Literal[
+    "transient",
+    "rate_limited",
+    "auth",
+    "upstream_schema_drift",
+    "destination_schema_drift",
+    "mapping_error",
+    "invalid_source_data",
+    "duplicate_write",
+    "conflict",
+    "payload_limit",
+    "unknown",
+]
+FixKind = Literal["retry", "spec_patch", "data_patch", "credential", "escalate"]
+
+
+class ProposedFix(BaseModel):
+    """A fix a person can approve in one click.
+
+    ``patch`` is a unified diff of the pipeline YAML for ``spec_patch``, a JSON text of
+    the record changes for ``data_patch``, else ``None``. ``verified`` is ``True`` when
+    replaying the pure steps with the patch produced values the destination accepts,
+    ``False`` when that check failed, ``None`` when the fix cannot be checked offline
+    (retry, credential, escalate).
+    """
+
+    kind: FixKind
+    patch: str | None = None
+    verified: bool | None = None
+    detail: str = ""
+    patched_version: str | None = Field(
+        default=None, description="version hash of the patched spec (spec_patch only)"
+    )
+
+
+class ImplicatedValue(BaseModel):
+    """One value the symptom points at, as the last good run had it and as it is now."""
+
+    step: str
+    path: str
+    last_good: Any = None
+    now: Any = None
+    change: str = Field(description="missing, appeared, type, shape, value or invalid")
+
+
+class Evidence(BaseModel):
+    error: dict[str, Any] | None = None
+    rubrics: list[str] = Field(default_factory=list, description="failed rubric ids (QC)")
+    implicated: list[ImplicatedValue] = Field(default_factory=list)
+    last_good_run: str | None = None
+    walked: list[str] = Field(default_factory=list, description="steps compared, newest first")
+
+
+class Links(BaseModel):
+    run: str
+    step: str | None = None
+    temporal: str | None = None
+
+
+class Diagnosis(BaseModel):
+    run_id: str
+    status: str
+    failed_step: str | None
+    onset_step: str | None
+    fault_class: FaultClass
+    explanation: str
+    evidence: Evidence
+    proposed_fix: ProposedFix
+    links: Links

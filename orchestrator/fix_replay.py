@@ -1,0 +1,122 @@
+"""Checking a proposed fix before anyone sees it: replay the pure steps on the snapshots.
+
+The patched spec is run over the failed run's recorded handoffs: steps that talk to a
+tool are not called again, their recorded outputs are reused; ``transform`` steps are
+recomputed with the patch; and the arguments every write step would now send are checked
+against what the destination accepts today (its live schema). A fix is *verified* only
+when every write from the first patched value onwards would be accepted; it is
+*refuted* when one would be refused or the patched spec does not load or map; and it is
+*unknown* (``None``) when a destination's schema could not be read.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from jmespath.exceptions import JMESPathError
+from pydantic import ValidationError
+
+from orchestrator.destinations import LiveDestinations
+from orchestrator.ops import OPS
+from orchestrator.pipeline import PipelineSpec, PipelineSpecError, StepSpec, parse_pipeline
+from orchestrator.transform import TransformError, evaluate_args, run_transform
+from tracer.diagnose import RunSnapshot
+
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    verified: bool | None
+    detail: str
+
+
+def check_spec_patch(
+    patched_text: str, source: str, run: RunSnapshot, destinations: LiveDestinations | None
+) -> ReplayCheck:
+    try:
+        spec = parse_pipeline(patched_text, source=source).spec
+    except PipelineSpecError as exc:
+        return ReplayCheck(False, f"the patched spec does not load: {exc.problems[0]}")
+    return replay(spec, run, destinations, {})
+
+
+def check_data_patch(
+    spec: PipelineSpec,
+    run: RunSnapshot,
+    destinations: LiveDestinations | None,
+    step: str,
+    path: tuple[str | int, ...],
+    value: Any,
+) -> ReplayCheck:
+    """Replay with the source value at ``step``/``path`` replaced by ``value``."""
+    recorded = run.steps[step].output
+    patched = copy.deepcopy(recorded)
+    _set(patched, path, value)
+    return replay(spec, run, destinations, {step: patched})
+
+
+def replay(
+    spec: PipelineSpec,
+    run: RunSnapshot,
+    destinations: LiveDestinations | None,
+    overrides: dict[str, Any],
+) -> ReplayCheck:
+    context: dict[str, Any] = {"trigger": run.trigger}
+    checked = 0
+    for step in spec.steps:
+        op = OPS[step.op]
+        if op.tool is None and step.map is not None:
+            try:
+                context[step.id] = run_transform(step.id, step.map, context)
+            except TransformError as exc:
+                return ReplayCheck(False, f"the patched transform still fails: {exc}")
+            continue
+        if op.writes:
+            verdict = _check_write(step, context, destinations)
+            if verdict is not None:
+                if verdict.verified is not True:
+                    return verdict
+                checked += 1
+        recorded = run.steps.get(step.id)
+        if step.id in overrides:
+            context[step.id] = overrides[step.id]
+        elif recorded is not None and recorded.status == "succeeded":
+            context[step.id] = recorded.output
+    if checked == 0:
+        return ReplayCheck(None, "no write could be checked against a destination schema")
+    return ReplayCheck(True, f"replayed on the recorded snapshots; {checked} write(s) accepted")
+
+
+def _check_write(
+    step: StepSpec, context: dict[str, Any], destinations: LiveDestinations | None
+) -> ReplayCheck | None:
+    op = OPS[step.op]
+    try:
+        args = evaluate_args(step.args, context)
+    except JMESPathError as exc:
+        return ReplayCheck(False, f"step `{step.id}`: its arguments do not evaluate: {exc}")
+    try:
+        assert op.args is not None
+        op.args.model_validate(args)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return ReplayCheck(
+            False, f"step `{step.id}` would get invalid arguments: {where}: {first['msg']}"
+        )
+    if destinations is None:
+        return ReplayCheck(None, "the destination schemas could not be read")
+    problems = destinations.problems(step.id, args)
+    if problems is None:
+        return None
+    if problems:
+        return ReplayCheck(False, f"step `{step.id}` would still be refused: {problems[0]}")
+    return ReplayCheck(True, "")
+
+
+def _set(target: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for segment in path[:-1]:
+        target = target[segment]
+    if path:
+        target[path[-1]] = value

@@ -1,0 +1,81 @@
+"""A stored run as the diagnosis reads it: snapshots per step, and the spec's lineage.
+
+The tracer's diagnosis knows no ops and no spec format; this module translates: each
+step's kind comes from the op catalogue (a tool op that writes, one that reads, or a
+pure one), and the lineage from the JMESPath of the spec's arguments and map entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator.ops import OPS
+from orchestrator.pipeline import MapEntry, PipelineSpec, StepSpec
+from tracer.diagnose import RunSnapshot, StepKind, StepSnapshot
+from tracer.lineage import Derivation, Lineage, Path, StepExpressions
+from tracer.store import AttemptRecord, RunRecord, TraceStore
+
+
+def step_kind(op: str) -> StepKind:
+    spec = OPS.get(op)
+    if spec is None:
+        return "other"
+    if spec.tool is None:
+        return "pure"
+    return "write" if spec.writes else "read"
+
+
+def load_snapshot(store: TraceStore, run: RunRecord) -> RunSnapshot:
+    """The last attempt of every step of ``run``, with every attempt's error."""
+    by_step: dict[str, list[AttemptRecord]] = {}
+    for attempt in store.attempts(run.run_id):
+        by_step.setdefault(attempt.step_id, []).append(attempt)
+    steps = {step_id: _step(store, tries) for step_id, tries in by_step.items()}
+    trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else None
+    return RunSnapshot(run_id=run.run_id, trigger=trigger, steps=steps)
+
+
+def _step(store: TraceStore, tries: list[AttemptRecord]) -> StepSnapshot:
+    tries = sorted(tries, key=lambda a: a.attempt)
+    last = tries[-1]
+    return StepSnapshot(
+        step=last.step_id,
+        index=last.step_index,
+        op=last.op,
+        kind=step_kind(last.op),
+        status=last.status.value,
+        input=store.get_payload(last.input_hash),
+        output=store.get_payload(last.output_hash) if last.output_hash else None,
+        errors=tuple(a.error for a in tries if a.error is not None),
+    )
+
+
+def spec_lineage(spec: PipelineSpec) -> Lineage:
+    return Lineage(_expressions(step) for step in spec.steps)
+
+
+def _expressions(step: StepSpec) -> StepExpressions:
+    outputs: dict[Path, Derivation] = {}
+    for name, entry in (step.map or {}).items():
+        outputs[(name,)] = _derivation(entry)
+    inputs: dict[Path, Derivation] = {}
+    _collect(step.args, (), inputs)
+    return StepExpressions(step=step.id, outputs=outputs, inputs=inputs)
+
+
+def _derivation(entry: MapEntry | str) -> Derivation:
+    if isinstance(entry, str):
+        return Derivation(entry)
+    changes = entry.values is not None or entry.date_format or entry.max_length
+    return Derivation(entry.source, derived=bool(changes or "default" in entry.model_fields_set))
+
+
+def _collect(value: Any, path: Path, found: dict[Path, Derivation]) -> None:
+    if isinstance(value, str):
+        found[path] = Derivation(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _collect(item, (*path, key), found)
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            _collect(item, (*path, position), found)

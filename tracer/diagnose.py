@@ -1,0 +1,476 @@
+"""Where a failure started, and what kind of fault it is (DESIGN §5), for any pipeline.
+
+The input is what the tracer recorded: the failed run's snapshots, the same pipeline's
+earlier good runs, the lineage of every value, and the symptom (the error of the step
+that raised, or the paths of a failed rubric). The walk:
+
+1. errors that say what happened by themselves (a revoked token, a rate limit, an
+   outage, a timeout followed by "already exists", a payload over a limit) are
+   classified from the error alone, at the step that raised;
+2. otherwise the symptom names values (the field in the error, the arguments the error
+   message quotes, the rubric's evidence paths). Their lineage is walked back to where
+   they came from, and each value is compared with the last good run. The **onset** is
+   the most upstream step where an implicated value changed presence, type or shape;
+3. if nothing upstream changed form, the value itself is judged: a value the
+   destination accepted in an earlier good run means the destination changed under us;
+   a new value made by a mapping means the mapping is wrong; a value copied unchanged
+   from the source means the source data is bad.
+
+Nothing here knows a tool, an op or a scenario: steps are ``read`` (from a tool),
+``write`` (to a tool) or ``pure``; errors are compared by class name, HTTP status and
+message. The composition root supplies a :class:`Destination` that knows the tools'
+schemas, when it can reach them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from tracer.divergence import (
+    MISSING,
+    RECOGNISED_FORMATS,
+    SHAPE,
+    STRUCTURAL,
+    TYPE,
+    change,
+    text_format,
+    value_at,
+)
+from tracer.lineage import INPUT, OUTPUT, Lineage, Link, Node
+from tracer.store.records import AttemptError
+
+StepKind = Literal["read", "write", "pure", "other"]
+TRIGGER = "trigger"
+TYPO_SIMILARITY = 0.75
+
+
+@dataclass(frozen=True)
+class StepSnapshot:
+    """One step of one run as recorded: its last attempt's handoffs, and every error."""
+
+    step: str
+    index: int
+    op: str
+    kind: StepKind
+    status: str
+    input: Any
+    output: Any
+    errors: tuple[AttemptError, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    run_id: str
+    trigger: Any
+    steps: dict[str, StepSnapshot]
+
+    def value(self, node: Node) -> tuple[bool, Any]:
+        if node.step == TRIGGER:
+            return value_at(self.trigger, node.path)
+        snapshot = self.steps.get(node.step)
+        if snapshot is None:
+            return False, None
+        return value_at(snapshot.input if node.side == INPUT else snapshot.output, node.path)
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """What went wrong: a step's error, or a failed rubric's evidence paths."""
+
+    step: str | None
+    error: AttemptError | None = None
+    nodes: tuple[Node, ...] = ()
+    rubrics: tuple[str, ...] = ()
+    suggested_class: str | None = None
+    """A fault class the failed rubric stands for (a duplicate record, a stale overwrite)."""
+
+
+class Destination(Protocol):
+    """What the destination tool accepts at one input of a write step, if known."""
+
+    def options(self, step: str, path: tuple[str | int, ...]) -> list[str] | None:
+        """The values the destination offers there (select options, channels), if any."""
+        ...
+
+
+class NoDestination:
+    """No schema reachable: the walk relies on the recorded runs alone."""
+
+    def options(self, step: str, path: tuple[str | int, ...]) -> list[str] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Implicated:
+    node: Node
+    good: Any
+    now: Any
+    change: str | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The onset, the class, and why; ``focus`` is the value a fix should act on."""
+
+    onset_step: str | None
+    fault_class: str
+    reason: str
+    implicated: tuple[Implicated, ...] = ()
+    focus: Node | None = None
+    walked: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def locate(
+    run: RunSnapshot,
+    symptom: Symptom,
+    lineage: Lineage,
+    good_runs: Sequence[RunSnapshot],
+    destination: Destination | None = None,
+) -> Finding:
+    """The onset step and fault class of ``run``'s failure; see the module docstring."""
+    destination = destination or NoDestination()
+    if symptom.error is not None and not symptom.nodes:
+        by_error = classify_error(run, symptom)
+        if by_error is not None:
+            return by_error
+    starts = symptom.nodes or implicated_nodes(run, symptom, lineage)
+    if not starts:
+        return _nothing_implicated(run, symptom)
+    walk = _Walk(run, symptom, lineage, good_runs, destination, starts)
+    return walk.finding()
+
+
+# --- 1. errors that speak for themselves ----------------------------------------------
+
+_TIMEOUT_CLASSES = {"ConnectorTimeoutError", "TimeoutError"}
+_TRANSIENT_CLASSES = {"TransientError", "ConnectorTimeoutError", "MalformedResponseError"}
+_LIMIT_CLASSES = {"PayloadTooLarge", "PayloadTooLargeError"}
+_ALREADY = re.compile(r"already exists?|duplicate", re.IGNORECASE)
+
+
+def classify_error(run: RunSnapshot, symptom: Symptom) -> Finding | None:
+    """A finding from the error alone, or ``None`` when the data must be examined."""
+    error = symptom.error
+    assert error is not None
+    step = symptom.step
+    earlier = run.steps[step].errors[:-1] if step in run.steps else ()
+    fault = _error_class(error, earlier)
+    if fault is None:
+        return None
+    detail = {"error_class": error.error_class, "status": error.status, "code": error.code}
+    implicated: tuple[Implicated, ...] = ()
+    focus = None
+    if fault == "payload_limit" and error.field and step is not None:
+        focus = Node(step, INPUT, _split(error.field))
+        present, value = run.value(focus)
+        implicated = (Implicated(focus, None, _size_note(value) if present else None, "size"),)
+    return Finding(
+        step, fault, f"error:{fault}", implicated, focus, (step,) if step else (), detail
+    )
+
+
+def _error_class(error: AttemptError, earlier: Sequence[AttemptError]) -> str | None:
+    name = error.error_class
+    if name == "AuthError" or error.status == 401:
+        return "auth"
+    if name == "RateLimitError" or error.status == 429:
+        return "rate_limited"
+    timed_out_before = any(
+        e.error_class in _TIMEOUT_CLASSES or e.status in (408, 504) for e in earlier
+    )
+    if timed_out_before and (name == "ConflictError" or _ALREADY.search(error.message)):
+        return "duplicate_write"
+    if name == "ConflictError" or error.status == 409:
+        return "conflict"
+    if name in _LIMIT_CLASSES or error.status == 413:
+        return "payload_limit"
+    if name in _TRANSIENT_CLASSES or (error.status is not None and error.status >= 500):
+        return "transient"
+    return None
+
+
+def _size_note(value: Any) -> str:
+    return f"{len(str(value))} characters"
+
+
+# --- 2. the values the symptom names --------------------------------------------------
+
+_QUOTED = re.compile(r"""["'“‘]([^"'”’]{1,200})["'”’]""")
+
+
+def implicated_nodes(run: RunSnapshot, symptom: Symptom, lineage: Lineage) -> tuple[Node, ...]:
+    """The failing step's values the error points at: its ``field``, or what it quotes."""
+    error = symptom.error
+    step = symptom.step
+    if error is None or step is None:
+        return ()
+    snapshot = run.steps.get(step)
+    expressions = lineage.step(step)
+    if snapshot is None or expressions is None:
+        return ()
+    if snapshot.kind == "pure":
+        if error.field and _split(error.field)[:1] in [p[:1] for p in expressions.outputs]:
+            return (Node(step, OUTPUT, _split(error.field)),)
+        return ()
+    candidates = list(expressions.inputs)
+    by_field = [p for p in candidates if error.field and _matches_field(p, error.field)]
+    if by_field:
+        return tuple(Node(step, INPUT, p) for p in by_field)
+    quoted = {q.strip().lower() for q in _QUOTED.findall(error.message)}
+    found = []
+    for path in candidates:
+        present, value = run.value(Node(step, INPUT, path))
+        key = str(path[-1]).lower() if path else ""
+        text = str(value).strip().lower() if present and value is not None else None
+        if key in quoted or (text and text in quoted):
+            found.append(Node(step, INPUT, path))
+    return tuple(found)
+
+
+def _matches_field(path: tuple[str | int, ...], field_name: str) -> bool:
+    wanted = field_name.lower()
+    dotted = ".".join(str(p) for p in path).lower()
+    return dotted == wanted or str(path[-1]).lower() == wanted or dotted.endswith("." + wanted)
+
+
+def _split(dotted: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split(".") if p)
+
+
+def _nothing_implicated(run: RunSnapshot, symptom: Symptom) -> Finding:
+    """The error names no value: the tool refused the call itself."""
+    step = symptom.step
+    kind = run.steps[step].kind if step in run.steps else "other"
+    if kind == "read" and symptom.error is not None and _quotes_free_text(symptom.error):
+        walked = (step,) if step else ()
+        return Finding(step, "invalid_source_data", "bad_source_value", (), None, walked)
+    fault = {
+        "read": "upstream_schema_drift",
+        "write": "destination_schema_drift",
+        "pure": "mapping_error",
+    }.get(kind, "unknown")
+    if symptom.error is not None and symptom.error.error_class not in _VALIDATION_CLASSES:
+        fault = "unknown"
+    return Finding(step, fault, "no_value_named", (), None, (step,) if step else ())
+
+
+def _quotes_free_text(error: AttemptError) -> bool:
+    """The tool's answer was refused for a value that is free text, not another format:
+    the data is bad (``'soon'`` as a date), the schema did not change (``'07/11/2026'``)."""
+    quoted = [q for q in _QUOTED.findall(error.message) if q != error.field]
+    formats = {text_format(q) for q in quoted}
+    return bool(formats) and not formats & RECOGNISED_FORMATS and "text" in formats
+
+
+_VALIDATION_CLASSES = {
+    "ValidationError",
+    "UnknownFieldError",
+    "InvalidValueError",
+    "NotFoundError",
+    "TransformError",
+    "InvalidArguments",
+}
+
+
+# --- 3. walking back ------------------------------------------------------------------
+
+
+class _Walk:
+    def __init__(
+        self,
+        run: RunSnapshot,
+        symptom: Symptom,
+        lineage: Lineage,
+        good_runs: Sequence[RunSnapshot],
+        destination: Destination,
+        starts: tuple[Node, ...],
+    ) -> None:
+        self.run = run
+        self.symptom = symptom
+        self.lineage = lineage
+        self.good_runs = good_runs
+        self.destination = destination
+        self.starts = starts
+        self.links: list[Link] = [link for s in starts for link in lineage.walk(s)]
+        nodes = list(dict.fromkeys([*starts, *(link.source for link in self.links)]))
+        self.implicated = tuple(self._compare(node) for node in nodes)
+
+    def _compare(self, node: Node) -> Implicated:
+        now = self.run.value(node)
+        good = self.good_runs[0].value(node) if self.good_runs else (False, None)
+        return Implicated(node, good[1], now[1], change(good, now))
+
+    def _order(self, node: Node) -> tuple[int, int]:
+        if node.step == TRIGGER:
+            return (-1, 0)
+        snapshot = self.run.steps.get(node.step)
+        index = snapshot.index if snapshot else len(self.lineage.order)
+        return (index, 0 if node.side == INPUT else 1)
+
+    @property
+    def walked(self) -> tuple[str, ...]:
+        steps = sorted(
+            {i.node.step for i in self.implicated}, key=lambda s: self._order(Node(s, OUTPUT, ()))
+        )
+        return tuple(reversed(steps))
+
+    def finding(self) -> Finding:
+        return self._wrong_path() or self._changed_form() or self._judge_value()
+
+    def _make(
+        self, onset: str | None, fault: str, reason: str, focus: Node | None, **detail: Any
+    ) -> Finding:
+        if self.symptom.suggested_class and reason != "structural":
+            fault = self.symptom.suggested_class
+        return Finding(onset, fault, reason, self.implicated, focus, self.walked, detail)
+
+    def _wrong_path(self) -> Finding | None:
+        """An expression reads a path its source never had (now or in any good run)."""
+        for link in self.links:
+            source = link.source
+            if source.side != OUTPUT or not source.path:
+                continue
+            parent = Node(source.step, OUTPUT, source.path[:-1])
+            parent_there, parent_value = self.run.value(parent)
+            if not (parent_there and isinstance(parent_value, dict)):
+                continue
+            if self.run.value(source)[0] or any(g.value(source)[0] for g in self.good_runs):
+                continue
+            closest = difflib.get_close_matches(
+                str(source.path[-1]), list(parent_value), n=1, cutoff=0.5
+            )
+            return self._make(
+                link.node.step,
+                "mapping_error",
+                "missing_path",
+                link.node,
+                path=str(source),
+                closest=closest[0] if closest else None,
+            )
+        return None
+
+    def _changed_form(self) -> Finding | None:
+        """The most upstream value that changed presence, type or shape."""
+        changed = [i for i in self.implicated if i.change in STRUCTURAL and self._is_real_change(i)]
+        if not changed:
+            return None
+        first = min(changed, key=lambda i: self._order(i.node))
+        node = first.node
+        kind = self._kind(node.step)
+        if node.step == TRIGGER or kind == "read":
+            fault = self._source_fault(first)
+        elif kind == "write":
+            fault = "destination_schema_drift"
+        else:
+            fault = "mapping_error"
+        onset = self._reader_of_trigger() if node.step == TRIGGER else node.step
+        return Finding(
+            onset, fault, "structural", self.implicated, node, self.walked, {"change": first.change}
+        )
+
+    def _is_real_change(self, item: Implicated) -> bool:
+        """A value missing now counts only if every good run had it (else it is optional)."""
+        if item.change != MISSING:
+            return True
+        return all(
+            g.value(item.node)[0] and g.value(item.node)[1] is not None for g in self.good_runs
+        )
+
+    def _source_fault(self, item: Implicated) -> str:
+        """Drift when the field itself changed form; bad data when one value is garbage."""
+        if item.change in (MISSING, TYPE):
+            return "upstream_schema_drift"
+        if (
+            item.change == SHAPE
+            and isinstance(item.now, str)
+            and text_format(item.now) in RECOGNISED_FORMATS
+        ):
+            return "upstream_schema_drift"
+        return "invalid_source_data"
+
+    def _judge_value(self) -> Finding:
+        """No value changed form: judge the value the destination refused."""
+        start = self.starts[0]
+        step = self.symptom.step or start.step
+        present, value = self.run.value(start)
+        if (
+            start.side == INPUT
+            and present
+            and value is not None
+            and self._accepted_before(start, value)
+        ):
+            return self._make(
+                step, "destination_schema_drift", "accepted_before", start, value=value
+            )
+        if start.side == INPUT and self._field_level() and self._written_before(start):
+            return self._make(step, "destination_schema_drift", "field_gone", start)
+        if self._field_level():
+            return self._make(step, "mapping_error", "field_unknown", start)
+        producer = self._producer(start)
+        if producer is None:
+            origin = self._origin(start)
+            onset = self._reader_of_trigger() if origin.step == TRIGGER else origin.step
+            return self._make(onset, "invalid_source_data", "bad_source_value", origin, value=value)
+        options = self.destination.options(start.step, start.path) if start.side == INPUT else None
+        if (
+            options
+            and isinstance(value, str)
+            and not difflib.get_close_matches(value, options, n=1, cutoff=TYPO_SIMILARITY)
+        ):
+            return self._make(
+                step, "destination_schema_drift", "option_gone", start, value=value, options=options
+            )
+        return self._make(producer.step, "mapping_error", "bad_mapping", producer, value=value)
+
+    def _field_level(self) -> bool:
+        """The error is about a field name, not a value."""
+        error = self.symptom.error
+        return (error is not None and error.error_class == "UnknownFieldError") or bool(
+            error and error.code and "UNKNOWN_FIELD" in error.code.upper()
+        )
+
+    def _accepted_before(self, node: Node, value: Any) -> bool:
+        return any(
+            g.value(node) == (True, value) and self._succeeded(g, node.step) for g in self.good_runs
+        )
+
+    def _written_before(self, node: Node) -> bool:
+        return any(g.value(node)[0] and self._succeeded(g, node.step) for g in self.good_runs)
+
+    @staticmethod
+    def _succeeded(run: RunSnapshot, step: str) -> bool:
+        snapshot = run.steps.get(step)
+        return snapshot is not None and snapshot.status == "succeeded"
+
+    def _producer(self, start: Node) -> Node | None:
+        """Walking back through plain copies, the first value that was computed."""
+        node = start
+        while True:
+            links = self.lineage.sources(node)
+            if not links:
+                return None
+            derived = [link for link in links if link.derived]
+            if derived or len(links) > 1:
+                return node
+            node = links[0].source
+
+    def _origin(self, start: Node) -> Node:
+        node = start
+        while True:
+            links = self.lineage.sources(node)
+            if len(links) != 1:
+                return node
+            node = links[0].source
+
+    def _kind(self, step: str) -> StepKind:
+        snapshot = self.run.steps.get(step)
+        return snapshot.kind if snapshot else "other"
+
+    def _reader_of_trigger(self) -> str | None:
+        ordered = sorted(self.run.steps.values(), key=lambda s: s.index)
+        return ordered[0].step if ordered else None
