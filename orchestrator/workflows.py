@@ -30,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_RUN_ACTIVITY = "steptrace.record_run"
 DIAGNOSE_ACTIVITY = "steptrace.diagnose"
+REUSE_ACTIVITY = "reuse_recorded_output"
+"""A replayed step's recorded output handed back (captured, so the replay's trace is whole)."""
 PIPELINE_WORKFLOW = "PipelineWorkflow"
 
 
@@ -40,6 +42,10 @@ class PipelineInput(BaseModel):
     trigger: dict[str, Any] = Field(default_factory=dict)
     kind: str = "pipeline"
     parent_run_id: str | None = None
+    given: dict[str, Any] = Field(
+        default_factory=dict,
+        description="recorded outputs by step id (a replay): those steps call no tool",
+    )
 
 
 class PipelineResult(BaseModel):
@@ -83,7 +89,7 @@ class PipelineWorkflow:
         context: dict[str, Any] = {"trigger": params.trigger}
         for index, step in enumerate(spec.steps):
             try:
-                returned = await _run_step(event, index, step, context)
+                returned = await _run_step(event, index, step, context, params.given)
             except (ActivityError, StepArgumentsError) as err:
                 await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
                 await _diagnose(event.run_id)
@@ -100,7 +106,11 @@ class PipelineWorkflow:
 
 
 async def _run_step(
-    event: RunEvent, index: int, step: StepSpec, context: dict[str, Any]
+    event: RunEvent,
+    index: int,
+    step: StepSpec,
+    context: dict[str, Any],
+    given: dict[str, Any] | None = None,
 ) -> StepReturn:
     call = StepCall(
         run_id=event.run_id,
@@ -112,6 +122,15 @@ async def _run_step(
         args=_arguments(step, context),
         step=step.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     )
+    if given and step.id in given:
+        reused: StepReturn = await workflow.execute_activity(
+            REUSE_ACTIVITY,
+            args=[call, given[step.id]],
+            result_type=StepReturn,
+            activity_id=f"{index}:{step.id}",
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        return reused
     returned: StepReturn = await workflow.execute_activity(
         step.op,
         call,

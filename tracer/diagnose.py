@@ -398,19 +398,14 @@ class _Walk:
         start = self.starts[0]
         step = self.symptom.step or start.step
         present, value = self.run.value(start)
-        if (
-            start.side == INPUT
-            and present
-            and value is not None
-            and self._accepted_before(start, value)
-        ):
+        if self._field_level():
+            if start.side == INPUT and self._written_before(start):
+                return self._make(step, "destination_schema_drift", "field_gone", start)
+            return self._make(step, "mapping_error", "field_unknown", start)
+        if start.side == INPUT and present and self._accepted_before(start, value):
             return self._make(
                 step, "destination_schema_drift", "accepted_before", start, value=value
             )
-        if start.side == INPUT and self._field_level() and self._written_before(start):
-            return self._make(step, "destination_schema_drift", "field_gone", start)
-        if self._field_level():
-            return self._make(step, "mapping_error", "field_unknown", start)
         producer = self._producer(start)
         if producer is None:
             origin = self._origin(start)
@@ -435,6 +430,8 @@ class _Walk:
         )
 
     def _accepted_before(self, node: Node, value: Any) -> bool:
+        if value is None:
+            return False
         return any(
             g.value(node) == (True, value) and self._succeeded(g, node.step) for g in self.good_runs
         )
