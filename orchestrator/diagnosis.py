@@ -25,8 +25,9 @@ from orchestrator.pipeline import LoadedPipeline, PipelineSpecError, parse_pipel
 from orchestrator.run_snapshots import load_snapshot, spec_lineage
 from orchestrator.transform import evaluate_args
 from orchestrator.workflows import DIAGNOSE_ACTIVITY
+from rubrics.model import parse_path
 from tracer.diagnose import Finding, RunSnapshot, Symptom, locate
-from tracer.lineage import Lineage, Node
+from tracer.lineage import INPUT, OUTPUT, Lineage, Node
 from tracer.store import RunRecord, TraceStore
 from tracer.store.records import AttemptError, RunStatus
 
@@ -52,6 +53,8 @@ async def diagnose_run(
 ) -> Diagnosis:
     """Diagnose ``run_id`` from the store (and live schemas when ``clients`` is given)."""
     run, pipeline, snapshot, good = await asyncio.to_thread(_gather, store, run_id)
+    if symptom is None and run.status == RunStatus.QC_FAILED:
+        symptom = await asyncio.to_thread(qc_symptom, store, run)
     symptom = symptom or _symptom(run, snapshot)
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else Lineage(())
@@ -91,6 +94,35 @@ def _pipeline(store: TraceStore, run: RunRecord) -> LoadedPipeline | None:
         return parse_pipeline(text, source=f"pipelines/{run.pipeline}.yaml")
     except PipelineSpecError:
         return None
+
+
+_SUGGESTED = {"duplicate": "duplicate_write", "stale": "conflict", "overwrite": "conflict"}
+"""Rubrics whose failure names the fault by itself (by a word in the rubric id)."""
+
+
+def qc_symptom(store: TraceStore, run: RunRecord) -> Symptom | None:
+    """The failed blocker rubrics of a ``qc_failed`` run, as evidence nodes."""
+    failed = [r for r in store.rubric_results(run.run_id) if r.outcome == "fail"]
+    blockers = [r for r in failed if r.severity == "blocker"] or failed
+    if not blockers:
+        return None
+    nodes: list[Node] = []
+    for result in blockers:
+        for item in result.evidence.get("items", []):
+            step, side, path = parse_path(str(item.get("path", "")))
+            if side == "write":
+                path = ()
+            nodes.append(Node(step, INPUT if side == "input" else OUTPUT, path))
+    ids = tuple(r.rubric_id for r in blockers)
+    suggested = next(
+        (fault for word, fault in _SUGGESTED.items() if any(word in i for i in ids)), None
+    )
+    return Symptom(
+        step=run.failed_step,
+        nodes=tuple(dict.fromkeys(nodes)),
+        rubrics=ids,
+        suggested_class=suggested,
+    )
 
 
 def _symptom(run: RunRecord, snapshot: RunSnapshot) -> Symptom:
