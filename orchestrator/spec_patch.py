@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from orchestrator.spec_yaml import LinePath, line_of, parse_with_lines
+from orchestrator.spec_yaml import LinePath, parse_with_lines
 
 
 class PatchError(ValueError):
@@ -44,7 +44,8 @@ class SpecText:
         )
 
     def _line(self, path: LinePath) -> int:
-        line = line_of(self._where, path)
+        # Exactly this path: line_of falls back to the nearest enclosing key.
+        line = self._where.get(tuple(path))
         if line is None:
             raise PatchError(f"{self.source}: no line for {'.'.join(map(str, path))}")
         return line - 1
