@@ -10,6 +10,7 @@ token revoked): that write step is then *unknown*, never "accepted".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -34,6 +35,11 @@ class FieldRule:
     name: str
     type: str
     options: tuple[str, ...] = ()
+
+    def takes_kind(self, value: Any) -> bool | None:
+        """Whether this field's type takes a value of ``value``'s kind at all."""
+        check = _KIND_CHECKS.get(self.type)
+        return check(value) if check else None
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` would be refused here, or ``None``."""
@@ -77,6 +83,13 @@ class LiveDestinations:
             rule = schema.fields.get(str(path[1]))
             return list(rule.options) if rule and rule.options else None
         return None
+
+    def kind_matches(self, step: str, path: tuple[str | int, ...], value: Any) -> bool | None:
+        schema = self.by_step.get(step)
+        if schema is None or len(path) != 2 or path[0] != FIELD_ARGS.get(self.ops.get(step, "")):
+            return None
+        rule = schema.fields.get(str(path[1]))
+        return rule.takes_kind(value) if rule else None
 
     def field_names(self, step: str) -> list[str] | None:
         schema = self.by_step.get(step)
@@ -137,6 +150,49 @@ async def _schema(clients: ToolClients, op: str, args: dict[str, Any]) -> StepSc
         channels = await clients.slack.list_channels(exclude_archived=True)
         return StepSchema(channels=tuple(c.name for c in channels))
     return None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "numbers": _is_number,
+    "checkbox": lambda v: isinstance(v, bool),
+    "date": lambda v: _is_date(v),
+    "multipleSelects": lambda v: isinstance(v, list),
+    **dict.fromkeys(
+        (
+            "email",
+            "url",
+            "link",
+            "singleLineText",
+            "multilineText",
+            "text",
+            "long_text",
+            "singleSelect",
+            "status",
+            "people",
+            "phoneNumber",
+            "richText",
+        ),
+        _is_text,
+    ),
+}
+"""Whether a field of each type takes a value of this kind (not whether the value is valid)."""
 
 
 def _is_date(value: Any) -> bool:

@@ -31,7 +31,7 @@ from tracer.lineage import INPUT, OUTPUT, Lineage, Node
 from tracer.store import RunRecord, TraceStore
 from tracer.store.records import AttemptError, RunStatus
 
-GOOD_RUNS = 5
+GOOD_RUNS = 10
 
 
 class DiagnosisError(LookupError):
@@ -177,7 +177,8 @@ def _compose(
     temporal_ui: str | None,
 ) -> Diagnosis:
     if pipeline is not None:
-        fix = propose(finding, FixContext(pipeline, snapshot, destinations, symptom.step))
+        context = FixContext(pipeline, snapshot, destinations, symptom.step, finding.implicated)
+        fix = propose(finding, context)
     else:
         from orchestrator.diagnosis_model import ProposedFix
 
@@ -262,6 +263,8 @@ def _where_it_started(symptom: Symptom, finding: Finding) -> str:
         "option_gone": "nothing upstream changed, and the destination no longer offers "
         "the value the mapping produces",
         "field_unknown": "the spec writes a field the destination has never had",
+        "type_changed": "nothing upstream changed, and the destination's field no longer "
+        "takes this kind of value, which it took in the last good run",
         "missing_path": "the spec reads a path that its source step never outputs",
         "bad_mapping": "the mapping there produces a value the destination refuses",
         "bad_source_value": "the value came unchanged from the source, which holds a bad value",

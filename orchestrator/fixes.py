@@ -20,7 +20,7 @@ from orchestrator.diagnosis_model import FixKind, ProposedFix
 from orchestrator.fix_replay import ReplayCheck, check_data_patch, check_spec_patch
 from orchestrator.pipeline import LoadedPipeline, MapEntry, PipelineSpecError, parse_pipeline
 from orchestrator.spec_patch import PatchError, SpecText
-from tracer.diagnose import Finding, RunSnapshot
+from tracer.diagnose import Finding, Implicated, RunSnapshot
 from tracer.lineage import INPUT, OUTPUT, Node
 
 CLOSE = 0.5
@@ -33,6 +33,7 @@ class FixContext:
     run: RunSnapshot
     destinations: LiveDestinations | None
     failed_step: str | None
+    implicated: tuple[Implicated, ...] = ()
 
 
 def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
@@ -142,11 +143,37 @@ def _rename_field(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecTex
     used = {str(k) for k in (ctx.run.steps[focus.step].input or {}).get(str(focus.path[0]), {})}
     old = str(focus.path[-1])
     free = [n for n in names if n not in used]
-    match = difflib.get_close_matches(old, free, n=1, cutoff=CLOSE)
-    if not match:
+    new = _renamed_to(old, free, focus, ctx)
+    if new is None:
         return None
-    text.rename_key(_spec_path(ctx, focus), match[0])
-    return text, f"Write `{old}` as `{match[0]}`, the destination's field of that name now."
+    text.rename_key(_spec_path(ctx, focus), new)
+    return text, f"Write `{old}` as `{new}`, the destination's field of that name now."
+
+
+def _renamed_to(old: str, free: list[str], focus: Node, ctx: FixContext) -> str | None:
+    """The field ``old`` became: the one unused field whose options still hold the values
+    we wrote to ``old`` in good runs, else the closest name."""
+    assert ctx.destinations is not None
+    written = [ctx_value for ctx_value in _good_values(focus, ctx) if isinstance(ctx_value, str)]
+    holding = [
+        name
+        for name in free
+        if written
+        and set(written)
+        <= set(ctx.destinations.options(focus.step, (*focus.path[:-1], name)) or ())
+    ]
+    if len(holding) == 1:
+        return holding[0]
+    match = difflib.get_close_matches(old, free, n=1, cutoff=CLOSE)
+    return match[0] if match else None
+
+
+def _good_values(focus: Node, ctx: FixContext) -> list[Any]:
+    return [
+        ctx_item.good
+        for ctx_item in ctx.implicated
+        if ctx_item.node == focus and ctx_item.good is not None
+    ]
 
 
 def _fix_path(

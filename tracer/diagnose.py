@@ -37,6 +37,7 @@ from tracer.divergence import (
     STRUCTURAL,
     TYPE,
     change,
+    shape,
     text_format,
     value_at,
 )
@@ -96,11 +97,19 @@ class Destination(Protocol):
         """The values the destination offers there (select options, channels), if any."""
         ...
 
+    def kind_matches(self, step: str, path: tuple[str | int, ...], value: Any) -> bool | None:
+        """Whether the field's type takes values of ``value``'s kind (a number for a
+        number field); ``None`` when unknown."""
+        ...
+
 
 class NoDestination:
     """No schema reachable: the walk relies on the recorded runs alone."""
 
     def options(self, step: str, path: tuple[str | int, ...]) -> list[str] | None:
+        return None
+
+    def kind_matches(self, step: str, path: tuple[str | int, ...], value: Any) -> bool | None:
         return None
 
 
@@ -246,7 +255,8 @@ def _nothing_implicated(run: RunSnapshot, symptom: Symptom) -> Finding:
     """The error names no value: the tool refused the call itself."""
     step = symptom.step
     kind = run.steps[step].kind if step in run.steps else "other"
-    if kind == "read" and symptom.error is not None and _quotes_free_text(symptom.error):
+    refused_value = symptom.error is not None and symptom.error.error_class != "UnknownFieldError"
+    if kind == "read" and refused_value and symptom.error and _quotes_free_text(symptom.error):
         walked = (step,) if step else ()
         return Finding(step, "invalid_source_data", "bad_source_value", (), None, walked)
     fault = {
@@ -406,6 +416,8 @@ class _Walk:
             return self._make(
                 step, "destination_schema_drift", "accepted_before", start, value=value
             )
+        if start.side == INPUT and self._type_changed(start, value):
+            return self._make(step, "destination_schema_drift", "type_changed", start, value=value)
         producer = self._producer(start)
         if producer is None:
             origin = self._origin(start)
@@ -434,6 +446,18 @@ class _Walk:
             return False
         return any(
             g.value(node) == (True, value) and self._succeeded(g, node.step) for g in self.good_runs
+        )
+
+    def _type_changed(self, node: Node, value: Any) -> bool:
+        """The destination's field no longer takes this kind of value, and it took a value
+        of the same shape in a good run: its type changed."""
+        if value is None or self.destination.kind_matches(node.step, node.path, value) is not False:
+            return False
+        return any(
+            self._succeeded(g, node.step)
+            and g.value(node)[0]
+            and shape(g.value(node)[1]) == shape(value)
+            for g in self.good_runs
         )
 
     def _written_before(self, node: Node) -> bool:
