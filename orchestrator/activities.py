@@ -59,6 +59,7 @@ def step_activity(op: str) -> Callable[[StepMethod], StepMethod]:
             except Exception as exc:
                 raise to_application_error(exc, step_id=call.step_id, op=op) from exc
 
+        run.steptrace_op = op  # type: ignore[attr-defined]
         return activity.defn(name=op)(run)
 
     return decorate
@@ -137,6 +138,10 @@ class StepActivities:
             self.monday_upsert_item,
             self.slack_post_message,
         ]
+
+    def by_op(self) -> dict[str, Callable[[StepCall], Awaitable[StepReturn]]]:
+        """Each op's activity, to call directly (a diagnosis re-reads a source with it)."""
+        return {getattr(method, "steptrace_op", ""): method for method in self.all()}
 
     @step_activity("transform")
     async def transform(self, call: StepCall) -> StepReturn:

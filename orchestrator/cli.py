@@ -35,6 +35,12 @@ bench_app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 
+scenario_app = typer.Typer(
+    help="Fault scenarios (scenarios/*.yaml): run one against a fresh embedded stack.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
 
@@ -200,6 +206,30 @@ def worker(
     _run_async(serve())
 
 
+@app.command()
+def bot(
+    port: Annotated[int, typer.Option(help="Port for Slack's requests.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the Slack bot (mentions, /steptrace, alert buttons) over HTTP until interrupted.
+
+    Needs STEPTRACE_SLACK_SIGNING_SECRET (every request must be signed with it),
+    STEPTRACE_SLACK_URL and STEPTRACE_SLACK_TOKEN, and STEPTRACE_TEMPORAL_ADDRESS (the
+    server running the escalation workflows); reads STEPTRACE_DATABASE_URL.
+    """
+    import os
+
+    from orchestrator.settings import Settings
+    from orchestrator.slackbot import BotConfigError, bot_config, run_bot
+
+    settings = Settings.from_env()
+    try:
+        config = bot_config(os.environ, settings)
+    except BotConfigError as exc:
+        _fail(str(exc))
+    _run_async(run_bot(config, settings, _open_store(), host=host, port=port))
+
+
 @bench_app.command("diff")
 def bench_diff(
     repeat: Annotated[int, typer.Option(help="Repetitions; the median is reported.")] = 5,
@@ -224,6 +254,69 @@ def bench_overhead(
     result = _run_async(bench_module.run(runs=runs))
     bench_module.write_docs(result, command=f"steptrace bench overhead --runs {runs}")
     print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@bench_app.command("localization")
+def bench_localization(
+    folder: Annotated[
+        Path | None, typer.Option(help="Scenario folder (default: the project's scenarios/).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every scenario: onset, class and fix kind against the truth, beside two baselines."""
+    from bench import localization as bench_module
+    from orchestrator.scenarios import ScenarioError
+
+    try:
+        result = _run_async(bench_module.run(folder=folder, progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if folder is None:
+        bench_module.write_docs(result, command="steptrace bench localization")
+    print(json.dumps(result) if as_json else bench_module.summary(result))
+
+
+@bench_app.command("why")
+def bench_why(
+    runs: Annotated[int, typer.Option(help="Runs to store.")] = 100_000,
+    sample: Annotated[int, typer.Option(help="Failed runs to time `why` on.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """`why` on failed runs of a store holding many runs: p50 and p95, in process."""
+    from bench import why as bench_module
+
+    _quiet_expected_failures()
+    result = bench_module.run(runs=runs, sample=sample, progress=_progress)
+    bench_module.write_docs(result, command=f"steptrace bench why --runs {runs} --sample {sample}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A scenario file (YAML).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a scenario on a fresh sandbox and store; print each run, its diagnosis, a score."""
+    from orchestrator.scenarios import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    from orchestrator.scenarios import print_result, run_scenario
+
+    try:
+        result = _run_async(run_scenario(scenario, progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        print_result(_console(), result)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _bench_line(result: dict[str, Any]) -> str:
@@ -302,6 +395,144 @@ def diff(
         console.print("  no differences")
     for change in result.changes:
         console.print(f"  {change.kind:<24} {change.path}: {change.old!r} -> {change.new!r}")
+
+
+@app.command()
+def why(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, workflow id, or latest (newest failed).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Why did this run fail: where it started, what changed, and a checked fix."""
+    from orchestrator.diagnosis import DiagnosisError
+    from orchestrator.why import render_diagnosis
+    from orchestrator.why import why as diagnose
+
+    store = _open_store()
+    try:
+        diagnosis = diagnose(store, run_ref)
+    except (LookupError, DiagnosisError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(diagnosis.model_dump_json())
+    else:
+        render_diagnosis(_console(), diagnosis)
+
+
+@app.command()
+def qc(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A run's QC rubric results, failures first, with evidence (reviews it if not yet)."""
+    from orchestrator.qc import qc_report
+    from orchestrator.qc_render import print_qc
+    from orchestrator.views import find_run
+    from rubrics.judge import JudgeConfigError, judge_from_env
+
+    store = _open_store()
+    try:
+        report = qc_report(store, find_run(store, run_ref).run_id, judge_from_env())
+    except (LookupError, JudgeConfigError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(report))
+    else:
+        print_qc(_console(), report)
+
+
+@app.command()
+def replay(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    from_step: Annotated[
+        str, typer.Option("--from", metavar="STEP", help="The first step to run again.")
+    ],
+    fix: Annotated[
+        int | None,
+        typer.Option("--fix", metavar="ID", help="A stored diagnosis whose spec_patch to apply."),
+    ] = None,
+    seed: SeedOption = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a run again from STEP: the earlier steps' outputs come from its snapshots."""
+    from orchestrator.replay import ReplayError, plan_replay, run_plan
+    from orchestrator.stack import StackOptions, open_stack
+
+    store = _open_store()
+    try:
+        plan = plan_replay(store, run_ref, from_step, fix_id=fix)
+    except (LookupError, ReplayError) as exc:
+        _fail(str(exc))
+
+    async def go() -> Any:
+        async with open_stack(StackOptions(seed=seed)) as stack:
+            assert stack.store is not None
+            return await run_plan(stack.client, stack.task_queue, stack.store, plan)
+
+    outcome = _run_async(go())
+    if as_json:
+        print(json.dumps(outcome.as_json(), default=str))
+    else:
+        console = _console()
+        reused = ", ".join(outcome.reused_steps) or "none"
+        console.print(
+            f"replay {outcome.run_id} of {outcome.parent_run_id}: [bold]{outcome.status}[/]"
+        )
+        console.print(f"  from `{outcome.from_step}`, version {outcome.version}; reused: {reused}")
+        if outcome.error:
+            console.print(f"  {outcome.error}", highlight=False)
+    if outcome.status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def rollback(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    to_step: Annotated[
+        str, typer.Option("--to", metavar="STEP", help="Undo the writes of every later step.")
+    ],
+    seed: SeedOption = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo the external writes of the steps after STEP, newest first, from their
+    before-images; objects a person changed since are left alone and reported."""
+    from orchestrator.rollback import RollbackError, plan_rollback
+    from orchestrator.stack import StackOptions, open_stack
+    from orchestrator.views import find_run
+
+    store = _open_store()
+    try:
+        run = find_run(store, run_ref)
+        plan_rollback(store, run, to_step)
+    except (LookupError, RollbackError) as exc:
+        _fail(str(exc))
+
+    async def go() -> Any:
+        async with open_stack(StackOptions(seed=seed)) as stack:
+            try:
+                return await stack.rollback(run.run_id, to_step)
+            except RollbackError as exc:
+                return str(exc)
+
+    result = _run_async(go())
+    if isinstance(result, str):
+        _fail(result)
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        console = _console()
+        console.print(
+            f"rollback {result.run_id} of {result.parent_run_id}: [bold]{result.status}[/]"
+        )
+        for undo in result.results:
+            console.print(
+                f"  {undo.step_id:<18} {undo.tool}:{undo.kind} {undo.object_id:<20} "
+                f"{undo.outcome:<15} {undo.detail}",
+                highlight=False,
+            )
+    if result.status != "succeeded":
+        raise typer.Exit(code=1)
 
 
 def _command_name() -> str:

@@ -53,7 +53,7 @@ class FieldRule:
             return None if _is_date(value) else f"{value!r} is not a date for {self.name!r}"
         if self.type == "number" and not isinstance(value, int | float):
             return f"{value!r} is not a number for {self.name!r}"
-        if self.type == "email" and not (isinstance(value, str) and _EMAIL.match(value)):
+        if self.type in ("email", "people") and not self.takes_kind(value):
             return f"{value!r} is not an email for {self.name!r}"
         return None
 
@@ -168,7 +168,18 @@ def _is_number(value: Any) -> bool:
     return True
 
 
+def _is_email(value: Any) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.match(value))
+
+
+def _is_person(value: Any) -> bool:
+    people = value if isinstance(value, list) else [value]
+    return all(_is_email(p) or str(p).isdigit() for p in people)
+
+
 _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "email": _is_email,
+    "people": _is_person,
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "numbers": _is_number,
     "checkbox": lambda v: isinstance(v, bool),
@@ -176,7 +187,6 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
     "multipleSelects": lambda v: isinstance(v, list),
     **dict.fromkeys(
         (
-            "email",
             "url",
             "link",
             "singleLineText",
@@ -185,7 +195,6 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
             "long_text",
             "singleSelect",
             "status",
-            "people",
             "phoneNumber",
             "richText",
         ),

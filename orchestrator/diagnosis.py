@@ -23,6 +23,7 @@ from orchestrator.diagnosis_model import Diagnosis, Evidence, ImplicatedValue, L
 from orchestrator.fixes import FixContext, propose
 from orchestrator.pipeline import LoadedPipeline, PipelineSpecError, parse_pipeline
 from orchestrator.run_snapshots import load_snapshot, spec_lineage
+from orchestrator.source_probe import probe_sources
 from orchestrator.transform import evaluate_args
 from orchestrator.workflows import DIAGNOSE_ACTIVITY
 from rubrics.model import parse_path
@@ -53,12 +54,13 @@ async def diagnose_run(
 ) -> Diagnosis:
     """Diagnose ``run_id`` from the store (and live schemas when ``clients`` is given)."""
     run, pipeline, snapshot, good = await asyncio.to_thread(_gather, store, run_id)
-    if symptom is None and run.status == RunStatus.QC_FAILED:
+    if symptom is None and run.status in (RunStatus.QC_FAILED, RunStatus.SUCCEEDED):
         symptom = await asyncio.to_thread(qc_symptom, store, run)
     symptom = symptom or _symptom(run, snapshot)
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else Lineage(())
-    finding = locate(snapshot, symptom, lineage, good, destinations)
+    probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
+    finding = locate(snapshot, symptom, lineage, good, destinations, probes)
     diagnosis = _compose(run, pipeline, snapshot, symptom, finding, destinations, temporal_ui)
     diagnosis = diagnosis.model_copy(
         update={

@@ -23,6 +23,7 @@ from orchestrator.ops import OPS
 from orchestrator.pipeline import PipelineSpec, PipelineSpecError, StepSpec, parse_pipeline
 from orchestrator.transform import TransformError, evaluate_args, run_transform
 from tracer.diagnose import RunSnapshot
+from tracer.lineage import expression_reads
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,27 @@ class ReplayCheck:
     detail: str
 
 
+@dataclass(frozen=True)
+class LengthLimit:
+    """A write argument that must fit a size limit the tool named (``name`` ≤ 255)."""
+
+    step: str
+    path: tuple[str | int, ...]
+    limit: int
+
+
 def check_spec_patch(
-    patched_text: str, source: str, run: RunSnapshot, destinations: LiveDestinations | None
+    patched_text: str,
+    source: str,
+    run: RunSnapshot,
+    destinations: LiveDestinations | None,
+    length: LengthLimit | None = None,
 ) -> ReplayCheck:
     try:
         spec = parse_pipeline(patched_text, source=source).spec
     except PipelineSpecError as exc:
         return ReplayCheck(False, f"the patched spec does not load: {exc.problems[0]}")
-    return replay(spec, run, destinations, {})
+    return replay(spec, run, destinations, {}, length)
 
 
 def check_data_patch(
@@ -61,6 +75,7 @@ def replay(
     run: RunSnapshot,
     destinations: LiveDestinations | None,
     overrides: dict[str, Any],
+    length: LengthLimit | None = None,
 ) -> ReplayCheck:
     context: dict[str, Any] = {"trigger": run.trigger}
     checked = 0
@@ -72,8 +87,15 @@ def replay(
             except TransformError as exc:
                 return ReplayCheck(False, f"the patched transform still fails: {exc}")
             continue
-        if op.writes:
-            verdict = _check_write(step, context, destinations)
+        if _reads_unknown(step, context):
+            continue  # it reads a step that never ran: nothing to check it against
+        if length is not None and step.id == length.step:
+            fits = _check_length(step, context, length)
+            if fits.verified is not True:
+                return fits
+            checked += 1
+        if op.writes or _failed_on_arguments(run, step.id):
+            verdict = _check_write(step, context, destinations, run)
             if verdict is not None:
                 if verdict.verified is not True:
                     return verdict
@@ -88,8 +110,35 @@ def replay(
     return ReplayCheck(True, f"replayed on the recorded snapshots; {checked} write(s) accepted")
 
 
+def _reads_unknown(step: StepSpec, context: dict[str, Any]) -> bool:
+    roots: set[str] = set()
+    for _, expression in _expressions(step.args):
+        roots |= expression_reads(expression).roots
+    return any(root not in context for root in roots)
+
+
+def _expressions(value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, str):
+        return [("", value)]
+    if isinstance(value, dict):
+        return [pair for item in value.values() for pair in _expressions(item)]
+    if isinstance(value, list):
+        return [pair for item in value for pair in _expressions(item)]
+    return []
+
+
+def _failed_on_arguments(run: RunSnapshot, step: str) -> bool:
+    """The step failed because its arguments were invalid: validating them is the check."""
+    recorded = run.steps.get(step)
+    errors = recorded.errors if recorded else ()
+    return bool(errors) and errors[-1].error_class == "InvalidArguments"
+
+
 def _check_write(
-    step: StepSpec, context: dict[str, Any], destinations: LiveDestinations | None
+    step: StepSpec,
+    context: dict[str, Any],
+    destinations: LiveDestinations | None,
+    run: RunSnapshot,
 ) -> ReplayCheck | None:
     op = OPS[step.op]
     try:
@@ -102,16 +151,27 @@ def _check_write(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return ReplayCheck(
-            False, f"step `{step.id}` would get invalid arguments: {where}: {first['msg']}"
-        )
-    if destinations is None:
-        return ReplayCheck(None, "the destination schemas could not be read")
-    problems = destinations.problems(step.id, args)
+        message = f"step `{step.id}` would get invalid arguments: {where}: {first['msg']}"
+        return ReplayCheck(False, message)
+    problems = destinations.problems(step.id, args) if destinations else None
     if problems is None:
-        return None
+        return ReplayCheck(True, "") if _failed_on_arguments(run, step.id) else None
     if problems:
         return ReplayCheck(False, f"step `{step.id}` would still be refused: {problems[0]}")
+    return ReplayCheck(True, "")
+
+
+def _check_length(step: StepSpec, context: dict[str, Any], length: LengthLimit) -> ReplayCheck:
+    try:
+        args = evaluate_args(step.args, context)
+    except JMESPathError as exc:
+        return ReplayCheck(False, f"step `{step.id}`: its arguments do not evaluate: {exc}")
+    value: Any = args
+    for segment in length.path:
+        value = value.get(segment) if isinstance(value, dict) else None
+    size = len(str(value)) if value is not None else 0
+    if size > length.limit:
+        return ReplayCheck(False, f"step `{step.id}` would still send {size} > {length.limit}")
     return ReplayCheck(True, "")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from orchestrator.destinations import LiveDestinations
 from orchestrator.diagnosis_model import FixKind, ProposedFix
-from orchestrator.fix_replay import ReplayCheck, check_data_patch, check_spec_patch
+from orchestrator.fix_replay import LengthLimit, ReplayCheck, check_data_patch, check_spec_patch
 from orchestrator.pipeline import LoadedPipeline, MapEntry, PipelineSpecError, parse_pipeline
 from orchestrator.spec_patch import PatchError, SpecText
 from tracer.diagnose import Finding, Implicated, RunSnapshot
@@ -63,7 +63,9 @@ def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
     if patched is None:
         return _escalate(_escalate_reason(fault))
     text, why = patched
-    check = check_spec_patch(text.text, ctx.pipeline.source, ctx.run, ctx.destinations)
+    check = check_spec_patch(
+        text.text, ctx.pipeline.source, ctx.run, ctx.destinations, _length_limit(finding)
+    )
     fix = _with_check("spec_patch", text.diff(), why, check)
     return fix.model_copy(update={"patched_version": _version(text.text)})
 
@@ -115,10 +117,12 @@ def _spec_patch(finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | Non
         return _rename_field(text, focus, ctx)
     if reason == "missing_path":
         return _fix_path(text, focus, finding, ctx)
+    if reason == "wrong_kind":
+        return _fix_kind(text, focus, finding, ctx)
     if reason in ("accepted_before", "option_gone", "bad_mapping"):
         return _change_value(text, finding, ctx)
     if finding.fault_class == "payload_limit":
-        return _cap_length(text, focus, ctx)
+        return _cap_length(text, focus, ctx, finding.detail.get("limit"))
     return None
 
 
@@ -188,11 +192,37 @@ def _fix_path(
     return text, f"Read `{good}`; `{bad}` does not exist in that step's output."
 
 
+def _fix_kind(
+    text: SpecText, focus: Node, finding: Finding, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """Read the sibling of the copied value that the destination takes (the email beside
+    the name)."""
+    from orchestrator.run_snapshots import spec_lineage
+
+    links = spec_lineage(ctx.pipeline.spec).sources(focus)
+    written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
+    if len(links) != 1 or written is None or ctx.destinations is None:
+        return None
+    source = links[0].source
+    present, parent = ctx.run.value(Node(source.step, source.side, source.path[:-1]))
+    if not present or not isinstance(parent, dict):
+        return None
+    for key, value in parent.items():
+        if key != source.path[-1] and ctx.destinations.kind_matches(
+            written.step, written.path, value
+        ):
+            old = ".".join([source.step, *(str(p) for p in source.path)])
+            new = old.rsplit(".", 1)[0] + "." + key
+            text.replace_token(_spec_path(ctx, focus), old, new)
+            return text, f"Read `{new}`: the destination takes that, not `{old}`."
+    return None
+
+
 def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | None:
     """Map the refused (or unmapped) value to the destination's closest option."""
     producer = _pure_producer(finding, ctx)
     if producer is None:
-        return None
+        return _change_literal(text, finding, ctx)
     step = ctx.pipeline.spec.step(producer.step)
     name = str(producer.path[0])
     entry = (step.map or {}).get(name)
@@ -208,6 +238,38 @@ def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[Sp
         text.replace_token(path, f"'{bad}'", f"'{new}'")
         return text, f"Use `{new}` instead of `{bad}`, which the destination no longer offers."
     return None
+
+
+def _change_literal(
+    text: SpecText, finding: Finding, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """The refused value is written as a literal in the step's own arguments."""
+    focus = finding.focus
+    bad = finding.detail.get("value")
+    if focus is None or focus.side != INPUT or not isinstance(bad, str):
+        return None
+    expression = _arg_expression(ctx, focus)
+    if expression is None or expression.strip() != f"'{bad}'":
+        return None
+    options = ctx.destinations.options(focus.step, focus.path) if ctx.destinations else None
+    new = _closest(bad, options) if options else None
+    path = _spec_path(ctx, focus)
+    if new is not None:
+        text.replace_token(path, f"'{bad}'", f"'{new}'")
+        return text, f"Write `{new}` instead of `{bad}`, which the destination no longer offers."
+    text.delete_key(path)
+    field = ".".join(str(p) for p in focus.path)
+    return text, (
+        f"Stop writing `{field}`: the destination no longer offers `{bad}`; "
+        "choose one of its values to write instead."
+    )
+
+
+def _arg_expression(ctx: FixContext, node: Node) -> str | None:
+    value: Any = ctx.pipeline.spec.step(node.step).args
+    for segment in node.path:
+        value = value.get(str(segment)) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _fix_value_map(
@@ -238,12 +300,62 @@ def _fix_value_map(
     return text, f"Add `{source_value}` to the value map (as {target}); it was missing."
 
 
-def _cap_length(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecText, str] | None:
+def _cap_length(
+    text: SpecText, focus: Node, ctx: FixContext, limit: int | None
+) -> tuple[SpecText, str] | None:
+    cap = limit or DEFAULT_LENGTH_CAP
     producer = _pure_producer_of(focus, ctx)
-    if producer is None:
+    if producer is None:  # computed from several values: cap the longest one
+        part, cap = _longest_part(focus, ctx, cap)
+        if part is None:
+            return None
+        producer = _pure_producer_of(part, ctx)
+        if producer is None:
+            return _cap_through_transform(text, focus, part, cap, ctx)
+    text.set_entry_option(_spec_path(ctx, producer)[:4], "max_length", cap)
+    return text, f"Cap `{producer.step}.{producer.path[0]}` at {cap} characters."
+
+
+def _longest_part(focus: Node, ctx: FixContext, limit: int) -> tuple[Node | None, int]:
+    """The longest value ``focus`` is made of, and the cap that makes the whole fit."""
+    from orchestrator.run_snapshots import spec_lineage
+
+    parts = [link.source for link in spec_lineage(ctx.pipeline.spec).sources(focus)]
+    sized = [(len(str(ctx.run.value(p)[1] or "")), p) for p in parts]
+    if not sized:
+        return None, limit
+    longest, part = max(sized, key=lambda found: found[0])
+    whole = len(str(ctx.run.value(focus)[1] or ""))
+    room = limit - (whole - longest)
+    return (part, room) if room > 0 else (None, limit)
+
+
+def _cap_through_transform(
+    text: SpecText, focus: Node, part: Node, cap: int, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """A tool's value used as it is: pass it through the nearest earlier transform, capped."""
+    steps = ctx.pipeline.spec.steps
+    at = next(i for i, s in enumerate(steps) if s.id == focus.step)
+    transforms = [i for i, s in enumerate(steps[:at]) if s.map is not None]
+    if not transforms or part.side != OUTPUT:
         return None
-    text.set_entry_option(_spec_path(ctx, producer)[:4], "max_length", DEFAULT_LENGTH_CAP)
-    return text, f"Cap `{producer.step}.{producer.path[0]}` at {DEFAULT_LENGTH_CAP} characters."
+    index = transforms[-1]
+    old = ".".join([part.step, *(str(p) for p in part.path)])
+    name = str(part.path[-1])
+    if name in (steps[index].map or {}):
+        name = f"{name}_capped"
+    # Bottom-up: the insertion above would move the line the replacement edits.
+    text.replace_token(_spec_path(ctx, focus), old, f"{steps[index].id}.{name}")
+    text.insert_entry(("steps", index, "map"), name, old, "max_length", cap)
+    return text, f"Pass `{old}` through `{steps[index].id}` capped at {cap} characters."
+
+
+def _length_limit(finding: Finding) -> LengthLimit | None:
+    limit = finding.detail.get("limit")
+    focus = finding.focus
+    if finding.fault_class != "payload_limit" or focus is None or focus.side != INPUT:
+        return None
+    return LengthLimit(focus.step, focus.path, limit) if isinstance(limit, int) else None
 
 
 def _pure_producer(finding: Finding, ctx: FixContext) -> Node | None:
@@ -367,16 +479,39 @@ def _data_patch(finding: Finding, ctx: FixContext) -> ProposedFix:
         return _escalate("The bad value came with the trigger; correct the request and run again.")
     obj = _object_id(snapshot.input, snapshot.output)
     path = ".".join(str(p) for p in focus.path)
-    patch = json.dumps(
-        {"tool": snapshot.op.split(".")[0], "object": obj, "field": path, "set": None},
-        ensure_ascii=False,
-    )
     tool = snapshot.op.split(".")[0]
-    why = f"Clear or correct `{path}` on {obj} in {tool}, then replay from `{focus.step}`."
-    check = check_data_patch(
-        ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, None
+    checked = [
+        (
+            value,
+            note,
+            check_data_patch(
+                ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, value
+            ),
+        )
+        for value, note in _data_candidates(finding, focus, path, obj, tool)
+    ]
+    # The first that the replay accepts, else the last.
+    value, note, check = next((c for c in checked if c[2].verified is not False), checked[-1])
+    patch = json.dumps(
+        {"tool": tool, "object": obj, "field": path, "set": value}, ensure_ascii=False
     )
-    return _with_check("data_patch", patch, why, check)
+    return _with_check("data_patch", patch, f"{note} Then replay from `{focus.step}`.", check)
+
+
+def _data_candidates(
+    finding: Finding, focus: Node, path: str, obj: str, tool: str
+) -> list[tuple[Any, str]]:
+    """Values to try in the source record: clear a bad value; give a missing one a value
+    of the form the last good run had (the person supplies the real one)."""
+    item = next((i for i in finding.implicated if i.node == focus), None)
+    good = item.good if item is not None else None
+    missing = item is None or item.now is None
+    tries: list[tuple[Any, str]] = []
+    if not missing:
+        tries.append((None, f"Clear the bad `{path}` on {obj} in {tool}."))
+    if good is not None:
+        tries.append((good, f"Give `{path}` on {obj} in {tool} a value like {good!r}."))
+    return tries or [(None, f"Correct `{path}` on {obj} in {tool}.")]
 
 
 def _refused_source_patch(finding: Finding, ctx: FixContext) -> ProposedFix:

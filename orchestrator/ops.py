@@ -90,6 +90,13 @@ class SlackPostMessageArgs(OpArgs):
     )
 
 
+class QcReviewArgs(OpArgs):
+    rubrics: list[str] | None = Field(default=None, description="rubric ids; all when null")
+    planned: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="evaluated arguments of the steps not run yet"
+    )
+
+
 @dataclass(frozen=True)
 class OpSpec:
     """One op: the tool it talks to (``None`` for pure ops) and its argument model."""
@@ -124,6 +131,7 @@ OPS: dict[str, OpSpec] = {
         OpSpec("monday.list_items", "monday", MondayListItemsArgs, False, "list a board's items"),
         OpSpec("slack.post_message", "slack", SlackPostMessageArgs, True, "post a Slack message"),
         OpSpec("transform", None, None, False, "build a new object from `map:` entries"),
+        OpSpec("qc.review", None, QcReviewArgs, False, "review the run with the QC rubrics"),
     )
 }
 

@@ -16,13 +16,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import TypeAliasType
 
+from orchestrator.diagnosis_model import FaultClass
 from orchestrator.ops import OPS, known_ops
 from orchestrator.spec_yaml import LinePath, YamlError, line_of, parse_with_lines
 from tracer.lineage import expression_reads, is_valid_expression
@@ -73,10 +83,97 @@ class StepSpec(Strict):
     description: str = ""
 
 
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number of seconds or a text such as ``90s``, ``30m``, ``2h``, ``1h30m``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"(\d+(\.\d+)?[smhd])+", value.strip()):
+        parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", value.strip())
+        seconds = sum(float(n) * _DURATION_UNITS[unit] for n, unit in parts)
+    else:
+        raise ValueError(f"{value!r} is not a duration (seconds, or text like 90s, 30m, 2h, 1h30m)")
+    if seconds <= 0:
+        raise ValueError(f"{value!r}: a duration must be positive")
+    return seconds
+
+
+class TierSpec(Strict):
+    """One escalation tier. Tier 0 is ``automatic`` (the steps' own retries); every later
+    tier posts the alert to a channel, mentions the users it names, lets its approvers
+    act, and waits ``ack_timeout`` for an acknowledgement before the next tier."""
+
+    name: str = ""
+    automatic: bool = False
+    notify: list[str] = Field(default_factory=list, description="a channel, then user ids")
+    approvers: list[str] = Field(default_factory=list, description="Slack user ids")
+    ack_timeout: float | None = Field(default=None, description="seconds or 2h-style text")
+
+    @field_validator("ack_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @model_validator(mode="after")
+    def _shape(self) -> TierSpec:
+        if self.automatic and (self.notify or self.approvers or self.ack_timeout):
+            raise ValueError("an automatic tier notifies nobody: drop notify/approvers/ack_timeout")
+        if not self.automatic:
+            if not any(_is_channel(t) for t in self.notify):
+                raise ValueError(
+                    "a tier must notify a channel (#name or C…), optionally followed by user "
+                    f"ids to mention; got notify: {self.notify}"
+                )
+            if self.ack_timeout is None:
+                raise ValueError("a tier needs an ack_timeout (e.g. 2h)")
+        return self
+
+    @property
+    def channel(self) -> str:
+        """Where this tier's alert goes: the first channel it notifies."""
+        return next(t for t in self.notify if _is_channel(t))
+
+    @property
+    def mentions(self) -> list[str]:
+        """The users this tier notifies by name."""
+        return [t for t in self.notify if not _is_channel(t)]
+
+
+def _is_channel(target: str) -> bool:
+    return target.startswith("#") or bool(re.fullmatch(r"[CG][A-Z0-9]{8,}", target))
+
+
+class EscalationSpec(Strict):
+    """Who hears of a failed run, who may act on it, and when it climbs (DESIGN §7)."""
+
+    tiers: list[TierSpec] = Field(min_length=2)
+    start: dict[FaultClass, int] = Field(
+        default_factory=dict, description="fault class -> starting tier"
+    )
+    default_start: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _tiers(self) -> EscalationSpec:
+        if not self.tiers[0].automatic:
+            raise ValueError("tier 0 is the automatic one: start tiers with `- automatic: true`")
+        if any(t.automatic for t in self.tiers[1:]):
+            raise ValueError("only tier 0 may be automatic")
+        last = len(self.tiers) - 1
+        starts: dict[str, int] = {str(k): v for k, v in self.start.items()}
+        starts["default_start"] = self.default_start
+        for fault, tier in starts.items():
+            if not 0 <= tier <= last:
+                raise ValueError(f"start {fault}: no tier {tier} (tiers 0..{last})")
+        return self
+
+
 class PipelineSpec(Strict):
     name: str = Field(min_length=1)
     description: str = ""
     steps: list[StepSpec] = Field(min_length=1)
+    escalation: EscalationSpec | None = None
 
     def step(self, step_id: str) -> StepSpec:
         for step in self.steps:
@@ -87,9 +184,10 @@ class PipelineSpec(Strict):
     @property
     def version(self) -> str:
         """The content hash of the spec (comments and layout do not count)."""
-        canonical = json.dumps(
-            self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
-        )
+        data = self.model_dump(mode="json", by_alias=True)
+        if data.get("escalation") is None:
+            data.pop("escalation", None)  # specs without one keep the version they had
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -266,6 +364,14 @@ def _is_union_tag(part: Any) -> bool:
 def _where(source: str, lines: dict[LinePath, int], path: tuple[Any, ...]) -> str:
     line = line_of(lines, path)
     return f"{source}:{line}" if line else source
+
+
+def without_ops(pipeline: LoadedPipeline, ops: set[str]) -> LoadedPipeline:
+    """``pipeline`` minus its steps of ``ops`` (a variant for benchmarks; comments are lost)."""
+    data = pipeline.spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data["steps"] = [step for step in data["steps"] if step["op"] not in ops]
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return parse_pipeline(text, source=f"{pipeline.source} (without {', '.join(sorted(ops))})")
 
 
 def key_text(key: Any) -> str:

@@ -79,6 +79,15 @@ class SpecText:
             raise PatchError(f"{self.source}:{index + 1}: {old!r} is not once on its line")
         self.lines[index] = pattern.sub(lambda _: new, line, count=1)
 
+    def delete_key(self, path: LinePath) -> None:
+        """Remove the one-line entry at ``path`` (stop writing a field)."""
+        index = self._line(path)
+        line = self.lines[index]
+        key = re.escape(str(path[-1]))
+        if not re.match(rf"^\s*['\"]?{key}['\"]?\s*:\s*\S", line):
+            raise PatchError(f"{self.source}:{index + 1}: {path[-1]!r} is not a one-line entry")
+        del self.lines[index]
+
     def add_map_entry(self, values_path: LinePath, key: Any, value: Any) -> None:
         """Add ``key: value`` to the value map at ``values_path``."""
         index = self._line(values_path)
@@ -91,6 +100,19 @@ class SpecText:
             _indent(self.lines[index + 1]) if index + 1 < len(self.lines) else _indent(line) + 2
         )
         self.lines.insert(index + 1, " " * indent + entry + "\n")
+
+    def insert_entry(
+        self, map_path: LinePath, name: str, source: str, option: str, value: Any
+    ) -> None:
+        """Add a ``map:`` entry ``name`` reading ``source``, with one option, as the first."""
+        index = self._line(map_path)
+        indent = _indent(self.lines[index + 1]) if index + 1 < len(self.lines) else 6
+        inner = " " * (indent + 2)
+        self.lines[index + 1 : index + 1] = [
+            f"{' ' * indent}{name}:\n",
+            f"{inner}from: {source}\n",
+            f"{inner}{option}: {_scalar(value)}\n",
+        ]
 
     def set_entry_option(self, entry_path: LinePath, option: str, value: Any) -> None:
         """Give the ``map:`` entry at ``entry_path`` an option (``max_length: 2000``)."""

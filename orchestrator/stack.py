@@ -28,11 +28,16 @@ from orchestrator.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
 from orchestrator.clients import ToolClients
 from orchestrator.devserver import DevServer
 from orchestrator.diagnosis import Diagnoser
+from orchestrator.escalation import EscalationActivities, TemporalActions
 from orchestrator.pipeline import LoadedPipeline
+from orchestrator.qc import QcActivities
 from orchestrator.recorder import RunRecorder
+from orchestrator.replay import ReplayOutcome, replay_run, reuse_recorded_output
+from orchestrator.rollback import RollbackActivities, RollbackResult, rollback_run
 from orchestrator.settings import Settings
 from orchestrator.worker import build_worker
 from orchestrator.workflows import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from rubrics.judge import judge_from_env
 from tracer.capture import CaptureSettings, TraceInterceptor
 from tracer.store import GroupCommitter, TraceStore
 
@@ -50,6 +55,8 @@ class StackOptions:
     on_capture_error: Callable[[BaseException], None] | None = None
     durable_within: float | None = None
     """Seconds a step waits for its trace record to commit before failing (retryably)."""
+    escalate: bool = False
+    """Start the spec's escalation when a run fails (the worker must stay up for it)."""
     drain_seconds: float = 30.0
     """At exit, how long queued trace records may take to commit before the exit fails."""
 
@@ -66,6 +73,7 @@ class Stack:
     temporal_ui: str | None
     worker: Worker
     committer: GroupCommitter | None = None
+    escalate: bool = False
 
     async def run(
         self,
@@ -87,6 +95,7 @@ class Stack:
                 trigger=trigger,
                 kind=kind,
                 parent_run_id=parent_run_id,
+                escalate=self.escalate,
             ),
             id=workflow_id,
             task_queue=self.task_queue,
@@ -98,6 +107,34 @@ class Stack:
         except WorkflowFailureError as exc:
             return RunOutcome(run_id=run_id, status="failed", error=str(exc.cause or exc))
         return RunOutcome(run_id=run_id, status=result.status, outputs=result.outputs)
+
+    async def replay(
+        self,
+        run_ref: str,
+        from_step: str | None = None,
+        *,
+        fix_id: int | None = None,
+        patched_spec_text: str | None = None,
+    ) -> ReplayOutcome:
+        """Replay a stored run from ``from_step``; see :mod:`orchestrator.replay`."""
+        return await replay_run(
+            self.client,
+            self.task_queue,
+            self._traced(),
+            run_ref,
+            from_step,
+            fix_id=fix_id,
+            patched_spec_text=patched_spec_text,
+        )
+
+    async def rollback(self, run_ref: str, to_step: str) -> RollbackResult:
+        """Roll a stored run back to ``to_step``; see :mod:`orchestrator.rollback`."""
+        return await rollback_run(self.client, self.task_queue, self._traced(), run_ref, to_step)
+
+    def _traced(self) -> TraceStore:
+        if self.store is None:
+            raise RuntimeError("replay and rollback read the trace store; tracing is off")
+        return self.store
 
 
 @dataclass
@@ -133,12 +170,27 @@ async def open_stack(
             activities=[
                 *steps.all(),
                 RunRecorder(store).record_run,
+                QcActivities(store, judge_from_env()).review,
                 Diagnoser(store, clients, ui).diagnose,
+                reuse_recorded_output,
+                *RollbackActivities(store, clients).all(),
+                *_escalation_activities(client, task_queue, store, clients),
             ],
             interceptors=_interceptors(committer, options),
         )
         await stack.enter_async_context(worker)
-        yield Stack(settings, client, task_queue, store, sandbox, ui, worker, committer)
+        yield Stack(
+            settings, client, task_queue, store, sandbox, ui, worker, committer, options.escalate
+        )
+
+
+def _escalation_activities(
+    client: Client, task_queue: str, store: TraceStore | None, clients: ToolClients
+) -> list[Callable[..., Any]]:
+    if store is None:
+        return []
+    actions = TemporalActions(client, task_queue, store)
+    return EscalationActivities(clients.slack, actions).all()
 
 
 def _save_version(store: TraceStore, pipeline: LoadedPipeline) -> None:

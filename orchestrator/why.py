@@ -28,9 +28,13 @@ def why(store: TraceStore, ref: str) -> Diagnosis:
     found = stored_diagnosis(store, run.run_id)
     if found is not None:
         return found
-    if run.status == RunStatus.SUCCEEDED:
-        raise LookupError(f"run {run.run_id} succeeded; there is nothing to diagnose")
+    if run.status == RunStatus.SUCCEEDED and not _failed_rubrics(store, run.run_id):
+        raise LookupError(f"run {run.run_id} succeeded and passed QC; there is nothing to diagnose")
     return asyncio.run(diagnose_run(store, run.run_id))
+
+
+def _failed_rubrics(store: TraceStore, run_id: str) -> list[str]:
+    return [r.rubric_id for r in store.rubric_results(run_id) if r.outcome == "fail"]
 
 
 def render_diagnosis(console: Console, diagnosis: Diagnosis) -> None:

@@ -15,6 +15,8 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from orchestrator.escalation import EscalationWorkflow
+from orchestrator.rollback import RollbackWorkflow
 from orchestrator.workflows import PipelineWorkflow
 
 # Our model modules are deterministic and side-effect free: share them with the
@@ -35,11 +37,11 @@ def build_worker(
     interceptors: Sequence[Interceptor] = (),
     max_concurrent_activities: int = 50,
 ) -> Worker:
-    """A worker for pipeline runs on ``task_queue``."""
+    """A worker for pipeline runs and their escalations on ``task_queue``."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PipelineWorkflow],
+        workflows=[PipelineWorkflow, EscalationWorkflow, RollbackWorkflow],
         activities=list(activities),
         interceptors=list(interceptors),
         workflow_runner=workflow_runner(),

@@ -12,6 +12,7 @@ that step, and the workflow fails too, so Temporal's UI agrees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from jmespath.exceptions import JMESPathError
 
+    from orchestrator.diagnosis_model import Diagnosis
+    from orchestrator.escalation import (
+        ESCALATION_WORKFLOW,
+        escalation_input,
+        escalation_workflow_id,
+    )
     from orchestrator.pipeline import PipelineSpec, RetrySpec, StepSpec
     from orchestrator.transform import evaluate_args
     from tracer.lineage import expression_reads
@@ -30,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_RUN_ACTIVITY = "steptrace.record_run"
 DIAGNOSE_ACTIVITY = "steptrace.diagnose"
+QC_REVIEW_OP = "qc.review"
 REUSE_ACTIVITY = "reuse_recorded_output"
 """A replayed step's recorded output handed back (captured, so the replay's trace is whole)."""
 PIPELINE_WORKFLOW = "PipelineWorkflow"
@@ -45,6 +53,10 @@ class PipelineInput(BaseModel):
     given: dict[str, Any] = Field(
         default_factory=dict,
         description="recorded outputs by step id (a replay): those steps call no tool",
+    )
+    escalate: bool = Field(
+        default=False,
+        description="start the spec's escalation when the run fails (needs a worker that stays up)",
     )
 
 
@@ -89,10 +101,12 @@ class PipelineWorkflow:
         context: dict[str, Any] = {"trigger": params.trigger}
         for index, step in enumerate(spec.steps):
             try:
-                returned = await _run_step(event, index, step, context, params.given)
+                returned = await _run_step(
+                    event, index, step, context, params.given, later=spec.steps[index + 1 :]
+                )
             except (ActivityError, StepArgumentsError) as err:
                 await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
-                await _diagnose(event.run_id)
+                await _after_failure(spec, event.run_id, params.escalate)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
                     {"failed_step": step.id, "run_id": event.run_id},
@@ -100,6 +114,14 @@ class PipelineWorkflow:
                     non_retryable=True,
                 ) from err
             context[step.id] = returned.output
+            if step.op == QC_REVIEW_OP and _blockers(returned.output):
+                # Wrong data must not travel on: stop before the later steps act on it.
+                await _record(
+                    event.model_copy(update={"status": "qc_failed", "failed_step": step.id})
+                )
+                await _after_failure(spec, event.run_id, params.escalate)
+                outputs = {k: v for k, v in context.items() if k != "trigger"}
+                return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
         await _record(event.model_copy(update={"status": "succeeded"}))
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
@@ -111,7 +133,12 @@ async def _run_step(
     step: StepSpec,
     context: dict[str, Any],
     given: dict[str, Any] | None = None,
+    *,
+    later: Sequence[StepSpec] = (),
 ) -> StepReturn:
+    args = _arguments(step, context)
+    if step.op == QC_REVIEW_OP:
+        args = {**args, "planned": planned_arguments(later, context)}
     call = StepCall(
         run_id=event.run_id,
         pipeline=event.pipeline,
@@ -119,7 +146,7 @@ async def _run_step(
         step_id=step.id,
         step_index=index,
         op=step.op,
-        args=_arguments(step, context),
+        args=args,
         step=step.model_dump(mode="json", by_alias=True, exclude_defaults=True),
     )
     if given and step.id in given:
@@ -140,6 +167,24 @@ async def _run_step(
         retry_policy=retry_policy(step.retry),
     )
     return returned
+
+
+def planned_arguments(later: Sequence[StepSpec], context: dict[str, Any]) -> dict[str, Any]:
+    """What the later tool steps will be sent, as far as the context already says (a QC
+    review checks a Slack message before it is posted)."""
+    planned: dict[str, Any] = {}
+    for step in later:
+        if step.map is None:
+            try:
+                planned[step.id] = evaluate_args(step.args, context)
+            except JMESPathError:
+                continue
+    return planned
+
+
+def _blockers(output: Any) -> list[Any]:
+    found = output.get("blockers") if isinstance(output, dict) else None
+    return list(found) if isinstance(found, list) else []
 
 
 class StepArgumentsError(Exception):
@@ -190,18 +235,38 @@ async def _record(event: RunEvent) -> None:
     )
 
 
-async def _diagnose(run_id: str) -> None:
+async def _after_failure(spec: PipelineSpec, run_id: str, escalate: bool) -> None:
+    """Diagnose a run that ended badly and, if asked, page the spec's escalation tiers."""
+    diagnosis = await _diagnose(run_id)
+    if not escalate or spec.escalation is None or diagnosis is None:
+        return
+    params = escalation_input(
+        run_id, Diagnosis.model_validate(diagnosis), spec.escalation, [s.id for s in spec.steps]
+    )
+    await workflow.start_child_workflow(
+        ESCALATION_WORKFLOW,
+        params,
+        id=escalation_workflow_id(run_id),
+        # The escalation outlives the failed run: it waits hours for a person.
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )
+
+
+async def _diagnose(run_id: str) -> dict[str, Any] | None:
     """Store the diagnosis of a run that ended badly; a diagnosis that fails never hides
     the run's own failure."""
     try:
-        await workflow.execute_activity(
+        found: dict[str, Any] | None = await workflow.execute_activity(
             DIAGNOSE_ACTIVITY,
             run_id,
+            result_type=dict,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
     except ActivityError as err:
         workflow.logger.warning("diagnosis of %s failed: %s", run_id, _cause(err))
+        return None
+    return found
 
 
 def _cause(err: ActivityError | StepArgumentsError) -> str:

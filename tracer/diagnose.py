@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -76,6 +76,15 @@ class RunSnapshot:
         if snapshot is None:
             return False, None
         return value_at(snapshot.input if node.side == INPUT else snapshot.output, node.path)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The object a good run read, read again now (see ``orchestrator.source_probe``)."""
+
+    ok: bool
+    output: Any = None
+    error_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,17 +149,23 @@ def locate(
     lineage: Lineage,
     good_runs: Sequence[RunSnapshot],
     destination: Destination | None = None,
+    probes: Mapping[str, Probe] | None = None,
 ) -> Finding:
-    """The onset step and fault class of ``run``'s failure; see the module docstring."""
+    """The onset step and fault class of ``run``'s failure; see the module docstring.
+
+    ``probes`` are the good run's source objects read again now, by read step: they tell
+    a source that changed from one bad record.
+    """
     destination = destination or NoDestination()
+    probes = probes or {}
     if symptom.error is not None and not symptom.nodes:
         by_error = classify_error(run, symptom)
         if by_error is not None:
             return by_error
     starts = symptom.nodes or implicated_nodes(run, symptom, lineage)
     if not starts:
-        return _nothing_implicated(run, symptom)
-    walk = _Walk(run, symptom, lineage, good_runs, destination, starts)
+        return _nothing_implicated(run, symptom, probes)
+    walk = _Walk(run, symptom, lineage, good_runs, destination, starts, probes)
     return walk.finding()
 
 
@@ -160,6 +175,9 @@ _TIMEOUT_CLASSES = {"ConnectorTimeoutError", "TimeoutError"}
 _TRANSIENT_CLASSES = {"TransientError", "ConnectorTimeoutError", "MalformedResponseError"}
 _LIMIT_CLASSES = {"PayloadTooLarge", "PayloadTooLargeError"}
 _ALREADY = re.compile(r"already exists?|duplicate", re.IGNORECASE)
+_TOO_LONG = re.compile(
+    r"too ?long|too ?large|exceeds? the (maximum|limit)|longer than|over the limit", re.IGNORECASE
+)
 
 
 def classify_error(run: RunSnapshot, symptom: Symptom) -> Finding | None:
@@ -174,10 +192,13 @@ def classify_error(run: RunSnapshot, symptom: Symptom) -> Finding | None:
     detail = {"error_class": error.error_class, "status": error.status, "code": error.code}
     implicated: tuple[Implicated, ...] = ()
     focus = None
-    if fault == "payload_limit" and error.field and step is not None:
-        focus = Node(step, INPUT, _split(error.field))
-        present, value = run.value(focus)
-        implicated = (Implicated(focus, None, _size_note(value) if present else None, "size"),)
+    if fault == "payload_limit" and step is not None:
+        focus = _largest_input(run, step, error)
+        if focus is not None:
+            present, value = run.value(focus)
+            note = _size_note(value) if present else None
+            implicated = (Implicated(focus, None, note, "size"),)
+            detail["limit"] = _limit_in(error.message)
     return Finding(
         step, fault, f"error:{fault}", implicated, focus, (step,) if step else (), detail
     )
@@ -196,11 +217,46 @@ def _error_class(error: AttemptError, earlier: Sequence[AttemptError]) -> str | 
         return "duplicate_write"
     if name == "ConflictError" or error.status == 409:
         return "conflict"
-    if name in _LIMIT_CLASSES or error.status == 413:
+    if (
+        name in _LIMIT_CLASSES
+        or error.status == 413
+        or _TOO_LONG.search(f"{error.code} {error.message}")
+    ):
         return "payload_limit"
     if name in _TRANSIENT_CLASSES or (error.status is not None and error.status >= 500):
         return "transient"
     return None
+
+
+def _largest_input(run: RunSnapshot, step: str, error: AttemptError) -> Node | None:
+    """The value the limit is about: the error's field, else the step's longest text."""
+    if error.field:
+        return Node(step, INPUT, _split(error.field))
+    snapshot = run.steps.get(step)
+    if snapshot is None:
+        return None
+    texts = list(_texts(snapshot.input, ()))
+    if not texts:
+        return None
+    path, _ = max(texts, key=lambda found: len(found[1]))
+    return Node(step, INPUT, path)
+
+
+def _texts(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, (*path, index))
+
+
+def _limit_in(message: str) -> int | None:
+    """A size limit the message names (``255`` in "longer than 255 characters")."""
+    numbers = [int(n) for n in re.findall(r"\b(\d{2,9})\b", message)]
+    return min(numbers) if numbers else None
 
 
 def _size_note(value: Any) -> str:
@@ -251,22 +307,28 @@ def _split(dotted: str) -> tuple[str | int, ...]:
     return tuple(int(p) if p.isdigit() else p for p in dotted.split(".") if p)
 
 
-def _nothing_implicated(run: RunSnapshot, symptom: Symptom) -> Finding:
-    """The error names no value: the tool refused the call itself."""
+def _nothing_implicated(run: RunSnapshot, symptom: Symptom, probes: Mapping[str, Probe]) -> Finding:
+    """The error names no value of ours: the tool refused the call, or its own answer."""
     step = symptom.step
+    walked = (step,) if step else ()
     kind = run.steps[step].kind if step in run.steps else "other"
-    refused_value = symptom.error is not None and symptom.error.error_class != "UnknownFieldError"
-    if kind == "read" and refused_value and symptom.error and _quotes_free_text(symptom.error):
-        walked = (step,) if step else ()
-        return Finding(step, "invalid_source_data", "bad_source_value", (), None, walked)
-    fault = {
-        "read": "upstream_schema_drift",
-        "write": "destination_schema_drift",
-        "pure": "mapping_error",
-    }.get(kind, "unknown")
-    if symptom.error is not None and symptom.error.error_class not in _VALIDATION_CLASSES:
-        fault = "unknown"
-    return Finding(step, fault, "no_value_named", (), None, (step,) if step else ())
+    error = symptom.error
+    if kind == "read" and error is not None:
+        return Finding(
+            step, _read_refused(error, probes.get(step or "")), "read_refused", (), None, walked
+        )
+    unknown_field = error is not None and error.error_class == "UnknownFieldError"
+    fault = {"write": "destination_schema_drift", "pure": "mapping_error"}.get(kind, "unknown")
+    return Finding(step, fault if unknown_field else "unknown", "no_value_named", (), None, walked)
+
+
+def _read_refused(error: AttemptError, probe: Probe | None) -> str:
+    """A read failed on the tool's answer: did the source change, or is this record bad?"""
+    if probe is not None:
+        return "invalid_source_data" if probe.ok else "upstream_schema_drift"
+    if error.error_class != "UnknownFieldError" and _quotes_free_text(error):
+        return "invalid_source_data"
+    return "upstream_schema_drift"
 
 
 def _quotes_free_text(error: AttemptError) -> bool:
@@ -299,7 +361,9 @@ class _Walk:
         good_runs: Sequence[RunSnapshot],
         destination: Destination,
         starts: tuple[Node, ...],
+        probes: Mapping[str, Probe],
     ) -> None:
+        self.probes = probes
         self.run = run
         self.symptom = symptom
         self.lineage = lineage
@@ -385,14 +449,22 @@ class _Walk:
 
     def _is_real_change(self, item: Implicated) -> bool:
         """A value missing now counts only if every good run had it (else it is optional)."""
-        if item.change != MISSING:
+        if item.change != MISSING or item.node.step in self.probes:
             return True
         return all(
             g.value(item.node)[0] and g.value(item.node)[1] is not None for g in self.good_runs
         )
 
     def _source_fault(self, item: Implicated) -> str:
-        """Drift when the field itself changed form; bad data when one value is garbage."""
+        """Drift when the field itself changed form; bad data when one value is garbage.
+
+        The good run's object read again now decides when there is one: if it shows the
+        same change, the source changed; if not, this record is bad."""
+        probe = self.probes.get(item.node.step)
+        if probe is not None and probe.ok and self.good_runs:
+            now = value_at(probe.output, item.node.path)
+            changed = change(self.good_runs[0].value(item.node), now)
+            return "upstream_schema_drift" if changed in STRUCTURAL else "invalid_source_data"
         if item.change in (MISSING, TYPE):
             return "upstream_schema_drift"
         if (
@@ -418,6 +490,9 @@ class _Walk:
             )
         if start.side == INPUT and self._type_changed(start, value):
             return self._make(step, "destination_schema_drift", "type_changed", start, value=value)
+        if start.side == INPUT and self._wrong_kind(start, value):
+            selector = self._selector(start)
+            return self._make(selector.step, "mapping_error", "wrong_kind", selector, value=value)
         producer = self._producer(start)
         if producer is None:
             origin = self._origin(start)
@@ -459,6 +534,26 @@ class _Walk:
             and shape(g.value(node)[1]) == shape(value)
             for g in self.good_runs
         )
+
+    def _wrong_kind(self, node: Node, value: Any) -> bool:
+        """The destination's field never takes this kind of value (a name where an email
+        belongs): the mapping routed the wrong value there."""
+        return (
+            value is not None
+            and self.destination.kind_matches(node.step, node.path, value) is False
+        )
+
+    def _selector(self, start: Node) -> Node:
+        """The transform output nearest the write that the value was copied from, else the
+        write's own argument: where the spec chose which value goes there."""
+        node = start
+        while True:
+            links = self.lineage.sources(node)
+            if len(links) != 1 or links[0].derived:
+                return node if self._kind(node.step) == "pure" else start
+            if self._kind(node.step) == "pure" and node.side == OUTPUT:
+                return node
+            node = links[0].source
 
     def _written_before(self, node: Node) -> bool:
         return any(g.value(node)[0] and self._succeeded(g, node.step) for g in self.good_runs)

@@ -87,6 +87,14 @@ def _people(
     entries = []
     for person in _as_list(value):
         user_id = user_ids.get(str(person).lower()) if "@" in str(person) else str(person)
+        if user_id is not None and not user_id.isdigit():
+            raise InvalidValueError(
+                f"{person!r} for people column {column.title!r} is neither an email nor a "
+                "Monday user id",
+                tool="monday",
+                operation=operation,
+                field=column.title,
+            )
         if user_id is None:
             raise InvalidValueError(
                 f"no Monday user with email {person!r} for column {column.title!r}",

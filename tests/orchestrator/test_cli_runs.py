@@ -45,6 +45,7 @@ def test_run_then_runs_show_and_diff(tmp_path: Path) -> None:
         "normalize",
         "upsert_airtable",
         "sync_monday",
+        "qc",
         "notify_slack",
     ]
 

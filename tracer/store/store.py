@@ -174,6 +174,19 @@ class TraceStore(StoreBase):
                     database=self.database,
                 )
 
+    def set_run_status(self, run_id: str, status: RunStatus) -> None:
+        """Change an ended run's status (a rollback leaves it ``rolled_back``), keeping its
+        failed step and end time; :class:`StoreDataError` if the run is unknown."""
+        statement = (
+            update(Run).where(col(Run.run_id) == run_id).values(status=RunStatus(status).value)
+        )
+        with self._write_rows() as session:
+            if session.execute(statement).rowcount == 0:
+                raise StoreDataError(
+                    f"cannot set the status of run {run_id!r}: no such run",
+                    database=self.database,
+                )
+
     def record_attempts(
         self, records: Sequence[AttemptRecord], payloads: Iterable[EncodedPayload] = ()
     ) -> None:

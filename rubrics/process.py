@@ -1,0 +1,148 @@
+"""Process health: steps that needed too many tries or too long, and empty handoffs.
+
+A run can succeed while its process is sick: a step that needed four attempts will soon
+need six. The budgets come from the pipeline parameters (``retry_budget`` attempts per
+step; ``latency_budget_fraction`` of each step's timeout).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rubrics.concepts import is_empty
+from rubrics.integrity import Failures
+from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path, output_path
+
+
+def check_retries(ctx: CheckContext) -> Finding:
+    budget = ctx.params.retry_budget
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for step in ctx.evidence.steps:
+        item = EvidenceItem(
+            step=step.id, path=output_path(step.id), value={"attempts": step.attempts}
+        )
+        looked.append(item)
+        if step.attempts > budget:
+            failures.append((f"{step.id} took {step.attempts} attempts (budget {budget})", [item]))
+    return Finding.from_checks(
+        failures, looked, ok=f"every step ran within {budget} attempts", nothing="no step has run"
+    )
+
+
+def check_latency(ctx: CheckContext) -> Finding:
+    fraction = ctx.params.latency_budget_fraction
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for step in ctx.evidence.steps:
+        params = ctx.params.step(step.id)
+        if params is None:
+            continue
+        budget = int(params.timeout_ms * fraction)
+        item = EvidenceItem(
+            step=step.id, path=output_path(step.id), value={"duration_ms": step.duration_ms}
+        )
+        looked.append(item)
+        if step.duration_ms > budget:
+            failures.append((f"{step.id} took {step.duration_ms} ms (budget {budget} ms)", [item]))
+    return Finding.from_checks(
+        failures, looked, ok="every step ran within its latency budget", nothing="no step has run"
+    )
+
+
+def check_empty_handoff(ctx: CheckContext) -> Finding:
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for step in ctx.evidence.steps:
+        if step.status != "succeeded":
+            continue
+        item = EvidenceItem(step=step.id, path=output_path(step.id), value=_shape(step.output))
+        looked.append(item)
+        if _hollow(step.output):
+            failures.append(
+                (f"{step.id} handed on an empty output ({_shape(step.output)})", [item])
+            )
+    for step_id, args in ctx.evidence.planned.items():
+        item = EvidenceItem(step=step_id, path=input_path(step_id), value=_shape(args))
+        looked.append(item)
+        if _hollow(args):
+            failures.append((f"{step_id} is about to receive empty arguments", [item]))
+    return Finding.from_checks(
+        failures, looked, ok="every handoff carries data", nothing="no handoff yet"
+    )
+
+
+def _hollow(value: Any) -> bool:
+    """Empty, or an object whose every value is empty."""
+    if is_empty(value):
+        return True
+    return isinstance(value, dict) and all(is_empty(v) for v in value.values())
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"object with {len(value)} keys"
+    if isinstance(value, list):
+        return f"list of {len(value)}"
+    return type(value).__name__
+
+
+def check_writes_recorded(ctx: CheckContext) -> Finding:
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for params in ctx.params.write_steps():
+        step = ctx.evidence.step(params.id)
+        if step is None or step.status != "succeeded":
+            continue
+        item = EvidenceItem(
+            step=step.id, path=output_path(step.id), value={"writes": len(step.writes)}
+        )
+        looked.append(item)
+        if not step.writes:
+            failures.append((f"{step.id} writes to {params.tool} but reported no write", [item]))
+    return Finding.from_checks(
+        failures,
+        looked,
+        ok="every write step reported what it wrote",
+        nothing="no write step has run",
+    )
+
+
+RUBRICS: tuple[Rubric, ...] = (
+    Rubric(
+        "process.retries_within_budget",
+        "1",
+        "Did every step succeed within the retry budget?",
+        "minor",
+        "deterministic",
+        ("attempts per step",),
+        check_retries,
+    ),
+    Rubric(
+        "process.latency_within_budget",
+        "1",
+        "Did every step finish within its share of its timeout?",
+        "minor",
+        "deterministic",
+        ("duration per step", "step timeouts"),
+        check_latency,
+    ),
+    Rubric(
+        "process.no_empty_handoff",
+        "1",
+        "Does every step hand on data rather than an empty payload?",
+        "major",
+        "deterministic",
+        ("step outputs", "planned arguments"),
+        check_empty_handoff,
+    ),
+    Rubric(
+        "process.writes_recorded",
+        "1",
+        "Did every step that writes report the object it wrote, with its images?",
+        "major",
+        "deterministic",
+        ("write steps' writes",),
+        check_writes_recorded,
+    ),
+)

@@ -1,0 +1,270 @@
+"""Every deterministic rubric: one run that makes it fail, one that makes it pass.
+
+Runs are plain RunEvidence shaped like the reference pipeline's recorded handoffs
+(tests/rubrics/evidence_data.py); parameters come from the real pipeline specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rubrics.evidence import PipelineParams
+from rubrics.model import Outcome, RubricResult, parse_path
+from rubrics.registry import RUBRICS
+from rubrics.review import review
+from tests.rubrics.evidence_data import (
+    URL,
+    clean_run,
+    evidence,
+    intake_params,
+    intake_run,
+    reference_params,
+    step,
+)
+
+Data = dict[str, Any]
+
+
+def run_one(rubric_id: str, data: Data, params: PipelineParams | None = None) -> RubricResult:
+    [result] = review(evidence(data), params or reference_params(), select=[rubric_id])
+    return result
+
+
+# --- how to break each rubric ---------------------------------------------------------
+
+
+def wrong_priority_map(data: Data) -> None:  # a value map sending Urgent to Low
+    step(data, "normalize")["output"]["priority"] = "Low"
+    step(data, "upsert_airtable")["input"]["fields"]["Priority"] = "Low"
+    step(data, "upsert_airtable")["output"]["fields"]["Priority"] = "Low"
+
+
+def dropped_assignee(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Assignee"] = None
+
+
+def other_title(data: Data) -> None:
+    step(data, "sync_monday")["output"]["name"] = "Something else"
+
+
+def done_status(data: Data) -> None:
+    step(data, "sync_monday")["output"]["values"]["Status"] = "Done"
+
+
+def shifted_due(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Due"] = "2026-11-04"
+
+
+def lost_label(data: Data) -> None:
+    step(data, "sync_monday")["output"]["values"]["Labels"] = "incident"
+
+
+def no_source_id(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Linear ID"] = "ENG-999"
+
+
+def duplicate_record(data: Data) -> None:
+    step(data, "upsert_airtable")["writes"][0]["earlier_object_ids"] = ["recOLDER00000001"]
+
+
+def truncated_title(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Title"] = "Checkout fails for Zo"
+
+
+def mangled_emoji(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Title"] = (
+        "Checkout fails for Zo? in Z?rich ?"
+    )
+
+
+def off_schema(data: Data) -> None:
+    data["schemas"] = {
+        "appX/Issues": {"Priority": {"type": "singleSelect", "options": ["High", "Low"]}}
+    }
+
+
+def stale_overwrite(data: Data) -> None:
+    write = step(data, "upsert_airtable")["writes"][0]
+    write["action"] = "updated"
+    write["previous_after"] = {"fields": {"Priority": "Urgent", "Status": "Todo"}}
+    write["before"] = {"fields": {"Priority": "Urgent", "Status": "Done"}}  # a person closed it
+    write["after"] = {"fields": {"Priority": "Urgent", "Status": "In Review"}}
+    write["previous_run"] = "wf/earlier"
+
+
+def empty_key(data: Data) -> None:
+    step(data, "sync_monday")["output"]["values"]["Linear ID"] = ""
+
+
+def secret_in_text(data: Data) -> None:
+    data["planned"]["notify_slack"]["text"] += " token xoxb-1234567890-abcdefghijkl"
+
+
+def stored_secret(data: Data) -> None:
+    step(data, "upsert_airtable")["output"]["fields"]["Title"] = "see [redacted: Slack token]"
+
+
+def email_in_channel(data: Data) -> None:
+    data["planned"]["notify_slack"]["text"] += " ping dana.novak@example.com"
+
+
+def phone_in_channel(data: Data) -> None:
+    data["planned"]["notify_slack"]["text"] += " call +44 20 7946 0958"
+
+
+def wrong_channel(data: Data) -> None:
+    data["planned"]["notify_slack"]["channel"] = "triage"
+
+
+def no_mention(data: Data) -> None:
+    data["planned"]["notify_slack"]["mention_email"] = None
+
+
+def many_retries(data: Data) -> None:
+    step(data, "sync_monday")["attempts"] = 4
+
+
+def slow_step(data: Data) -> None:
+    step(data, "sync_monday")["duration_ms"] = 25_000
+
+
+def empty_handoff(data: Data) -> None:
+    step(data, "normalize")["output"] = {k: None for k in step(data, "normalize")["output"]}
+
+
+def unrecorded_write(data: Data) -> None:
+    step(data, "sync_monday")["writes"] = []
+
+
+BREAK: dict[str, list[Callable[[Data], None]]] = {
+    "integrity.source_id_recorded": [no_source_id],
+    "integrity.title_agrees": [other_title],
+    "integrity.priority_agrees": [wrong_priority_map],
+    "integrity.status_agrees": [done_status],
+    "integrity.assignee_agrees": [dropped_assignee],
+    "integrity.due_date_agrees": [shifted_due],
+    "integrity.labels_agree": [lost_label],
+    "integrity.one_record_per_source": [duplicate_record],
+    "integrity.no_truncation": [truncated_title],
+    "integrity.unicode_intact": [mangled_emoji],
+    "integrity.schema_conforms": [off_schema],
+    "integrity.no_stale_overwrite": [stale_overwrite],
+    "integrity.required_fields_present": [empty_key],
+    "safety.no_secrets": [secret_in_text, stored_secret],
+    "safety.no_personal_data_in_channels": [email_in_channel, phone_in_channel],
+    "safety.right_channel": [wrong_channel],
+    "safety.assignee_mentioned": [no_mention],
+    "process.retries_within_budget": [many_retries],
+    "process.latency_within_budget": [slow_step],
+    "process.no_empty_handoff": [empty_handoff],
+    "process.writes_recorded": [unrecorded_write],
+}
+CASES = [(rid, fn) for rid, fns in BREAK.items() for fn in fns]
+
+
+def test_every_deterministic_rubric_has_a_failing_case() -> None:
+    deterministic = {r.id for r in RUBRICS if r.kind == "deterministic"}
+    assert deterministic - {"integrity.backlink_recorded"} == set(BREAK)
+
+
+@pytest.mark.parametrize(
+    ("rubric_id", "defect"), CASES, ids=[f"{r}-{f.__name__}" for r, f in CASES]
+)
+def test_defect_fails_the_rubric(rubric_id: str, defect: Callable[[Data], None]) -> None:
+    data = clean_run()
+    defect(data)
+    result = run_one(rubric_id, data)
+    assert result.outcome == Outcome.FAIL, result
+    assert result.evidence, "a failure cites the values it looked at"
+    for item in result.evidence:
+        assert item.path == item.step or item.path.startswith(f"{item.step}.")
+        assert parse_path(item.path)[0] == item.step
+
+
+def test_defect_fails_only_its_own_family() -> None:
+    """The wrong value map is caught by priority_agrees and by nothing unrelated."""
+    data = clean_run()
+    wrong_priority_map(data)
+    failed = {
+        r.rubric_id for r in review(evidence(data), reference_params()) if r.outcome == Outcome.FAIL
+    }
+    assert failed == {"integrity.priority_agrees"}
+
+
+def test_clean_run_passes_or_is_not_applicable() -> None:
+    results = review(evidence(clean_run()), reference_params())
+    deterministic = [r for r in results if r.kind == "deterministic"]
+    assert {r.outcome for r in deterministic} <= {Outcome.PASS, Outcome.NOT_APPLICABLE}
+    passed = {r.rubric_id for r in deterministic if r.outcome == Outcome.PASS}
+    assert passed >= set(BREAK) - {"integrity.schema_conforms", "integrity.no_stale_overwrite"}
+
+
+def test_schema_and_stale_overwrite_pass_when_they_have_something_to_read() -> None:
+    data = clean_run()
+    data["schemas"] = {
+        "appX/Issues": {
+            "Priority": {"type": "singleSelect", "options": ["Urgent", "Low"]},
+            "Due": {"type": "date"},
+        }
+    }
+    write = step(data, "upsert_airtable")["writes"][0]
+    write.update(
+        action="updated",
+        before={"fields": {"Status": "Todo"}},
+        after={"fields": {"Status": "In Review"}},
+        previous_after={"fields": {"Status": "Todo"}},
+    )
+    assert run_one("integrity.schema_conforms", data).outcome == Outcome.PASS
+    assert run_one("integrity.no_stale_overwrite", data).outcome == Outcome.PASS
+
+
+def test_failure_points_at_the_destination_step() -> None:
+    data = clean_run()
+    wrong_priority_map(data)
+    result = run_one("integrity.priority_agrees", data)
+    assert result.step_id == "upsert_airtable"
+    assert "upsert_airtable.fields.Priority" in {i.path for i in result.evidence}
+
+
+def test_routing_rule_points_at_the_planned_channel() -> None:
+    data = clean_run()
+    wrong_channel(data)
+    result = run_one("safety.right_channel", data)
+    assert result.evidence[0].path == "notify_slack.$input.channel"
+
+
+def test_backlink_passes_and_fails_on_the_intake_pipeline() -> None:
+    data = intake_run()
+    assert run_one("integrity.backlink_recorded", data, intake_params()).outcome == Outcome.PASS
+    step(data, "mark_filed")["output"]["fields"]["Linear Issue"] = (
+        "https://linear.app/steptrace/issue/ENG-1"
+    )
+    result = run_one("integrity.backlink_recorded", data, intake_params())
+    assert result.outcome == Outcome.FAIL
+    assert "mark_filed.fields.Linear Issue" in {i.path for i in result.evidence}
+
+
+def test_intake_run_has_no_false_alarm() -> None:
+    results = review(evidence(intake_run()), intake_params())
+    assert [r for r in results if r.outcome in (Outcome.FAIL, Outcome.ERROR)] == []
+
+
+def test_nothing_to_read_is_not_applicable_never_pass() -> None:
+    empty = evidence({"run_id": "r", "steps": []})
+    results = review(empty, reference_params())
+    deterministic = [r for r in results if r.kind == "deterministic"]
+    assert all(r.outcome == Outcome.NOT_APPLICABLE for r in deterministic), [
+        (r.rubric_id, r.outcome) for r in deterministic if r.outcome != Outcome.NOT_APPLICABLE
+    ]
+
+
+def test_unknown_rubric_id_is_named() -> None:
+    with pytest.raises(KeyError, match=r"integrity\.nope"):
+        review(evidence(clean_run()), reference_params(), select=["integrity.nope"])
+
+
+def test_url_in_link_column_counts_as_carrying_it() -> None:
+    assert URL in step(clean_run(), "sync_monday")["output"]["values"]["Link"]
