@@ -86,25 +86,13 @@ def sandbox(
 def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
     """Run the reference pipeline over seeded issues with faults injected, and show it."""
     from orchestrator.demo import run_demo
-    from orchestrator.render import print_timeline, runs_table
+    from orchestrator.demo_render import print_demo
 
     report = _run_async(run_demo(seed=seed))
     if as_json:
         print(json.dumps(report.as_json(), default=str))
         return
-    console = _console()
-    console.print(f"[bold]steptrace demo[/]: pipeline [bold]{report.pipeline}[/], faults injected:")
-    for fault in report.faults:
-        console.print(f"  - {fault}")
-    console.print(runs_table(report.runs, title="Runs (traced into " + report.database + ")"))
-    failed = next((run for run in report.runs if run.status == "failed"), None)
-    if failed is not None:
-        print_timeline(console, failed)
-        me = _command_name()
-        console.print(
-            f"\nLook closer: [bold]{me} show {failed.run_id}[/]\n"
-            f"             [bold]{me} diff {failed.run_id} {failed.failed_step}[/]"
-        )
+    print_demo(_console(), report, _command_name())
 
 
 @app.command()

@@ -27,6 +27,7 @@ from orchestrator.source_probe import probe_sources
 from orchestrator.transform import evaluate_args
 from orchestrator.workflows import DIAGNOSE_ACTIVITY
 from rubrics.model import parse_path
+from rubrics.registry import RUBRICS_BY_ID
 from tracer.diagnose import Finding, RunSnapshot, Symptom, locate
 from tracer.lineage import INPUT, OUTPUT, Lineage, Node
 from tracer.store import RunRecord, TraceStore
@@ -98,10 +99,6 @@ def _pipeline(store: TraceStore, run: RunRecord) -> LoadedPipeline | None:
         return None
 
 
-_SUGGESTED = {"duplicate": "duplicate_write", "stale": "conflict", "overwrite": "conflict"}
-"""Rubrics whose failure names the fault by itself (by a word in the rubric id)."""
-
-
 def qc_symptom(store: TraceStore, run: RunRecord) -> Symptom | None:
     """The failed blocker rubrics of a ``qc_failed`` run, as evidence nodes."""
     failed = [r for r in store.rubric_results(run.run_id) if r.outcome == "fail"]
@@ -116,9 +113,8 @@ def qc_symptom(store: TraceStore, run: RunRecord) -> Symptom | None:
                 path = ()
             nodes.append(Node(step, INPUT if side == "input" else OUTPUT, path))
     ids = tuple(r.rubric_id for r in blockers)
-    suggested = next(
-        (fault for word, fault in _SUGGESTED.items() if any(word in i for i in ids)), None
-    )
+    suggests = [RUBRICS_BY_ID[i].suggests for i in ids if i in RUBRICS_BY_ID]
+    suggested = next((fault for fault in suggests if fault), None)
     return Symptom(
         step=run.failed_step,
         nodes=tuple(dict.fromkeys(nodes)),

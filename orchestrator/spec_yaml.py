@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 LinePath = tuple[str | int, ...]
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML has it (several times faster), else the pure-Python one."""
 
 
 class YamlError(ValueError):
@@ -22,8 +24,8 @@ class YamlError(ValueError):
 def parse_with_lines(text: str, source: str) -> tuple[Any, dict[LinePath, int]]:
     """The document and the 1-based line of every key and list item in it."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_LOADER)
+        data = yaml.SafeLoader("").construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

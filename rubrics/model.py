@@ -147,6 +147,9 @@ class Rubric:
     kind: Kind
     reads: tuple[str, ...]
     check: Check = field(repr=False, compare=False)
+    suggests: str | None = None
+    """The fault class a failure of this rubric stands for, when it names one by itself
+    (a duplicate record is a ``duplicate_write``); the diagnosis uses it."""
 
     @property
     def family(self) -> str:

@@ -16,7 +16,8 @@ from rubrics.reading import Seen, expected, landed, single_origin
 VOLATILE_KEYS = frozenset(
     {"updated_at", "updatedAt", "createdTime", "modified", "last_modified", "ts", "edited"}
 )
-MOJIBAKE = re.compile("Ã.|â€|ðŸ|Â[\u00a0-\u00bf]")
+MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u009f]|Ã[\u00a0-\u00bf]|â€|ðŸ|Â[\u00a0-\u00bf]")
+"""UTF-8 read as Latin-1 (a lead byte then a C1 control) or as cp1252 (``Ã©``, ``â€``)."""
 
 
 def check_one_record(ctx: CheckContext) -> Finding:
@@ -138,7 +139,11 @@ def check_unicode(ctx: CheckContext) -> Finding:
         if want.isascii() and got.value.isascii():
             continue
         looked += [src.item, got.item]
-        if _damaged(want, got.value):
+        if _looks_damaged(want):
+            failures.append(
+                (f"{src.item.path} is already damaged at the source: {want[:80]!r}", [src.item])
+            )
+        elif _damaged(want, got.value):
             failures.append(
                 (
                     f"{got.item.path} lost characters of {src.item.path}: {got.value[:80]!r}",
@@ -151,6 +156,11 @@ def check_unicode(ctx: CheckContext) -> Finding:
         ok="non-ASCII text arrived intact",
         nothing="no copied text has non-ASCII characters",
     )
+
+
+def _looks_damaged(text: str) -> bool:
+    """Replacement characters or UTF-8 read as Latin-1 (``Ã©``): no tool writes these."""
+    return "\ufffd" in text or bool(MOJIBAKE.search(text))
 
 
 def _damaged(want: str, got: str) -> bool:
@@ -290,12 +300,13 @@ RUBRICS: tuple[Rubric, ...] = (
         "deterministic",
         ("write object ids", "earlier runs' objects", "listings"),
         check_one_record,
+        suggests="duplicate_write",
     ),
     Rubric(
         "integrity.no_truncation",
         "1",
         "Did every copied text arrive whole, not cut short?",
-        "major",
+        "blocker",
         "deterministic",
         ("text fields and their source",),
         check_truncation,
@@ -304,7 +315,7 @@ RUBRICS: tuple[Rubric, ...] = (
         "integrity.unicode_intact",
         "1",
         "Did accents, scripts and emoji arrive unchanged?",
-        "major",
+        "blocker",
         "deterministic",
         ("text fields with non-ASCII source",),
         check_unicode,
@@ -326,6 +337,7 @@ RUBRICS: tuple[Rubric, ...] = (
         "deterministic",
         ("write before-images", "previous after-images"),
         check_stale_overwrite,
+        suggests="conflict",
     ),
     Rubric(
         "integrity.required_fields_present",

@@ -15,6 +15,9 @@ RUBRICS: tuple[Rubric, ...] = (
 )
 
 
+RUBRICS_BY_ID: dict[str, Rubric] = {rubric.id: rubric for rubric in RUBRICS}
+
+
 def rubric_ids() -> list[str]:
     return [rubric.id for rubric in RUBRICS]
 

@@ -213,7 +213,7 @@ RUBRICS: tuple[Rubric, ...] = (
         "safety.right_channel",
         "1",
         "Does the message go to the channel the routing rule picks for this item?",
-        "major",
+        "blocker",
         "deterministic",
         ("message channel", "routing rule", "source priority"),
         check_channel,

@@ -134,6 +134,14 @@ class Sandbox:
     def add_faults(self, faults: Iterable[Fault]) -> None:
         self.engine.add(faults)
 
+    def post_as_person(
+        self, user_id: str, channel: str, text: str, *, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """Post ``text`` in Slack as seeded person ``user_id`` (see the Slack emulator)."""
+        slack: Any = self.emulators["slack"]
+        message: dict[str, Any] = slack.post_as_person(user_id, channel, text, thread_ts=thread_ts)
+        return message
+
     def state(self, service: Service) -> dict[str, Any]:
         """The stored objects of one emulator (what ``GET /_sandbox/state`` returns)."""
         return self.emulators[service].snapshot()

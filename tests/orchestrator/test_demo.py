@@ -27,10 +27,38 @@ def test_demo_json_shows_traced_runs_retries_and_the_failure(tmp_path: Path) -> 
     report = json.loads(done.stdout)  # stdout is exactly one JSON object
     runs = report["runs"]
 
-    assert [r["trigger"]["issue"] for r in runs] == [f"ENG-{n}" for n in range(101, 109)]
-    assert [r["status"] for r in runs] == ["succeeded"] * 5 + ["failed"] * 3
-    assert {r["failed_step"] for r in runs[5:]} == {"upsert_airtable"}
-    attempts = {s["id"]: s["attempts"] for s in runs[1]["steps"]}
+    pipeline_runs, replay = runs[:8], runs[8]
+    assert [r["trigger"]["issue"] for r in pipeline_runs] == [f"ENG-{n}" for n in range(101, 109)]
+    statuses = [r["status"] for r in pipeline_runs]
+    assert statuses == ["succeeded"] * 4 + ["qc_failed"] + ["failed"] * 3
+    assert {r["failed_step"] for r in pipeline_runs[5:]} == {"upsert_airtable"}
+
+    # The silent failure: QC caught the damaged title and pinned it to the source read.
+    silent = pipeline_runs[4]
+    assert "integrity.unicode_intact" in silent["qc_failed"]
+    assert (silent["onset_step"], silent["fault_class"]) == ("fetch_issue", "invalid_source_data")
+    # The loud one: diagnosed, with a verified patch; approved in Slack and replayed.
+    loud = pipeline_runs[5]
+    assert (loud["onset_step"], loud["fault_class"]) == (
+        "upsert_airtable",
+        "destination_schema_drift",
+    )
+    assert loud["proposed_fix"]["kind"] == "spec_patch" and loud["proposed_fix"]["verified"]
+    assert all(r["parent_run_id"] is None for r in pipeline_runs)
+    assert (replay["kind"], replay["parent_run_id"], replay["status"]) == (
+        "replay",
+        loud["run_id"],
+        "succeeded",
+    )
+    transcript = report["slack_transcript"]
+    assert {m["channel"] for m in transcript} == {"#ops-alerts"}
+    alert, *thread = transcript
+    assert alert["thread"] is None and loud["run_id"] in alert["text"]
+    texts = [m["text"] for m in thread]
+    assert any("why did this fail?" in t for t in texts)
+    assert any("upsert_airtable" in t for t in texts[1:])  # the bot's answer names the onset
+    assert any("approved" in t for t in texts) and "succeeded" in texts[-1]
+    attempts = {s["id"]: s["attempts"] for s in pipeline_runs[1]["steps"]}
     assert attempts["upsert_airtable"] == 3  # two 503s absorbed by retries, and visible
     for run in runs:
         for step in run["steps"]:

@@ -136,7 +136,7 @@ def test_an_unknown_field_that_was_written_before_is_a_renamed_destination_field
 
 def test_a_value_copied_unchanged_from_the_source_is_bad_source_data() -> None:
     source = {**GOOD_SOURCE, "title": "x" * 9}
-    failed, symptom = failure(invalid("Title", "Title is too long"), source=source)
+    failed, symptom = failure(invalid("Title", "Title is not acceptable"), source=source)
     finding = locate(failed, symptom, LINEAGE, GOOD)
     assert (finding.onset_step, finding.fault_class) == ("read", "invalid_source_data")
 
@@ -155,6 +155,15 @@ def test_errors_that_speak_for_themselves() -> None:
         failed, symptom = failure(error)
         finding = locate(failed, symptom, LINEAGE, GOOD)
         assert (finding.onset_step, finding.fault_class) == ("write", expected)
+
+
+def test_a_value_over_a_named_length_limit_is_a_payload_limit() -> None:
+    error = invalid("Title", "Item name is too long: 4804 characters, the limit is 255")
+    failed, symptom = failure(error)
+    finding = locate(failed, symptom, LINEAGE, GOOD)
+    assert (finding.onset_step, finding.fault_class) == ("write", "payload_limit")
+    assert finding.focus == Node("write", INPUT, ("fields", "Title"))
+    assert finding.detail["limit"] == 255
 
 
 def test_a_conflict_after_a_timed_out_write_is_a_duplicate_write() -> None:
