@@ -230,12 +230,13 @@ def _error_class(error: AttemptError, earlier: Sequence[AttemptError]) -> str | 
 
 def _largest_input(run: RunSnapshot, step: str, error: AttemptError) -> Node | None:
     """The value the limit is about: the error's field, else the step's longest text."""
-    if error.field:
-        return Node(step, INPUT, _split(error.field))
     snapshot = run.steps.get(step)
     if snapshot is None:
-        return None
+        return Node(step, INPUT, _split(error.field)) if error.field else None
     texts = list(_texts(snapshot.input, ()))
+    if error.field:
+        named = [path for path, _ in texts if path and _matches_field(path, error.field)]
+        return Node(step, INPUT, named[0] if named else _split(error.field))
     if not texts:
         return None
     path, _ = max(texts, key=lambda found: len(found[1]))
