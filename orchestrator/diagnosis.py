@@ -62,7 +62,10 @@ async def diagnose_run(
     lineage = spec_lineage(pipeline.spec) if pipeline else Lineage(())
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
     finding = locate(snapshot, symptom, lineage, good, destinations, probes)
-    diagnosis = _compose(run, pipeline, snapshot, symptom, finding, destinations, temporal_ui)
+    good_run = good[0] if good else None
+    diagnosis = _compose(
+        run, pipeline, (snapshot, good_run), symptom, finding, destinations, temporal_ui
+    )
     diagnosis = diagnosis.model_copy(
         update={
             "evidence": diagnosis.evidence.model_copy(update={"last_good_run": _first_id(good)})
@@ -168,14 +171,17 @@ def _first_id(good: list[RunSnapshot]) -> str | None:
 def _compose(
     run: RunRecord,
     pipeline: LoadedPipeline | None,
-    snapshot: RunSnapshot,
+    snapshots: tuple[RunSnapshot, RunSnapshot | None],
     symptom: Symptom,
     finding: Finding,
     destinations: LiveDestinations | None,
     temporal_ui: str | None,
 ) -> Diagnosis:
+    snapshot, good_run = snapshots
     if pipeline is not None:
-        context = FixContext(pipeline, snapshot, destinations, symptom.step, finding.implicated)
+        context = FixContext(
+            pipeline, snapshot, destinations, symptom.step, finding.implicated, good_run
+        )
         fix = propose(finding, context)
     else:
         from orchestrator.diagnosis_model import ProposedFix
@@ -277,13 +283,18 @@ def _where_it_started(symptom: Symptom, finding: Finding) -> str:
 def _focus_change(finding: Finding) -> str | None:
     for item in finding.implicated:
         if item.node == finding.focus and item.change:
-            was = f"was {item.good!r} in the last good run"
+            was = f"was {_brief(item.good)} in the last good run"
             return f"`{_label(item.node)}` {was} and is {_now(item)} now"
     return None
 
 
 def _now(item: Any) -> str:
-    return "missing" if item.change == "missing" else repr(item.now)
+    return "missing" if item.change == "missing" else _brief(item.now)
+
+
+def _brief(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _label(node: Node) -> str:

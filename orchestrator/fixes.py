@@ -21,7 +21,7 @@ from orchestrator.fix_replay import LengthLimit, ReplayCheck, check_data_patch, 
 from orchestrator.pipeline import LoadedPipeline, MapEntry, PipelineSpecError, parse_pipeline
 from orchestrator.spec_patch import PatchError, SpecText
 from tracer.diagnose import Finding, Implicated, RunSnapshot
-from tracer.lineage import INPUT, OUTPUT, Node
+from tracer.lineage import INPUT, OUTPUT, Node, expression_reads
 
 CLOSE = 0.5
 DEFAULT_LENGTH_CAP = 2000
@@ -34,6 +34,7 @@ class FixContext:
     destinations: LiveDestinations | None
     failed_step: str | None
     implicated: tuple[Implicated, ...] = ()
+    good: RunSnapshot | None = None
 
 
 def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
@@ -123,6 +124,8 @@ def _spec_patch(finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | Non
         return _change_value(text, finding, ctx)
     if finding.fault_class == "payload_limit":
         return _cap_length(text, focus, ctx, finding.detail.get("limit"))
+    if finding.fault_class == "upstream_schema_drift" and reason == "structural":
+        return _follow_renamed_source(text, focus, ctx)
     return None
 
 
@@ -216,6 +219,65 @@ def _fix_kind(
             text.replace_token(_spec_path(ctx, focus), old, new)
             return text, f"Read `{new}`: the destination takes that, not `{old}`."
     return None
+
+
+def _follow_renamed_source(
+    text: SpecText, focus: Node, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """The source now names the field differently: read the new name everywhere."""
+    if focus.side != OUTPUT or len(focus.path) < 1:
+        return None
+    old = str(focus.path[-1])
+    new = _renamed_key(focus, ctx)
+    if new is None:
+        return None
+    before = str(focus.path[-2]) if len(focus.path) > 1 else focus.step
+    full = (focus.step, *focus.path)
+    edited = 0
+    for path, expression in _spec_expressions(ctx):
+        if any(tuple(read) == full for read in expression_reads(expression).reads):
+            text.rename_segment(path, before, old, new)
+            edited += 1
+    if not edited:
+        return None
+    return text, f"Read `{before}.{new}`: the source renamed `{old}` (in {edited} place(s))."
+
+
+def _renamed_key(focus: Node, ctx: FixContext) -> str | None:
+    """A key the source's objects have now and did not have in the good run, named like
+    the one that disappeared."""
+    now = _parent_keys(ctx.run, focus)
+    good_runs = [i.node for i in ctx.implicated if i.node == focus]
+    before: set[str] = set()
+    if good_runs and ctx.good is not None:
+        before = _parent_keys(ctx.good, focus)
+    fresh = sorted(now - before) if before else sorted(now)
+    match = difflib.get_close_matches(str(focus.path[-1]), fresh, n=1, cutoff=CLOSE)
+    return match[0] if match else (fresh[0] if len(fresh) == 1 else None)
+
+
+def _parent_keys(run: RunSnapshot, focus: Node) -> set[str]:
+    """The keys beside ``focus`` (in every list item, for a path across a list)."""
+    present, parent = run.value(Node(focus.step, focus.side, focus.path[:-1]))
+    if not present:
+        return set()
+    parents = parent if isinstance(parent, list) else [parent]
+    return {str(k) for p in parents if isinstance(p, dict) for k in p}
+
+
+def _spec_expressions(ctx: FixContext) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every expression of the spec with the path of its line."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for index, step in enumerate(ctx.pipeline.spec.steps):
+        for name, entry in (step.map or {}).items():
+            if isinstance(entry, str):
+                found.append((("steps", index, "map", name), entry))
+            else:
+                found.append((("steps", index, "map", name, "from"), entry.source))
+        for key, value in _flat_args(step.args):
+            if isinstance(value, str):
+                found.append((("steps", index, "args", *key), value))
+    return found
 
 
 def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | None:

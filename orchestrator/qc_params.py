@@ -26,7 +26,7 @@ from rubrics.evidence import (
     StepParams,
     ValueMapping,
 )
-from tracer.lineage import expression_reads
+from tracer.lineage import ANY_ITEM, expression_reads
 
 Segment = str | int
 Trace = tuple[list[SourceRef], list[ValueMapping], bool]
@@ -65,7 +65,30 @@ def _step_params(step: StepSpec) -> StepParams:
         writes=writes,
         max_attempts=step.retry.maximum_attempts,
         timeout_ms=int(step.timeout_seconds * 1000),
+        projections=_projections(step),
     )
+
+
+def _projections(step: StepSpec) -> list[tuple[str | int, ...]]:
+    """The paths ``step``'s expressions read across the items of a list."""
+    sources = [e if isinstance(e, str) else e.source for e in (step.map or {}).values()]
+    sources += [e for e in _strings(step.args)]
+    found: dict[tuple[str | int, ...], None] = {}
+    for expression in sources:
+        for path in expression_reads(expression).reads:
+            if ANY_ITEM in path[:-1]:
+                found.setdefault(path, None)
+    return list(found)
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return []
 
 
 def _writes(step: StepSpec) -> bool:

@@ -88,6 +88,15 @@ class SpecText:
             raise PatchError(f"{self.source}:{index + 1}: {path[-1]!r} is not a one-line entry")
         del self.lines[index]
 
+    def rename_segment(self, path: LinePath, before: str, old: str, new: str) -> None:
+        """In the expression at ``path``, ``<before>.<old>`` becomes ``<before>.<new>``."""
+        index = self._line(path)
+        pattern = re.compile(rf"(?<=\b{re.escape(before)}\.){re.escape(old)}\b")
+        text, count = pattern.subn(new, self.lines[index])
+        if count == 0:
+            raise PatchError(f"{self.source}:{index + 1}: no `{before}.{old}` on its line")
+        self.lines[index] = text
+
     def add_map_entry(self, values_path: LinePath, key: Any, value: Any) -> None:
         """Add ``key: value`` to the value map at ``values_path``."""
         index = self._line(values_path)

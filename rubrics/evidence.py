@@ -137,6 +137,9 @@ class StepParams(_Plain):
     writes: bool = False
     max_attempts: int = 5
     timeout_ms: int = 30_000
+    projections: list[tuple[Segment, ...]] = Field(default_factory=list)
+    """Paths this step reads across every item of a list (``read_board.items.*.values.
+    Status``): the first segment names the step read."""
 
 
 class RoutingRule(_Plain):

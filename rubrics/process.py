@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rubrics.concepts import is_empty
+from rubrics.evidence import MISSING, get_path
 from rubrics.integrity import Failures
 from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path, output_path
 
@@ -87,6 +88,41 @@ def _shape(value: Any) -> str:
     return type(value).__name__
 
 
+def check_projections(ctx: CheckContext) -> Finding:
+    """A field read across a list's items that no item has any more: a count or a join
+    over it is silently empty (a renamed column, a dropped field)."""
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for params in ctx.params.steps:
+        for path in params.projections:
+            found = _projected(ctx, path)
+            if found is None:
+                continue
+            items, present = found
+            item = EvidenceItem(step=str(path[0]), path=output_path(*map(str, path)), value=present)
+            looked.append(item)
+            if items and not present:
+                where = ".".join(map(str, path))
+                failures.append((f"no item of {items} has `{where}` any more", [item]))
+    return Finding.from_checks(
+        failures, looked, ok="every projected field is there", nothing="nothing is projected"
+    )
+
+
+def _projected(ctx: CheckContext, path: tuple[Any, ...]) -> tuple[int, list[Any]] | None:
+    """How many items the list has, and the values found at the rest of the path."""
+    source = ctx.evidence.step(str(path[0]))
+    if source is None or source.status != "succeeded":
+        return None
+    star = path.index("*")
+    items = get_path(source.output, tuple(path[1:star]))
+    if not isinstance(items, list):
+        return None
+    rest = tuple(path[star + 1 :])
+    present = [v for v in (get_path(i, rest) for i in items) if v is not MISSING]
+    return len(items), present
+
+
 def check_writes_recorded(ctx: CheckContext) -> Finding:
     failures: Failures = []
     looked: list[EvidenceItem] = []
@@ -135,6 +171,15 @@ RUBRICS: tuple[Rubric, ...] = (
         "deterministic",
         ("step outputs", "planned arguments"),
         check_empty_handoff,
+    ),
+    Rubric(
+        "process.projections_resolve",
+        "1",
+        "Does every list the pipeline reads across still carry the fields it reads?",
+        "blocker",
+        "deterministic",
+        ("paths read across list items",),
+        check_projections,
     ),
     Rubric(
         "process.writes_recorded",

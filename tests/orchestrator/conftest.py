@@ -54,6 +54,7 @@ def make_stack(
         tracing: bool = True,
         seed: int = 7,
         database_url: str | None = None,
+        escalate: bool = False,
     ) -> contextlib.AbstractAsyncContextManager[Stack]:
         options = StackOptions(
             seed=seed,
@@ -61,6 +62,7 @@ def make_stack(
             tracing=tracing,
             database_url=database_url or f"sqlite:///{tmp_path / 'trace.db'}",
             on_capture_error=capture_errors.append,
+            escalate=escalate,
         )
         return open_stack(options, Settings(temporal_address=temporal_address))
 

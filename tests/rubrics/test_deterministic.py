@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
-from rubrics.evidence import PipelineParams
+from orchestrator.pipeline import load_pipeline
+from orchestrator.qc_params import pipeline_params
+from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence
 from rubrics.model import Outcome, RubricResult, parse_path
 from rubrics.registry import RUBRICS
 from rubrics.review import review
 from tests.rubrics.evidence_data import (
+    PIPELINES,
     URL,
     clean_run,
     evidence,
@@ -167,7 +170,8 @@ CASES = [(rid, fn) for rid, fns in BREAK.items() for fn in fns]
 
 def test_every_deterministic_rubric_has_a_failing_case() -> None:
     deterministic = {r.id for r in RUBRICS if r.kind == "deterministic"}
-    assert deterministic - {"integrity.backlink_recorded"} == set(BREAK)
+    separately = {"integrity.backlink_recorded", "process.projections_resolve"}
+    assert deterministic - separately == set(BREAK)
 
 
 @pytest.mark.parametrize(
@@ -268,3 +272,40 @@ def test_unknown_rubric_id_is_named() -> None:
 
 def test_url_in_link_column_counts_as_carrying_it() -> None:
     assert URL in step(clean_run(), "sync_monday")["output"]["values"]["Link"]
+
+
+def digest_run(status_key: str) -> RunEvidence:
+    """A monday-digest run whose board items carry their status under ``status_key``."""
+    items = [
+        {"id": str(n), "name": f"Item {n}", "values": {status_key: label}}
+        for n, label in enumerate(["Stuck", "Done", "Triage"])
+    ]
+    return RunEvidence(
+        run_id="digest/1",
+        pipeline="monday-digest",
+        trigger={"date": "2026-11-23"},
+        steps=[
+            StepEvidence(
+                id="read_board",
+                op="monday.list_items",
+                index=0,
+                input={"board": "Triage"},
+                output={"board": {"name": "Triage"}, "items": items},
+                status="succeeded",
+            )
+        ],
+    )
+
+
+def test_projections_resolve_fails_when_no_item_has_the_field_any_more() -> None:
+    params = pipeline_params(load_pipeline(PIPELINES / "monday-digest.yaml").spec)
+    [fine] = review(digest_run("Status"), params, select=["process.projections_resolve"])
+    assert fine.outcome == Outcome.PASS, fine
+    [renamed] = review(digest_run("State"), params, select=["process.projections_resolve"])
+    assert renamed.outcome == Outcome.FAIL, renamed
+    assert renamed.evidence[0].path == "read_board.items.*.values.Status"
+    assert parse_path(renamed.evidence[0].path) == (
+        "read_board",
+        "output",
+        ("items", "*", "values", "Status"),
+    )
