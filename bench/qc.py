@@ -88,6 +88,7 @@ DEFECTS: dict[str, str] = {
     "retries-over-budget": "process.retries_within_budget",
     "slow-read": "process.latency_within_budget",
     "empty-handoff": "process.no_empty_handoff",
+    "status-column-renamed": "process.projections_resolve",
 }
 """Scenario file name -> the rubric its silent defect is meant to fail."""
 
