@@ -264,6 +264,20 @@ def bench_localization(
     print(json.dumps(result) if as_json else bench_module.summary(result))
 
 
+@bench_app.command("qc")
+def bench_qc(as_json: JsonFlag = False) -> None:
+    """Silent defects (scenarios/qc/): QC recall, false alarms on clean runs, attribution."""
+    from bench import qc as bench_module
+    from orchestrator.scenarios import ScenarioError
+
+    try:
+        result = _run_async(bench_module.run(progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    bench_module.write_docs(result, command="steptrace bench qc")
+    print(json.dumps(result) if as_json else bench_module.summary(result))
+
+
 @bench_app.command("why")
 def bench_why(
     runs: Annotated[int, typer.Option(help="Runs to store.")] = 100_000,

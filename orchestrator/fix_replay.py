@@ -20,7 +20,13 @@ from pydantic import ValidationError
 
 from orchestrator.destinations import LiveDestinations
 from orchestrator.ops import OPS
-from orchestrator.pipeline import PipelineSpec, PipelineSpecError, StepSpec, parse_pipeline
+from orchestrator.pipeline import (
+    PipelineSpec,
+    PipelineSpecError,
+    StepSpec,
+    parse_pipeline,
+    step_expressions,
+)
 from orchestrator.transform import TransformError, evaluate_args, run_transform
 from tracer.diagnose import RunSnapshot
 from tracer.lineage import expression_reads
@@ -112,19 +118,9 @@ def replay(
 
 def _reads_unknown(step: StepSpec, context: dict[str, Any]) -> bool:
     roots: set[str] = set()
-    for _, expression in _expressions(step.args):
+    for _, expression in step_expressions(step):
         roots |= expression_reads(expression).roots
     return any(root not in context for root in roots)
-
-
-def _expressions(value: Any) -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        return [("", value)]
-    if isinstance(value, dict):
-        return [pair for item in value.values() for pair in _expressions(item)]
-    if isinstance(value, list):
-        return [pair for item in value for pair in _expressions(item)]
-    return []
 
 
 def _failed_on_arguments(run: RunSnapshot, step: str) -> bool:

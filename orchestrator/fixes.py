@@ -18,7 +18,13 @@ from typing import Any
 from orchestrator.destinations import LiveDestinations
 from orchestrator.diagnosis_model import FixKind, ProposedFix
 from orchestrator.fix_replay import LengthLimit, ReplayCheck, check_data_patch, check_spec_patch
-from orchestrator.pipeline import LoadedPipeline, MapEntry, PipelineSpecError, parse_pipeline
+from orchestrator.pipeline import (
+    LoadedPipeline,
+    MapEntry,
+    PipelineSpecError,
+    parse_pipeline,
+    step_expressions,
+)
 from orchestrator.spec_patch import PatchError, SpecText
 from tracer.diagnose import Finding, Implicated, RunSnapshot
 from tracer.lineage import INPUT, OUTPUT, Node, expression_reads
@@ -269,14 +275,10 @@ def _spec_expressions(ctx: FixContext) -> list[tuple[tuple[str | int, ...], str]
     """Every expression of the spec with the path of its line."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     for index, step in enumerate(ctx.pipeline.spec.steps):
-        for name, entry in (step.map or {}).items():
-            if isinstance(entry, str):
-                found.append((("steps", index, "map", name), entry))
-            else:
-                found.append((("steps", index, "map", name, "from"), entry.source))
-        for key, value in _flat_args(step.args):
-            if isinstance(value, str):
-                found.append((("steps", index, "args", *key), value))
+        for path, expression in step_expressions(step):
+            entry = (step.map or {}).get(str(path[1])) if path[0] == "map" else None
+            line = (*path, "from") if isinstance(entry, MapEntry) else path
+            found.append((("steps", index, *line), expression))
     return found
 
 
@@ -468,24 +470,12 @@ def _downstream_options(finding: Finding, ctx: FixContext) -> list[str] | None:
         return None
     produced = f"{finding.focus.step}.{finding.focus.path[0]}"
     for step in ctx.pipeline.spec.steps:
-        for key, expression in _flat_args(step.args):
-            if isinstance(expression, str) and expression.strip() == produced:
-                options = ctx.destinations.options(step.id, key)
+        for path, expression in step_expressions(step):
+            if path[0] == "args" and expression.strip() == produced:
+                options = ctx.destinations.options(step.id, path[1:])
                 if options:
                     return options
     return None
-
-
-def _flat_args(
-    args: dict[str, Any], prefix: tuple[str | int, ...] = ()
-) -> list[tuple[tuple[str | int, ...], Any]]:
-    found: list[tuple[tuple[str | int, ...], Any]] = []
-    for key, value in args.items():
-        if isinstance(value, dict):
-            found += _flat_args(value, (*prefix, key))
-        else:
-            found.append(((*prefix, key), value))
-    return found
 
 
 def _source_value(finding: Finding) -> Any:

@@ -256,7 +256,7 @@ def check_references(
         if step.id in seen:
             problems.append(f"{at('id')}: duplicate step id {step.id!r}")
         problems += _check_op(step, at)
-        for arg_path, expression in _expressions(step):
+        for arg_path, expression in step_expressions(step):
             problems += _check_expression(step, arg_path, expression, seen, at)
         seen.append(step.id)
     return problems
@@ -309,8 +309,9 @@ def _check_expression(
     return problems
 
 
-def _expressions(step: StepSpec) -> list[tuple[tuple[str | int, ...], str]]:
-    """Every JMESPath expression in a step, with its path inside the step."""
+def step_expressions(step: StepSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every JMESPath expression in a step, with its path inside the step: ``("args",
+    …)`` for arguments, ``("map", name)`` for map entries."""
     found: list[tuple[tuple[str | int, ...], str]] = []
     _collect(step.args, ("args",), found)
     for name, entry in (step.map or {}).items():

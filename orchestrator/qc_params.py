@@ -15,7 +15,14 @@ from typing import Any
 import jmespath
 
 from orchestrator.ops import OPS
-from orchestrator.pipeline import TRIGGER, ArgValue, MapEntry, PipelineSpec, StepSpec
+from orchestrator.pipeline import (
+    TRIGGER,
+    ArgValue,
+    MapEntry,
+    PipelineSpec,
+    StepSpec,
+    step_expressions,
+)
 from rubrics.concepts import concept_of
 from rubrics.evidence import (
     FieldLink,
@@ -71,24 +78,12 @@ def _step_params(step: StepSpec) -> StepParams:
 
 def _projections(step: StepSpec) -> list[tuple[str | int, ...]]:
     """The paths ``step``'s expressions read across the items of a list."""
-    sources = [e if isinstance(e, str) else e.source for e in (step.map or {}).values()]
-    sources += [e for e in _strings(step.args)]
     found: dict[tuple[str | int, ...], None] = {}
-    for expression in sources:
+    for _, expression in step_expressions(step):
         for path in expression_reads(expression).reads:
             if ANY_ITEM in path[:-1]:
                 found.setdefault(path, None)
     return list(found)
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _strings(item)]
-    if isinstance(value, list):
-        return [text for item in value for text in _strings(item)]
-    return []
 
 
 def _writes(step: StepSpec) -> bool:

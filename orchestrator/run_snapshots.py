@@ -7,10 +7,8 @@ pure one), and the lineage from the JMESPath of the spec's arguments and map ent
 
 from __future__ import annotations
 
-from typing import Any
-
 from orchestrator.ops import OPS
-from orchestrator.pipeline import MapEntry, PipelineSpec, StepSpec
+from orchestrator.pipeline import MapEntry, PipelineSpec, StepSpec, step_expressions
 from tracer.diagnose import RunSnapshot, StepKind, StepSnapshot
 from tracer.lineage import Derivation, Lineage, Path, StepExpressions
 from tracer.store import AttemptRecord, RunRecord, TraceStore
@@ -58,8 +56,11 @@ def _expressions(step: StepSpec) -> StepExpressions:
     outputs: dict[Path, Derivation] = {}
     for name, entry in (step.map or {}).items():
         outputs[(name,)] = _derivation(entry)
-    inputs: dict[Path, Derivation] = {}
-    _collect(step.args, (), inputs)
+    inputs = {
+        path[1:]: Derivation(expression)
+        for path, expression in step_expressions(step)
+        if path[0] == "args"
+    }
     return StepExpressions(step=step.id, outputs=outputs, inputs=inputs)
 
 
@@ -68,14 +69,3 @@ def _derivation(entry: MapEntry | str) -> Derivation:
         return Derivation(entry)
     changes = entry.values is not None or entry.date_format or entry.max_length
     return Derivation(entry.source, derived=bool(changes or "default" in entry.model_fields_set))
-
-
-def _collect(value: Any, path: Path, found: dict[Path, Derivation]) -> None:
-    if isinstance(value, str):
-        found[path] = Derivation(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _collect(item, (*path, key), found)
-    elif isinstance(value, list):
-        for position, item in enumerate(value):
-            _collect(item, (*path, position), found)
