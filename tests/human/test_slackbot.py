@@ -5,8 +5,6 @@ workflow on the real Temporal dev server."""
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +13,6 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 from temporalio.client import Client, WorkflowExecutionStatus
 from typer.testing import CliRunner
 
@@ -26,6 +23,7 @@ from orchestrator.diagnosis_model import Diagnosis
 from orchestrator.escalation import EscalationWorkflow
 from orchestrator.pipeline import EscalationSpec
 from orchestrator.settings import SANDBOX_TOKEN, Settings
+from orchestrator.slack_delivery import click_body, mention_body, signed_headers
 from orchestrator.slackbot import (
     EVENTS_PATH,
     SIGNING_SECRET_ENV,
@@ -93,21 +91,13 @@ async def escalation(
         await handle.terminate("test over")
 
 
-def signed(body: str, content_type: str, *, secret: str = SECRET, age: int = 0) -> dict[str, str]:
-    """Slack's headers: ``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``."""
-    timestamp = str(int(time.time()) - age)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-    assert signature is not None
-    return {
-        "content-type": content_type,
-        "x-slack-request-timestamp": timestamp,
-        "x-slack-signature": signature,
-    }
-
-
 async def post(url: str, body: str, content_type: str, **signing: Any) -> httpx.Response:
     async with httpx.AsyncClient() as http:
         return await http.post(url, content=body, headers=signed(body, content_type, **signing))
+
+
+def signed(body: str, content_type: str, *, secret: str = SECRET, age: int = 0) -> dict[str, str]:
+    return signed_headers(body, content_type, secret, age=age)
 
 
 def command(text: str, user: str, channel: str) -> str:
@@ -121,63 +111,6 @@ def command(text: str, user: str, channel: str) -> str:
             "text": text,
             "response_url": "https://hooks.slack.invalid/commands/1",
             "trigger_id": "1.2.3",
-        }
-    )
-
-
-def click(action_id: str, user: str, alert: dict[str, Any]) -> str:
-    """A ``block_actions`` payload for one button of ``alert`` (as Slack sends it)."""
-    button = next(
-        element
-        for block in alert["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == action_id
-    )
-    payload = {
-        "type": "block_actions",
-        "team": {"id": SLACK_TEAM_ID},
-        "user": {"id": user},
-        "api_app_id": "A0STEPTRC",
-        "channel": {"id": alert["channel"]},
-        "container": {
-            "type": "message",
-            "message_ts": alert["ts"],
-            "channel_id": alert["channel"],
-        },
-        "message": {"ts": alert["ts"], "text": alert["text"]},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "steptrace_actions",
-                "value": button["value"],
-            }
-        ],
-        "trigger_id": "1.2.3",
-        "response_url": "https://hooks.slack.invalid/actions/1",
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def mention(user: str, channel: str, message: dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            "token": "unused",
-            "team_id": SLACK_TEAM_ID,
-            "api_app_id": "A0STEPTRC",
-            "type": "event_callback",
-            "event_id": f"Ev{message['ts'].replace('.', '')}",
-            "event_time": int(time.time()),
-            "event": {
-                "type": "app_mention",
-                "user": user,
-                "text": message["text"],
-                "ts": message["ts"],
-                "thread_ts": message.get("thread_ts"),
-                "channel": channel,
-                "event_ts": message["ts"],
-            },
         }
     )
 
@@ -203,7 +136,7 @@ async def test_why_in_an_alert_thread_answers_with_the_diagnosis(
         DANA, "ops-alerts", "<@U0STEPBOT> why did this fail?", thread_ts=alert["ts"]
     )
 
-    response = await post(bot, mention(DANA, alert["channel"], question), "application/json")
+    response = await post(bot, mention_body(DANA, alert["channel"], question), "application/json")
 
     assert response.status_code == 200
 
@@ -231,7 +164,7 @@ async def test_a_disallowed_user_is_refused_and_audited(
     store: TraceStore,
     actions: RecordingActions,
 ) -> None:
-    response = await post(bot, click("steptrace_approve", DANA, the_alert(sandbox)), FORM)
+    response = await post(bot, click_body("steptrace_approve", DANA, the_alert(sandbox)), FORM)
 
     assert response.status_code == 200
     [refusal] = await ephemeral_for(sandbox, DANA)
@@ -251,7 +184,7 @@ async def test_an_approver_approves_and_the_replay_runs(
     store: TraceStore,
     actions: RecordingActions,
 ) -> None:
-    response = await post(bot, click("steptrace_approve", ADA, the_alert(sandbox)), FORM)
+    response = await post(bot, click_body("steptrace_approve", ADA, the_alert(sandbox)), FORM)
 
     assert response.status_code == 200
     result = await escalation.result()
@@ -301,7 +234,7 @@ async def test_unsigned_wrongly_signed_or_stale_requests_get_401(
     store: TraceStore,
     signing: dict[str, Any] | None,
 ) -> None:
-    body = click("steptrace_acknowledge", ADA, the_alert(sandbox))
+    body = click_body("steptrace_acknowledge", ADA, the_alert(sandbox))
     async with httpx.AsyncClient() as http:
         if signing is None:
             response = await http.post(bot, content=body, headers={"content-type": FORM})
