@@ -11,19 +11,15 @@ conversation the sandbox recorded is the result.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from pydantic import SecretStr
 
 from connectors.sandbox.seed import SLACK_BOT_USER_ID
 from orchestrator.alerts import ALERT_EVENT_TYPE, TranscriptMessage, slack_transcript
 from orchestrator.pipeline import PipelineSpec
 from orchestrator.slack_delivery import FORM, JSON, click_body, deliver, mention_body
-from orchestrator.slackbot import EVENTS_PATH, BotConfig, SteptraceBot, bind, http_server
+from orchestrator.slackbot import local_bot
 from orchestrator.stack import Stack
 
 WAIT_SECONDS = 60.0
@@ -52,7 +48,11 @@ async def play_on_call(stack: Stack, spec: PipelineSpec, run_id: str) -> LoopRes
     approver = tier.approvers[0]
     asker = _someone_else(stack, set(tier.approvers))
     alert = await _wait_for(lambda: _alert_of(stack, run_id), f"the alert of run {run_id}")
-    async with _bot(stack) as (url, secret):
+    assert stack.store is not None
+    async with local_bot(stack.store, stack.client, stack.settings.endpoints["slack"]) as (
+        url,
+        secret,
+    ):
         question = stack.sandbox.post_as_person(
             asker, alert["channel"], f"<@{SLACK_BOT_USER_ID}> {QUESTION}", thread_ts=alert["ts"]
         )
@@ -70,25 +70,6 @@ async def play_on_call(stack: Stack, spec: PipelineSpec, run_id: str) -> LoopRes
         replay_run_id=replay.run_id if replay else None,
         replay_status=replay.status.value if replay else None,
     )
-
-
-@contextlib.asynccontextmanager
-async def _bot(stack: Stack) -> AsyncIterator[tuple[str, str]]:
-    """The real bot on 127.0.0.1, with a signing secret made for this demo."""
-    secret = secrets.token_hex(16)
-    slack = stack.settings.endpoints["slack"]
-    config = BotConfig(SecretStr(secret), slack.base_url, slack.token)
-    assert stack.store is not None
-    server = http_server(SteptraceBot(stack.store, stack.client).build_app(config))
-    sock = bind("127.0.0.1", 0)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}{EVENTS_PATH}"
-        await _wait_for(lambda: server.started or None, "the bot to start")
-        yield url, secret
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def _alert_of(stack: Stack, run_id: str) -> dict[str, Any] | None:

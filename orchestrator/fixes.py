@@ -121,7 +121,7 @@ def _spec_patch(finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | Non
         return None
     text = SpecText(ctx.pipeline.text, ctx.pipeline.source)
     if reason in ("field_gone", "field_unknown"):
-        return _rename_field(text, focus, ctx)
+        return _rename_field(text, focus, ctx) or _stop_writing(text, focus, ctx)
     if reason == "missing_path":
         return _fix_path(text, focus, finding, ctx)
     if reason == "wrong_kind":
@@ -187,6 +187,19 @@ def _good_values(focus: Node, ctx: FixContext) -> list[Any]:
         for ctx_item in ctx.implicated
         if ctx_item.node == focus and ctx_item.good is not None
     ]
+
+
+def _stop_writing(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecText, str] | None:
+    """The destination has no such field any more, and none took its place: stop writing
+    it, so the rest of the record syncs while a person decides where the value belongs."""
+    if focus.side != INPUT or len(focus.path) < 2:
+        return None
+    text.delete_key(_spec_path(ctx, focus))
+    field = str(focus.path[-1])
+    return text, (
+        f"Stop writing `{field}`: the destination has no field of that name any more and "
+        "none looks like its new name; the rest of the record syncs meanwhile."
+    )
 
 
 def _fix_path(

@@ -91,6 +91,22 @@ def click_body(action_id: str, user: str, alert: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def command_body(text: str, user: str, channel: str) -> str:
+    """``/steptrace <text>`` typed by ``user`` in ``channel`` (an id)."""
+    return urlencode(
+        {
+            "token": "unused",
+            "team_id": SLACK_TEAM_ID,
+            "channel_id": channel,
+            "user_id": user,
+            "command": "/steptrace",
+            "text": text,
+            "response_url": "https://hooks.slack.invalid/commands/1",
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
 async def deliver(url: str, body: str, content_type: str, secret: str) -> httpx.Response:
     """POST ``body`` to the bot at ``url``, signed with ``secret``."""
     async with httpx.AsyncClient(timeout=10) as http:

@@ -20,8 +20,10 @@ answer (``process_before_response=False``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +50,7 @@ from orchestrator.alerts import (
 )
 from orchestrator.diagnosis import stored_diagnosis
 from orchestrator.escalation import ActionRequest, EscalationWorkflow, escalation_workflow_id
-from orchestrator.settings import SANDBOX_TOKEN, Settings
+from orchestrator.settings import SANDBOX_TOKEN, Settings, ToolEndpoint
 from orchestrator.views import find_run
 from tracer.store import HumanActionRecord, TraceStore
 
@@ -280,6 +282,26 @@ class SteptraceBot:
                 run_id = (metadata.get("event_payload") or {}).get("run_id")
                 return str(run_id) if run_id else None
         return None
+
+
+@contextlib.asynccontextmanager
+async def local_bot(
+    store: TraceStore, temporal: Client, slack: ToolEndpoint
+) -> AsyncIterator[tuple[str, str]]:
+    """The bot on a free port of 127.0.0.1 with a signing secret made for it; yields its
+    request URL and the secret (the demo and the tests play Slack's side)."""
+    secret = secrets.token_hex(16)
+    config = BotConfig(SecretStr(secret), slack.base_url, slack.token)
+    server = http_server(SteptraceBot(store, temporal).build_app(config))
+    sock = bind("127.0.0.1", 0)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        # The socket is bound and listening already: connections queue until uvicorn
+        # serves them, so the URL is usable at once.
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}{EVENTS_PATH}", secret
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def asgi_app(app: AsyncApp) -> Starlette:

@@ -1,4 +1,4 @@
-"""Helpers of the end-to-end human-loop tests: the real bot served on 127.0.0.1 next to a
+"""What the end-to-end human-loop tests share: the real bot served on 127.0.0.1 next to a
 real stack, what Slack would deliver to it (signed), and waits on what the stack posts.
 
 Nothing of ours is stood in for: the stack runs the pipeline, its diagnosis and its
@@ -9,31 +9,23 @@ acts through the escalation workflow; the people are played through the Slack em
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
-import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-from pydantic import SecretStr
-from slack_sdk.signature import SignatureVerifier
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from connectors.sandbox.seed import SLACK_BOT_USER_ID, SLACK_TEAM_ID
+from connectors.sandbox.seed import SLACK_BOT_USER_ID
 from connectors.sandbox.server import Sandbox
 from orchestrator.alerts import ALERT_EVENT_TYPE
 from orchestrator.escalation import EscalationState, EscalationWorkflow, escalation_workflow_id
-from orchestrator.slackbot import EVENTS_PATH, BotConfig, SteptraceBot, bind, http_server
+from orchestrator.slack_delivery import FORM, JSON, click_body, command_body, deliver, mention_body
+from orchestrator.slackbot import local_bot
 from orchestrator.stack import Stack
 from tests.orchestrator.processes import poll_until
 
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
 # A bound on how long the loop may take to show something: a hang fails, it never waits.
 WITHIN = 60.0
 EVERY = 0.05
@@ -144,18 +136,7 @@ class SlackSide:
 
     async def deliver(self, body: str, content_type: str) -> httpx.Response:
         """POST ``body`` the way Slack does: signed, with a fresh timestamp."""
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(self.secret).generate_signature(
-            timestamp=timestamp, body=body
-        )
-        assert signature is not None
-        headers = {
-            "content-type": content_type,
-            "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": signature,
-        }
-        async with httpx.AsyncClient() as http:
-            response = await http.post(self.url, content=body, headers=headers)
+        response = await deliver(self.url, body, content_type, self.secret)
         assert response.status_code == 200, (response.status_code, response.text)
         return response
 
@@ -176,88 +157,8 @@ class SlackSide:
 @contextlib.asynccontextmanager
 async def serve_bot(stack: Stack) -> AsyncIterator[SlackSide]:
     """The real bot on a free loopback port: the stack's store and Temporal client, the
-    stack's Slack sandbox for its Web API calls, and a signing secret made here."""
+    stack's Slack sandbox for its Web API calls, and a signing secret made for it."""
     assert stack.store is not None
-    secret = secrets.token_hex(16)
     slack = stack.settings.endpoints["slack"]
-    config = BotConfig(SecretStr(secret), slack.base_url, slack.token)
-    server = http_server(SteptraceBot(stack.store, stack.client).build_app(config))
-    sock = bind("127.0.0.1", 0)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await eventually(lambda: server.started)
-        yield SlackSide(f"http://127.0.0.1:{sock.getsockname()[1]}{EVENTS_PATH}", secret)
-    finally:
-        server.should_exit = True
-        await serving
-
-
-def mention_body(user: str, channel: str, message: Message) -> str:
-    return json.dumps(
-        {
-            "token": "unused",
-            "team_id": SLACK_TEAM_ID,
-            "api_app_id": "A0STEPTRC",
-            "type": "event_callback",
-            "event_id": f"Ev{message['ts'].replace('.', '')}",
-            "event_time": int(time.time()),
-            "event": {
-                "type": "app_mention",
-                "user": user,
-                "text": message["text"],
-                "ts": message["ts"],
-                "thread_ts": message.get("thread_ts"),
-                "channel": channel,
-                "event_ts": message["ts"],
-            },
-        }
-    )
-
-
-def click_body(action_id: str, user: str, alert: Message) -> str:
-    button = next(
-        element
-        for block in alert["blocks"]
-        if block["type"] == "actions"
-        for element in block["elements"]
-        if element["action_id"] == action_id
-    )
-    payload = {
-        "type": "block_actions",
-        "team": {"id": SLACK_TEAM_ID},
-        "user": {"id": user},
-        "api_app_id": "A0STEPTRC",
-        "channel": {"id": alert["channel"]},
-        "container": {
-            "type": "message",
-            "message_ts": alert["ts"],
-            "channel_id": alert["channel"],
-        },
-        "message": {"ts": alert["ts"], "text": alert["text"]},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "steptrace_actions",
-                "value": button["value"],
-            }
-        ],
-        "trigger_id": "1.2.3",
-        "response_url": "https://hooks.slack.invalid/actions/1",
-    }
-    return urlencode({"payload": json.dumps(payload)})
-
-
-def command_body(text: str, user: str, channel: str) -> str:
-    return urlencode(
-        {
-            "token": "unused",
-            "team_id": SLACK_TEAM_ID,
-            "channel_id": channel,
-            "user_id": user,
-            "command": "/steptrace",
-            "text": text,
-            "response_url": "https://hooks.slack.invalid/commands/1",
-            "trigger_id": "1.2.3",
-        }
-    )
+    async with local_bot(stack.store, stack.client, slack) as (url, secret):
+        yield SlackSide(url, secret)

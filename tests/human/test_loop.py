@@ -156,6 +156,7 @@ async def test_a_failure_is_alerted_explained_approved_and_replayed(
     assert "Started at `upsert_airtable`, failed at `upsert_airtable`" in answer
     assert "Priority Level" in answer
     assert (replay.kind, replay.status) == (RunKind.REPLAY, RunStatus.SUCCEEDED)
+    assert replay.parent_run_id == failed.run_id
     assert replay.version_hash != reference.version
     assert spec is not None and "Priority Level: normalize.priority" in spec
     assert result == f"Done (run {replay.run_id}): replay from `upsert_airtable` succeeded"
@@ -173,6 +174,8 @@ async def test_a_failure_is_alerted_explained_approved_and_replayed(
     assert through_api.fields["Priority Level"] == "No priority"
     assert "Priority" not in through_api.fields
     assert [r["id"] for r in stored] == [upsert.object_id]
+    # the sandbox keeps values by field id and snapshots the schema as created
+    assert stored[0]["fields"]["Priority"] == "No priority"
 
 
 # -- 2. authorization and audit ----------------------------------------------------------

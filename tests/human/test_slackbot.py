@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -16,14 +15,13 @@ from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 from typer.testing import CliRunner
 
-from connectors.sandbox.seed import SLACK_TEAM_ID
 from connectors.sandbox.server import Sandbox
 from orchestrator.cli import app as cli_app
 from orchestrator.diagnosis_model import Diagnosis
 from orchestrator.escalation import EscalationWorkflow
 from orchestrator.pipeline import EscalationSpec
 from orchestrator.settings import SANDBOX_TOKEN, Settings
-from orchestrator.slack_delivery import click_body, mention_body, signed_headers
+from orchestrator.slack_delivery import click_body, command_body, mention_body, signed_headers
 from orchestrator.slackbot import (
     EVENTS_PATH,
     SIGNING_SECRET_ENV,
@@ -98,21 +96,6 @@ async def post(url: str, body: str, content_type: str, **signing: Any) -> httpx.
 
 def signed(body: str, content_type: str, *, secret: str = SECRET, age: int = 0) -> dict[str, str]:
     return signed_headers(body, content_type, secret, age=age)
-
-
-def command(text: str, user: str, channel: str) -> str:
-    return urlencode(
-        {
-            "token": "unused",
-            "team_id": SLACK_TEAM_ID,
-            "channel_id": channel,
-            "user_id": user,
-            "command": "/steptrace",
-            "text": text,
-            "response_url": "https://hooks.slack.invalid/commands/1",
-            "trigger_id": "1.2.3",
-        }
-    )
 
 
 def the_alert(sandbox: Sandbox) -> dict[str, Any]:
@@ -202,15 +185,15 @@ async def test_slash_commands_list_runs_explain_and_roll_back(
     actions: RecordingActions,
 ) -> None:
     channel = the_alert(sandbox)["channel"]
-    assert (await post(bot, command("runs", DANA, channel), FORM)).status_code == 200
+    assert (await post(bot, command_body("runs", DANA, channel), FORM)).status_code == 200
     [runs] = await ephemeral_for(sandbox, DANA)
     assert f"`{RUN_ID}` linear-triage-sync: failed at `upsert_airtable`" in runs
 
-    assert (await post(bot, command("why latest", ADA, channel), FORM)).status_code == 200
+    assert (await post(bot, command_body("why latest", ADA, channel), FORM)).status_code == 200
     [why] = await ephemeral_for(sandbox, ADA)
     assert "Started at `upsert_airtable`" in why
 
-    rollback = command(f"rollback {RUN_ID} normalize", BRUNO, channel)
+    rollback = command_body(f"rollback {RUN_ID} normalize", BRUNO, channel)
     assert (await post(bot, rollback, FORM)).status_code == 200
     await escalation.result()
     assert actions.calls == [("rollback", RUN_ID, "normalize")]
@@ -243,7 +226,9 @@ async def test_unsigned_wrongly_signed_or_stale_requests_get_401(
 
     assert response.status_code == 401
     # A signed request afterwards is served: had the refused one run, it would show first.
-    assert (await post(bot, command("runs", DANA, the_alert(sandbox)["channel"]), FORM)).is_success
+    assert (
+        await post(bot, command_body("runs", DANA, the_alert(sandbox)["channel"]), FORM)
+    ).is_success
     await ephemeral_for(sandbox, DANA)
     assert store.human_actions(RUN_ID) == []
     assert (await escalation.query(EscalationWorkflow.state)).status == "open"
