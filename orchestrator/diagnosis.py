@@ -84,9 +84,10 @@ def _gather(
     if run.status == RunStatus.RUNNING:
         raise DiagnosisError(f"run {run_id} is still running; diagnose it once it has ended")
     pipeline = _pipeline(store, run)
-    snapshot = load_snapshot(store, run)
+    spec = pipeline.spec if pipeline else None
+    snapshot = load_snapshot(store, run, spec)
     good = [
-        load_snapshot(store, g)
+        load_snapshot(store, g, spec)
         for g in store.good_runs(run.pipeline, run.version_hash, run.started_at, limit=GOOD_RUNS)
     ]
     return run, pipeline, snapshot, good
@@ -273,6 +274,9 @@ def _where_it_started(symptom: Symptom, finding: Finding) -> str:
         "bad_mapping": "the mapping there produces a value the destination refuses",
         "bad_source_value": "the value came unchanged from the source, which holds a bad value",
         "no_value_named": "the tool refused the call itself, with no upstream value involved",
+        "changed_by_destination": "the tool holds another value than the one we wrote, "
+        "though it kept ours in the last good run",
+        "arguments": "the step's own arguments leave out what the rubric looks for",
     }
     why = reasons.get(finding.reason)
     if why is None:

@@ -72,7 +72,11 @@ def check_data_patch(
     """Replay with the source value at ``step``/``path`` replaced by ``value``."""
     recorded = run.steps[step].output
     patched = copy.deepcopy(recorded)
-    _set(patched, path, value)
+    try:
+        _set(patched, path, value)
+    except (KeyError, IndexError, TypeError):
+        where = ".".join(str(p) for p in path)
+        return ReplayCheck(None, f"`{step}.{where}` cannot be patched in the recorded output")
     return replay(spec, run, destinations, {step: patched})
 
 

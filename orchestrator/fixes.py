@@ -67,7 +67,7 @@ def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
         patched = _spec_patch(finding, ctx)
     except (PatchError, KeyError, ValueError) as exc:
         return _escalate(f"No safe spec change was found ({exc}).")
-    if patched is None:
+    if patched is None or not patched[0].diff():
         return _escalate(_escalate_reason(fault))
     text, why = patched
     check = check_spec_patch(
@@ -205,13 +205,14 @@ def _stop_writing(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecTex
 def _fix_path(
     text: SpecText, focus: Node, finding: Finding, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
+    """Read the key the source does have, closest in name to the one it never had."""
     closest = finding.detail.get("closest")
-    bad = str(finding.detail.get("path", ""))
-    if not closest or not bad:
+    read = finding.detail.get("read")
+    if not closest or not read or len(read) < 2:
         return None
-    good = bad.rsplit(".", 1)[0] + "." + str(closest)
-    text.replace_token(_spec_path(ctx, focus), bad, good)
-    return text, f"Read `{good}`; `{bad}` does not exist in that step's output."
+    before, old = str(read[-2]), str(read[-1])
+    text.rename_segment(_spec_path(ctx, focus), before, old, str(closest))
+    return text, f"Read `{before}.{closest}`; `{before}.{old}` is not in that step's output."
 
 
 def _fix_kind(
@@ -309,7 +310,7 @@ def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[Sp
     if isinstance(entry, MapEntry) and entry.values is not None:
         return _fix_value_map(text, path[:4], entry, bad, consumer_options, finding, ctx)
     if isinstance(bad, str) and consumer_options:
-        new = _closest(bad, consumer_options)
+        new = _closest(bad, [o for o in consumer_options if o != bad])
         if new is None:
             return None
         text.replace_token(path, f"'{bad}'", f"'{new}'")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from orchestrator.ops import OPS
 from orchestrator.pipeline import MapEntry, PipelineSpec, StepSpec, step_expressions
+from orchestrator.workflows import QC_REVIEW_OP
 from tracer.diagnose import RunSnapshot, StepKind, StepSnapshot
 from tracer.lineage import Derivation, Lineage, Path, StepExpressions
 from tracer.store import AttemptRecord, RunRecord, TraceStore
@@ -23,14 +24,47 @@ def step_kind(op: str) -> StepKind:
     return "write" if spec.writes else "read"
 
 
-def load_snapshot(store: TraceStore, run: RunRecord) -> RunSnapshot:
-    """The last attempt of every step of ``run``, with every attempt's error."""
+def load_snapshot(
+    store: TraceStore, run: RunRecord, spec: PipelineSpec | None = None
+) -> RunSnapshot:
+    """The last attempt of every step of ``run``, with every attempt's error.
+
+    With ``spec``, the steps a QC review saw *planned* (not run yet: a Slack message
+    checked before it was posted) are included, with the arguments they were to get.
+    """
     by_step: dict[str, list[AttemptRecord]] = {}
     for attempt in store.attempts(run.run_id):
         by_step.setdefault(attempt.step_id, []).append(attempt)
     steps = {step_id: _step(store, tries) for step_id, tries in by_step.items()}
+    if spec is not None:
+        steps.update(_planned(spec, steps))
     trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else None
     return RunSnapshot(run_id=run.run_id, trigger=trigger, steps=steps)
+
+
+def _planned(spec: PipelineSpec, ran: dict[str, StepSnapshot]) -> dict[str, StepSnapshot]:
+    planned: dict[str, StepSnapshot] = {}
+    for snapshot in ran.values():
+        args = snapshot.input if snapshot.op == QC_REVIEW_OP else None
+        plan = args.get("planned") if isinstance(args, dict) else None
+        for step_id, step_args in (plan or {}).items():
+            if step_id in ran or not _has_step(spec, step_id):
+                continue
+            step = spec.step(step_id)
+            planned[step_id] = StepSnapshot(
+                step=step_id,
+                index=spec.steps.index(step),
+                op=step.op,
+                kind=step_kind(step.op),
+                status="planned",
+                input=step_args,
+                output=None,
+            )
+    return planned
+
+
+def _has_step(spec: PipelineSpec, step_id: str) -> bool:
+    return any(step.id == step_id for step in spec.steps)
 
 
 def _step(store: TraceStore, tries: list[AttemptRecord]) -> StepSnapshot:

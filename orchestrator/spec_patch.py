@@ -91,7 +91,9 @@ class SpecText:
     def rename_segment(self, path: LinePath, before: str, old: str, new: str) -> None:
         """In the expression at ``path``, ``<before>.<old>`` becomes ``<before>.<new>``."""
         index = self._line(path)
-        pattern = re.compile(rf"(?<=\b{re.escape(before)}\.){re.escape(old)}\b")
+        # After a projection the segment follows `[*].` (or `[].`), not a name.
+        after = r"(?<=\]\.)" if before == "*" else rf"(?<=\b{re.escape(before)}\.)"
+        pattern = re.compile(rf"{after}{re.escape(old)}\b")
         text, count = pattern.subn(new, self.lines[index])
         if count == 0:
             raise PatchError(f"{self.source}:{index + 1}: no `{before}.{old}` on its line")

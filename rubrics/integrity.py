@@ -21,7 +21,7 @@ from rubrics.concepts import (
     text_of,
 )
 from rubrics.evidence import FieldLink
-from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric
+from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path
 from rubrics.reading import (
     Seen,
     concept_values,
@@ -113,7 +113,9 @@ def check_source_id(ctx: CheckContext) -> Finding:
         if write.id in {m.step for m in ctx.params.messages} or ran is None:
             continue
         if write.id not in steps_with_link:
-            failures.append((f"{write.id} writes a record that carries no id of {source}", []))
+            # The evidence is what the step sent: its arguments name no source id.
+            sent = EvidenceItem(step=write.id, path=input_path(write.id), value=ran.input)
+            failures.append((f"{write.id} writes a record that carries no id of {source}", [sent]))
     return Finding.from_checks(
         failures,
         looked,

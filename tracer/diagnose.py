@@ -41,7 +41,7 @@ from tracer.divergence import (
     text_format,
     value_at,
 )
-from tracer.lineage import INPUT, OUTPUT, Lineage, Link, Node
+from tracer.lineage import ANY_ITEM, INPUT, OUTPUT, Lineage, Link, Node
 from tracer.store.records import AttemptError
 
 StepKind = Literal["read", "write", "pure", "other"]
@@ -260,6 +260,19 @@ def _limit_in(message: str) -> int | None:
     return min(numbers) if numbers else None
 
 
+def _found(value: tuple[bool, Any], node: Node) -> bool:
+    """Present; for a path across a list's items, present in at least one item."""
+    present, found = value
+    return present and (found != [] if ANY_ITEM in node.path else True)
+
+
+def _keys_beside(run: RunSnapshot, node: Node) -> set[str]:
+    """The keys of the object(s) that hold ``node`` (every item's, across a list)."""
+    present, parent = run.value(Node(node.step, node.side, node.path[:-1]))
+    parents = parent if isinstance(parent, list) else [parent]
+    return {str(k) for p in parents if present and isinstance(p, dict) for k in p}
+
+
 def _size_note(value: Any) -> str:
     return f"{len(str(value))} characters"
 
@@ -395,7 +408,29 @@ class _Walk:
         return tuple(reversed(steps))
 
     def finding(self) -> Finding:
-        return self._wrong_path() or self._changed_form() or self._judge_value()
+        return (
+            self._changed_by_destination()
+            or self._wrong_path()
+            or self._changed_form()
+            or self._judge_value()
+        )
+
+    def _changed_by_destination(self) -> Finding | None:
+        """A tool answered a write with another value than we sent, where in the good run
+        it echoed ours: the change happened in the destination (a person's edit won, the
+        tool rewrote it), not in our pipeline."""
+        for link in self.links:
+            node, source = link.node, link.source
+            if link.derived or node.step != source.step or node.side != OUTPUT:
+                continue
+            sent, stored = self.run.value(source), self.run.value(node)
+            if not (sent[0] and stored[0]) or sent[1] == stored[1]:
+                continue
+            if any(g.value(source) == g.value(node) and g.value(node)[0] for g in self.good_runs):
+                return self._make(
+                    node.step, "conflict", "changed_by_destination", node, sent=sent[1]
+                )
+        return None
 
     def _make(
         self, onset: str | None, fault: str, reason: str, focus: Node | None, **detail: Any
@@ -406,28 +441,30 @@ class _Walk:
 
     def _wrong_path(self) -> Finding | None:
         """An expression reads a path its source never had (now or in any good run)."""
-        for link in self.links:
-            source = link.source
-            if source.side != OUTPUT or not source.path:
+        reads = [(link.source, link.node) for link in self.links]
+        reads += [
+            (start, reader) for start in self.starts for reader in self.lineage.readers(start)
+        ]
+        for source, reader in reads:
+            if source.side != OUTPUT or not source.path or source.step == reader.step:
                 continue
-            parent = Node(source.step, OUTPUT, source.path[:-1])
-            parent_there, parent_value = self.run.value(parent)
-            if not (parent_there and isinstance(parent_value, dict)):
+            keys = _keys_beside(self.run, source)
+            if not keys or self._ever_there(source):
                 continue
-            if self.run.value(source)[0] or any(g.value(source)[0] for g in self.good_runs):
-                continue
-            closest = difflib.get_close_matches(
-                str(source.path[-1]), list(parent_value), n=1, cutoff=0.5
-            )
+            closest = difflib.get_close_matches(str(source.path[-1]), sorted(keys), n=1, cutoff=0.5)
             return self._make(
-                link.node.step,
+                reader.step,
                 "mapping_error",
                 "missing_path",
-                link.node,
+                reader,
                 path=str(source),
+                read=(source.step, *source.path),
                 closest=closest[0] if closest else None,
             )
         return None
+
+    def _ever_there(self, node: Node) -> bool:
+        return any(_found(r.value(node), node) for r in (self.run, *self.good_runs))
 
     def _changed_form(self) -> Finding | None:
         """The most upstream value that changed presence, type or shape."""
@@ -477,34 +514,57 @@ class _Walk:
         return "invalid_source_data"
 
     def _judge_value(self) -> Finding:
-        """No value changed form: judge the value the destination refused."""
+        """No value changed form: judge the value the destination refused, or the rubric
+        faulted, and blame the step that made it."""
         start = self.starts[0]
+        if start.side == INPUT and not start.path:
+            # A rubric faults a step's arguments as a whole (a record sent without the
+            # source's id): the step's own mapping decides what it sends.
+            return self._make(start.step, "mapping_error", "arguments", start)
+        refused = not self.symptom.nodes
+        if refused:
+            found = self._judge_refusal(start)
+            if found is not None:
+                return found
+        return self._blame_producer(start, refused)
+
+    def _judge_refusal(self, start: Node) -> Finding | None:
+        """What the destination's refusal says by itself: a field or a value it no longer
+        takes, or a kind of value it never takes."""
         step = self.symptom.step or start.step
         present, value = self.run.value(start)
         if self._field_level():
             if start.side == INPUT and self._written_before(start):
                 return self._make(step, "destination_schema_drift", "field_gone", start)
             return self._make(step, "mapping_error", "field_unknown", start)
-        if start.side == INPUT and present and self._accepted_before(start, value):
+        if start.side != INPUT:
+            return None
+        if present and self._accepted_before(start, value):
             return self._make(
                 step, "destination_schema_drift", "accepted_before", start, value=value
             )
-        if start.side == INPUT and self._type_changed(start, value):
+        if self._type_changed(start, value):
             return self._make(step, "destination_schema_drift", "type_changed", start, value=value)
-        if start.side == INPUT and self._wrong_kind(start, value):
+        if self._wrong_kind(start, value):
             selector = self._selector(start)
             return self._make(selector.step, "mapping_error", "wrong_kind", selector, value=value)
+        return None
+
+    def _blame_producer(self, start: Node, refused: bool) -> Finding:
+        """The transform that computed the value, else the source it was copied from."""
+        value = self.run.value(start)[1]
         producer = self._producer(start)
         if producer is None:
             origin = self._origin(start)
             onset = self._reader_of_trigger() if origin.step == TRIGGER else origin.step
             return self._make(onset, "invalid_source_data", "bad_source_value", origin, value=value)
-        options = self.destination.options(start.step, start.path) if start.side == INPUT else None
+        options = self.destination.options(start.step, start.path) if refused else None
         if (
             options
             and isinstance(value, str)
             and not difflib.get_close_matches(value, options, n=1, cutoff=TYPO_SIMILARITY)
         ):
+            step = self.symptom.step or start.step
             return self._make(
                 step, "destination_schema_drift", "option_gone", start, value=value, options=options
             )

@@ -215,6 +215,17 @@ class Lineage:
             return []
         return [Link(node, Node(step.step, INPUT, written), derived=False)]
 
+    def readers(self, node: Node) -> list[Node]:
+        """The values computed by reading ``node`` exactly (one link forward)."""
+        wanted = (node.step, *node.path)
+        found: list[Node] = []
+        for step in self._steps.values():
+            for side, table in ((OUTPUT, step.outputs), (INPUT, step.inputs)):
+                for path, derivation in table.items():
+                    if wanted in expression_reads(derivation.expression).reads:
+                        found.append(Node(step.step, side, path))
+        return found
+
     def walk(self, start: Node) -> list[Link]:
         """Every link reachable backwards from ``start``, nearest first (breadth first)."""
         seen = {start}
