@@ -29,7 +29,7 @@ from orchestrator.workflows import DIAGNOSE_ACTIVITY
 from rubrics.model import parse_path
 from rubrics.registry import RUBRICS_BY_ID
 from tracer.diagnose import Finding, RunSnapshot, Symptom, locate
-from tracer.lineage import INPUT, OUTPUT, Lineage, Node
+from tracer.lineage import INPUT, OUTPUT, Lineage, Node, step_level_lineage
 from tracer.store import RunRecord, TraceStore
 from tracer.store.records import AttemptError, RunStatus
 
@@ -59,7 +59,7 @@ async def diagnose_run(
         symptom = await asyncio.to_thread(qc_symptom, store, run)
     symptom = symptom or _symptom(run, snapshot)
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
-    lineage = spec_lineage(pipeline.spec) if pipeline else Lineage(())
+    lineage = spec_lineage(pipeline.spec) if pipeline else _ran_in_order(snapshot)
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
     finding = locate(snapshot, symptom, lineage, good, destinations, probes)
     good_run = good[0] if good else None
@@ -73,6 +73,12 @@ async def diagnose_run(
     )
     await asyncio.to_thread(store.add_diagnosis, run.run_id, diagnosis.model_dump(mode="json"))
     return diagnosis
+
+
+def _ran_in_order(snapshot: RunSnapshot) -> Lineage:
+    """Step-level lineage for a run without a spec (a hand-written workflow)."""
+    ordered = sorted(snapshot.steps.values(), key=lambda s: s.index)
+    return step_level_lineage(s.step for s in ordered)
 
 
 def _gather(

@@ -7,6 +7,8 @@ pure one), and the lineage from the JMESPath of the spec's arguments and map ent
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from orchestrator.ops import OPS
 from orchestrator.pipeline import MapEntry, PipelineSpec, StepSpec, step_expressions
 from orchestrator.workflows import QC_REVIEW_OP
@@ -36,10 +38,21 @@ def load_snapshot(
     for attempt in store.attempts(run.run_id):
         by_step.setdefault(attempt.step_id, []).append(attempt)
     steps = {step_id: _step(store, tries) for step_id, tries in by_step.items()}
+    if any(step.index < 0 for step in steps.values()):
+        steps = _in_order_run(steps, by_step)
     if spec is not None:
         steps.update(_planned(spec, steps))
     trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else None
     return RunSnapshot(run_id=run.run_id, trigger=trigger, steps=steps)
+
+
+def _in_order_run(
+    steps: dict[str, StepSnapshot], by_step: dict[str, list[AttemptRecord]]
+) -> dict[str, StepSnapshot]:
+    """A hand-written workflow's activities carry no step index: number them in the
+    order their first attempts started."""
+    first = sorted(by_step, key=lambda step: min(a.started_at for a in by_step[step]))
+    return {step: replace(steps[step], index=index) for index, step in enumerate(first)}
 
 
 def _planned(spec: PipelineSpec, ran: dict[str, StepSnapshot]) -> dict[str, StepSnapshot]:

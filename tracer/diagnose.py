@@ -292,6 +292,8 @@ def implicated_nodes(run: RunSnapshot, symptom: Symptom, lineage: Lineage) -> tu
     expressions = lineage.step(step)
     if snapshot is None or expressions is None:
         return ()
+    if () in expressions.inputs:  # step-level lineage: the input as a whole
+        return (Node(step, INPUT, ()),)
     if snapshot.kind == "pure":
         if error.field and _split(error.field)[:1] in [p[:1] for p in expressions.outputs]:
             return (Node(step, OUTPUT, _split(error.field)),)
@@ -478,8 +480,10 @@ class _Walk:
             fault = self._source_fault(first)
         elif kind == "write":
             fault = "destination_schema_drift"
-        else:
+        elif kind == "pure":
             fault = "mapping_error"
+        else:  # a hand-written step: its output changed form, for reasons it alone knows
+            fault = "unknown"
         onset = self._reader_of_trigger() if node.step == TRIGGER else node.step
         return Finding(
             onset, fault, "structural", self.implicated, node, self.walked, {"change": first.change}
@@ -518,6 +522,8 @@ class _Walk:
         faulted, and blame the step that made it."""
         start = self.starts[0]
         if start.side == INPUT and not start.path:
+            if self._kind(start.step) == "other":  # a hand-written step, step-level only
+                return self._make(start.step, "unknown", "step_level", start)
             # A rubric faults a step's arguments as a whole (a record sent without the
             # source's id): the step's own mapping decides what it sends.
             return self._make(start.step, "mapping_error", "arguments", start)

@@ -12,6 +12,8 @@ nothing of the tools.
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -213,7 +215,8 @@ class Lineage:
         written = _longest_prefix(step.inputs, node.path)
         if written is None:
             return []
-        return [Link(node, Node(step.step, INPUT, written), derived=False)]
+        # A whole output from a whole input (step-level lineage) is computed, not copied.
+        return [Link(node, Node(step.step, INPUT, written), derived=written == ())]
 
     def readers(self, node: Node) -> list[Node]:
         """The values computed by reading ``node`` exactly (one link forward)."""
@@ -242,8 +245,8 @@ class Lineage:
 
 
 def _closest(table: dict[Path, Derivation], path: Path) -> Derivation | None:
-    """The derivation of ``path`` or of its nearest enclosing path."""
-    for size in range(len(path), 0, -1):
+    """The derivation of ``path`` or of its nearest enclosing path (``()``: the whole)."""
+    for size in range(len(path), -1, -1):
         found = table.get(path[:size])
         if found is not None:
             return found
@@ -251,7 +254,7 @@ def _closest(table: dict[Path, Derivation], path: Path) -> Derivation | None:
 
 
 def _longest_prefix(table: dict[Path, Derivation], path: Path) -> Path | None:
-    for size in range(len(path), 0, -1):
+    for size in range(len(path), -1, -1):
         if path[:size] in table:
             return path[:size]
     return None
@@ -266,3 +269,14 @@ def _expression_links(node: Node, derivation: Derivation | None) -> list[Link]:
         Link(node, Node(str(path[0]), OUTPUT, path[1:]), derived=not plain_copy)
         for path in reads.reads
     ]
+
+
+def step_level_lineage(step_ids: Iterable[str]) -> Lineage:
+    """Lineage of a hand-written workflow: each step's whole input came from the whole
+    output of the step before it (the steps in the order they ran)."""
+    ordered = list(step_ids)
+    steps = [StepExpressions(ordered[0], {}, {})] if ordered else []
+    for previous, step in itertools.pairwise(ordered):
+        quoted = json.dumps(previous)  # a JMESPath quoted identifier is a JSON string
+        steps.append(StepExpressions(step, {}, {(): Derivation(quoted)}))
+    return Lineage(steps)

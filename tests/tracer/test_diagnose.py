@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from tracer.diagnose import RunSnapshot, StepSnapshot, Symptom, locate
-from tracer.lineage import INPUT, OUTPUT, Derivation, Lineage, Node, StepExpressions
+from tracer.lineage import (
+    INPUT,
+    OUTPUT,
+    Derivation,
+    Lineage,
+    Node,
+    StepExpressions,
+    step_level_lineage,
+)
 from tracer.store.records import AttemptError
 
 LINEAGE = Lineage(
@@ -208,3 +216,44 @@ def test_lineage_links_a_written_field_back_to_the_source() -> None:
         ("shape.level", False),
         ("read.priority", True),
     ]
+
+
+def hand_written(middle_output: dict[str, Any], *, fails: bool, run_id: str) -> RunSnapshot:
+    """Three activities of a hand-written workflow: no spec, so no expressions."""
+    error = AttemptError(error_class="KeyError", message="'amount'") if fails else None
+    steps = {
+        "load-order": StepSnapshot(
+            "load-order", 0, "load-order", "other", "succeeded", [1], {"id": 1}
+        ),
+        "price": StepSnapshot(
+            "price", 1, "price", "other", "succeeded", [{"id": 1}], middle_output
+        ),
+        "charge": StepSnapshot(
+            "charge",
+            2,
+            "charge",
+            "other",
+            "failed" if fails else "succeeded",
+            [middle_output],
+            None if fails else {"ok": True},
+            (error,) if error else (),
+        ),
+    }
+    return RunSnapshot(run_id=run_id, trigger={}, steps=steps)
+
+
+def test_hand_written_workflows_get_step_level_lineage() -> None:
+    lineage = step_level_lineage(["load-order", "price", "charge"])
+    assert [str(link.source) for link in lineage.walk(Node("charge", INPUT, ()))] == [
+        "price",
+        "load-order",
+    ]
+    good = [hand_written({"id": 1, "amount": 5}, fails=False, run_id="good")]
+    failed = hand_written({"id": 1, "total": 5}, fails=True, run_id="now")
+    error = failed.steps["charge"].errors[-1]
+    finding = locate(failed, Symptom(step="charge", error=error), lineage, good)
+    assert finding.onset_step == "price"  # its output changed shape; charge only choked on it
+    assert finding.fault_class == "unknown"
+    unchanged = hand_written({"id": 1, "amount": 5}, fails=True, run_id="now")
+    same = locate(unchanged, Symptom(step="charge", error=error), lineage, good)
+    assert same.onset_step == "charge"
