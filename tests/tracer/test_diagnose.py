@@ -246,6 +246,7 @@ def test_hand_written_workflows_get_step_level_lineage() -> None:
     lineage = step_level_lineage(["load-order", "price", "charge"])
     assert [str(link.source) for link in lineage.walk(Node("charge", INPUT, ()))] == [
         "price",
+        "price.$input",
         "load-order",
     ]
     good = [hand_written({"id": 1, "amount": 5}, fails=False, run_id="good")]
