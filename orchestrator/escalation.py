@@ -209,7 +209,13 @@ def escalation_input(
         diagnosis=diagnosis,
         tiers=spec.tiers,
         start_tier=starting_tier(spec, diagnosis.fault_class),
-        rollback_to=rollback_target(step_ids, diagnosis.onset_step),
+        # When the failure started at the step that failed, that step wrote nothing: there
+        # is nothing to roll back, so the alert offers no button for it.
+        rollback_to=(
+            rollback_target(step_ids, diagnosis.onset_step)
+            if diagnosis.onset_step != diagnosis.failed_step
+            else None
+        ),
     )
 
 

@@ -97,11 +97,12 @@ def escalation_spec() -> EscalationSpec:
 
 @pytest.fixture
 def diagnosis() -> Diagnosis:
-    """A diagnosis as the diagnoser stores it for a destination schema drift."""
+    """A diagnosis as the diagnoser stores it: the failure started at the Airtable upsert
+    (which wrote) and surfaced at the Monday step, so there is something to roll back."""
     return Diagnosis(
         run_id=RUN_ID,
         status="failed",
-        failed_step="upsert_airtable",
+        failed_step="sync_monday",
         onset_step="upsert_airtable",
         fault_class="destination_schema_drift",
         explanation="Airtable renamed the field `Priority` to `Severity`; the upsert names "

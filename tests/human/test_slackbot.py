@@ -135,7 +135,7 @@ async def test_why_in_an_alert_thread_answers_with_the_diagnosis(
 
     await until(answered)
     [answer] = replies()
-    assert "Started at `upsert_airtable`, failed at `upsert_airtable`" in answer["text"]
+    assert "Started at `upsert_airtable`, failed at `sync_monday`" in answer["text"]
     assert "renamed the field `Priority` to `Severity`" in answer["text"]
     assert "verified" in answer["text"]
 
