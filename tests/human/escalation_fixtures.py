@@ -7,7 +7,6 @@ Temporal server comes from the ``temporal_address`` fixture in scope.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from connectors.sandbox.server import Sandbox
@@ -39,6 +39,7 @@ from orchestrator.escalation import (
 from orchestrator.pipeline import EscalationSpec, load_pipeline
 from orchestrator.settings import SANDBOX_TOKEN
 from orchestrator.worker import workflow_runner
+from tests.orchestrator.processes import poll_until
 from tracer.store import TraceStore
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
@@ -176,11 +177,20 @@ async def task_queue(
 
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Poll ``check`` until it holds (pytest's timeout bounds a hang)."""
-    while True:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
+    """Poll ``check`` until it holds, for at most a minute."""
+    await poll_until(check, within=60.0, every=0.05)
+
+
+async def stop_if_waiting(handle: Handle) -> None:
+    """Terminate an escalation still waiting for a person (it would wait hours on the
+    shared server once the test's worker is gone); one that just ended is left be."""
+    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return
+    try:
+        await handle.terminate("test over")
+    except RPCError as exc:  # it ended between the two calls
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
 
 
 async def state(handle: Handle) -> EscalationState:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import WorkflowHandle
 
 from connectors.sandbox.seed import SLACK_BOT_USER_ID
 from connectors.sandbox.server import Sandbox
@@ -24,6 +24,7 @@ from orchestrator.escalation import EscalationState, EscalationWorkflow, escalat
 from orchestrator.slack_delivery import FORM, JSON, click_body, command_body, deliver, mention_body
 from orchestrator.slackbot import local_bot
 from orchestrator.stack import Stack
+from tests.human.escalation_fixtures import stop_if_waiting
 from tests.orchestrator.processes import poll_until
 
 # A bound on how long the loop may take to show something: a hang fails, it never waits.
@@ -119,9 +120,7 @@ async def escalation_state(stack: Stack, run_id: str) -> EscalationState:
 async def end_escalation(stack: Stack, run_id: str) -> None:
     """Terminate the run's escalation if it still waits for a person (it would wait hours
     on the session's server after the test's worker is gone)."""
-    handle = escalation(stack, run_id)
-    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate("test over")
+    await stop_if_waiting(escalation(stack, run_id))
 
 
 # -- the bot and what Slack sends it -------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from typer.testing import CliRunner
 
 from connectors.sandbox.server import Sandbox
@@ -41,6 +41,7 @@ from tests.human.escalation_fixtures import (
     Handle,
     RecordingActions,
     started,
+    stop_if_waiting,
     until,
 )
 from tracer.store import NewRun, RunStatus, TraceStore
@@ -70,10 +71,7 @@ async def bot(
     server = http_server(SteptraceBot(store, temporal).build_app(config))
     sock = bind("127.0.0.1", 0)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
-    while True:
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
+    # The socket listens already: requests queue until uvicorn serves them.
     yield f"http://127.0.0.1:{sock.getsockname()[1]}{EVENTS_PATH}"
     server.should_exit = True
     await serving
@@ -85,8 +83,7 @@ async def escalation(
 ) -> AsyncIterator[Handle]:
     handle = await started(temporal, task_queue, diagnosis, escalation_spec)
     yield handle
-    if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-        await handle.terminate("test over")
+    await stop_if_waiting(handle)
 
 
 async def post(url: str, body: str, content_type: str, **signing: Any) -> httpx.Response:
