@@ -14,11 +14,6 @@ Budgets (issue 4): onset accuracy ≥ 0.95, class accuracy ≥ 0.90, and verifie
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,6 +22,7 @@ from typing import Any
 
 from bench.docs import DOCS, replace_section
 from bench.machine import describe_line, load_line
+from bench.scenario_main import scenario_bench_main
 from orchestrator.scenarios import (
     FAILED,
     SCENARIOS_DIR,
@@ -287,20 +283,7 @@ def _failure_line(row: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m bench.localization [--json] [--write-docs] [--folder DIR]`."""
-    parser = argparse.ArgumentParser(prog="python -m bench.localization", description=__doc__)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
-    parser.add_argument("--folder", type=Path, default=None, help="scenario folder")
-    args = parser.parse_args(argv)
-    for name in ("temporalio.activity", "temporalio.workflow"):
-        # a failing step is what the benchmark is about, not a log-worthy event
-        logging.getLogger(name).setLevel(logging.ERROR)
-    result = asyncio.run(
-        run(folder=args.folder, progress=lambda m: print(m, file=sys.stderr, flush=True))
-    )
-    if args.write_docs:
-        write_docs(result, command="python -m bench.localization --write-docs")
-    print(json.dumps(result) if args.json else summary(result))
+    scenario_bench_main("localization", __doc__, run, write_docs, summary, argv)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,7 @@ Budgets (issue 5): recall ≥ 0.95, false alarm rate ≤ 0.02, attribution ≥ 0
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import logging
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -37,6 +33,7 @@ from pydantic import BaseModel
 
 from bench.docs import DOCS, replace_section
 from bench.machine import describe_line, load_line
+from bench.scenario_main import scenario_bench_main
 from orchestrator.scenarios import (
     SCENARIOS_DIR,
     LoadedScenario,
@@ -587,19 +584,7 @@ def _verdict(met: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """`python -m bench.qc [--json] [--write-docs] [--folder DIR]`."""
-    parser = argparse.ArgumentParser(prog="python -m bench.qc", description=__doc__)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
-    parser.add_argument("--folder", type=Path, default=None, help="scenario folder")
-    args = parser.parse_args(argv)
-    for name in ("temporalio.activity", "temporalio.workflow"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    result = asyncio.run(
-        run(folder=args.folder, progress=lambda m: print(m, file=sys.stderr, flush=True))
-    )
-    if args.write_docs:
-        write_docs(result, command="python -m bench.qc --write-docs")
-    print(json.dumps(result) if args.json else summary(result))
+    scenario_bench_main("qc", __doc__, run, write_docs, summary, argv)
 
 
 if __name__ == "__main__":
