@@ -15,12 +15,12 @@ def print_demo(console: Console, report: DemoReport, me: str) -> None:
         console.print(f"  - {fault}")
     views = [run.view for run in report.runs]
     console.print(runs_table(views, title="Runs (traced into " + report.database + ")"))
-    _print_silent(console, report)
+    _print_silent(console, report, me)
     _print_loud(console, report, me)
     _print_transcript(console, report)
 
 
-def _print_silent(console: Console, report: DemoReport) -> None:
+def _print_silent(console: Console, report: DemoReport, me: str) -> None:
     caught = next((r for r in report.runs if r.view.status == "qc_failed"), None)
     if caught is None or caught.diagnosis is None:
         return
@@ -30,6 +30,7 @@ def _print_silent(console: Console, report: DemoReport) -> None:
         f"[bold]{caught.diagnosis.onset_step}[/] ({caught.diagnosis.fault_class})."
     )
     console.print(f"  {caught.diagnosis.explanation}")
+    console.print(f"  The rubric table: [bold]{me} qc {caught.view.run_id}[/]")
 
 
 def _print_loud(console: Console, report: DemoReport, me: str) -> None:
@@ -46,8 +47,7 @@ def _print_loud(console: Console, report: DemoReport, me: str) -> None:
             f"[bold]Fix:[/] {fix.kind} ({verdict}): {fix.detail}"
         )
     console.print(
-        f"\nLook closer: [bold]{me} why {failed.view.run_id}[/]\n"
-        f"             [bold]{me} qc latest[/]   [bold]{me} runs[/]"
+        f"\nLook closer: [bold]{me} why {failed.view.run_id}[/]\n             [bold]{me} runs[/]"
     )
 
 
