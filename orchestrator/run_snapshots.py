@@ -115,4 +115,6 @@ def _derivation(entry: MapEntry | str) -> Derivation:
     if isinstance(entry, str):
         return Derivation(entry)
     changes = entry.values is not None or entry.date_format or entry.max_length
-    return Derivation(entry.source, derived=bool(changes or "default" in entry.model_fields_set))
+    domain = frozenset(entry.values) if entry.values is not None else None
+    derived = bool(changes or "default" in entry.model_fields_set)
+    return Derivation(entry.source, derived=derived, domain=domain)

@@ -273,6 +273,13 @@ def _keys_beside(run: RunSnapshot, node: Node) -> set[str]:
     return {str(k) for p in parents if present and isinstance(p, dict) for k in p}
 
 
+def _key_text(value: Any) -> str:
+    """A value as a value map's key (the spec reads `1: Urgent` as the text "1")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _size_note(value: Any) -> str:
     return f"{len(str(value))} characters"
 
@@ -560,6 +567,12 @@ class _Walk:
         """The transform that computed the value, else the source it was copied from."""
         value = self.run.value(start)[1]
         producer = self._producer(start)
+        outside = self._outside_domain(producer) if producer is not None else None
+        if outside is not None:
+            # The source sent a value the map does not know: it fell to the default.
+            return self._make(
+                outside.step, "invalid_source_data", "outside_map", outside, value=value
+            )
         if producer is None:
             origin = self._origin(start)
             onset = self._reader_of_trigger() if origin.step == TRIGGER else origin.step
@@ -575,6 +588,18 @@ class _Walk:
                 step, "destination_schema_drift", "option_gone", start, value=value, options=options
             )
         return self._make(producer.step, "mapping_error", "bad_mapping", producer, value=value)
+
+    def _outside_domain(self, producer: Node) -> Node | None:
+        """The source value ``producer``'s value map does not know, if that is the case."""
+        expressions = self.lineage.step(producer.step)
+        derivation = expressions.outputs.get(producer.path[:1]) if expressions else None
+        links = self.lineage.sources(producer)
+        if derivation is None or derivation.domain is None or len(links) != 1:
+            return None
+        present, value = self.run.value(links[0].source)
+        if not present or value is None or _key_text(value) in derivation.domain:
+            return None
+        return links[0].source
 
     def _field_level(self) -> bool:
         """The error is about a field name, not a value."""

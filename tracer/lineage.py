@@ -158,6 +158,8 @@ class Derivation:
     expression: str
     derived: bool = False
     """``True`` when the value is mapped, formatted, capped or computed, not just copied."""
+    domain: frozenset[str] | None = None
+    """The source values a value map knows (as text); others fall to its default."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,8 @@ class Lineage:
         if derivation is not None:
             return _expression_links(node, derivation)
         written = _longest_prefix(step.inputs, node.path)
+        if written is None:  # `()` is a path too: the whole input
+            written = _stem(step.inputs, node.path)
         if written is None:
             return []
         # A whole output from a whole input (step-level lineage) is computed, not copied.
@@ -257,6 +261,18 @@ def _longest_prefix(table: dict[Path, Derivation], path: Path) -> Path | None:
     for size in range(len(path), -1, -1):
         if path[:size] in table:
             return path[:size]
+    return None
+
+
+def _stem(table: dict[Path, Derivation], path: Path) -> Path | None:
+    """The input a tool's derived output field stands for (``priority_label`` for the
+    ``priority`` we wrote)."""
+    if not path:
+        return None
+    last = str(path[-1])
+    for candidate in table:
+        if candidate and candidate[:-1] == path[:-1] and last.startswith(f"{candidate[-1]}_"):
+            return candidate
     return None
 
 

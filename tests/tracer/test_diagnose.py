@@ -258,3 +258,29 @@ def test_hand_written_workflows_get_step_level_lineage() -> None:
     unchanged = hand_written({"id": 1, "amount": 5}, fails=True, run_id="now")
     same = locate(unchanged, Symptom(step="charge", error=error), lineage, good)
     assert same.onset_step == "charge"
+
+
+def test_a_source_value_the_value_map_does_not_know_is_bad_source_data() -> None:
+    mapped = Lineage(
+        [
+            StepExpressions("read", outputs={}, inputs={("id",): Derivation("trigger.id")}),
+            StepExpressions(
+                "shape",
+                outputs={
+                    ("level",): Derivation(
+                        "read.priority", derived=True, domain=frozenset({"1", "2", "3"})
+                    )
+                },
+                inputs={},
+            ),
+            StepExpressions(
+                "write", outputs={}, inputs={("fields", "Level"): Derivation("shape.level")}
+            ),
+        ]
+    )
+    rubric = Symptom(step=None, nodes=(Node("write", INPUT, ("fields", "Level")),), rubrics=("x",))
+    unknown = run({**GOOD_SOURCE, "priority": 9}, level="No priority")
+    finding = locate(unknown, rubric, mapped, GOOD)
+    assert (finding.onset_step, finding.fault_class) == ("read", "invalid_source_data")
+    known = run({**GOOD_SOURCE, "priority": 3}, level="Low")
+    assert locate(known, rubric, mapped, GOOD).fault_class == "mapping_error"
