@@ -294,7 +294,7 @@ def _focus_change(finding: Finding) -> str | None:
     for item in finding.implicated:
         if item.node == finding.focus and item.change:
             was = f"was {_brief(item.good)} in the last good run"
-            return f"`{_label(item.node)}` {was} and is {_now(item)} now"
+            return f"`{item.node}` {was} and is {_now(item)} now"
     return None
 
 
@@ -305,10 +305,6 @@ def _now(item: Any) -> str:
 def _brief(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _label(node: Node) -> str:
-    return str(node)
 
 
 # --- the activity -----------------------------------------------------------------------
