@@ -154,11 +154,7 @@ def up(seed: SeedOption = 7) -> None:
             for label, value in where:
                 console.print(f"  {label:<12}{value}", highlight=False)
             console.print("Press Ctrl+C to stop.")
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+            await _until_signalled()
 
     _run_async(serve())
 
@@ -185,11 +181,7 @@ def worker(
     async def serve() -> None:
         async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
             print(f"steptrace worker: task queue {stack.task_queue}", flush=True)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+            await _until_signalled()
 
     _run_async(serve())
 
@@ -595,6 +587,15 @@ def _quiet_expected_failures() -> None:
 
     for name in ("temporalio.activity", "temporalio.workflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+async def _until_signalled() -> None:
+    """Return on SIGINT (Ctrl+C) or SIGTERM, so the caller's stack shuts down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 def _wait_for_interrupt() -> None:

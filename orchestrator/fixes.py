@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from orchestrator.destinations import LiveDestinations
@@ -25,9 +26,10 @@ from orchestrator.pipeline import (
     parse_pipeline,
     step_expressions,
 )
+from orchestrator.run_snapshots import spec_lineage
 from orchestrator.spec_patch import PatchError, SpecText
 from tracer.diagnose import Finding, Implicated, RunSnapshot
-from tracer.lineage import INPUT, OUTPUT, Node, expression_reads
+from tracer.lineage import INPUT, OUTPUT, Lineage, Node, expression_reads
 
 CLOSE = 0.5
 DEFAULT_LENGTH_CAP = 2000
@@ -41,6 +43,10 @@ class FixContext:
     failed_step: str | None
     implicated: tuple[Implicated, ...] = ()
     good: RunSnapshot | None = None
+
+    @cached_property
+    def lineage(self) -> Lineage:
+        return spec_lineage(self.pipeline.spec)
 
 
 def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
@@ -220,9 +226,7 @@ def _fix_kind(
 ) -> tuple[SpecText, str] | None:
     """Read the sibling of the copied value that the destination takes (the email beside
     the name)."""
-    from orchestrator.run_snapshots import spec_lineage
-
-    links = spec_lineage(ctx.pipeline.spec).sources(focus)
+    links = ctx.lineage.sources(focus)
     written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
     if len(links) != 1 or written is None or ctx.destinations is None:
         return None
@@ -396,9 +400,7 @@ def _cap_length(
 
 def _longest_part(focus: Node, ctx: FixContext, limit: int) -> tuple[Node | None, int]:
     """The longest value ``focus`` is made of, and the cap that makes the whole fit."""
-    from orchestrator.run_snapshots import spec_lineage
-
-    parts = [link.source for link in spec_lineage(ctx.pipeline.spec).sources(focus)]
+    parts = [link.source for link in ctx.lineage.sources(focus)]
     sized = [(len(str(ctx.run.value(p)[1] or "")), p) for p in parts]
     if not sized:
         return None, limit
@@ -444,9 +446,7 @@ def _pure_producer(finding: Finding, ctx: FixContext) -> Node | None:
 
 def _pure_producer_of(node: Node, ctx: FixContext) -> Node | None:
     """``node`` itself if a transform made it, else the transform output it was copied from."""
-    from orchestrator.run_snapshots import spec_lineage
-
-    lineage = spec_lineage(ctx.pipeline.spec)
+    lineage = ctx.lineage
     seen: set[Node] = set()
     while node not in seen:
         seen.add(node)

@@ -80,19 +80,12 @@ class RollbackError(ValueError):
     """The rollback cannot start or did not finish; the message names the bad input."""
 
 
-class UndoTarget(BaseModel):
-    """One recorded write to undo, with its images."""
+class UndoTarget(WriteImage):
+    """One recorded write to undo, with its images, and the step that made it."""
 
     step_id: str
     step_index: int
     position: int = Field(description="the write's place among its step's writes")
-    tool: str
-    kind: str
-    container: str
-    object_id: str
-    action: str
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
 
 
 class UndoResult(BaseModel):
@@ -527,11 +520,7 @@ _UNDO_RETRY = RetryPolicy(
 class RollbackWorkflow:
     @workflow.run
     async def run(self, params: RollbackInput) -> RollbackResult:
-        info = workflow.info()
-        event = RunEvent(
-            run_id=f"{info.workflow_id}/{info.run_id}",
-            workflow_id=info.workflow_id,
-            temporal_run_id=info.run_id,
+        event = RunEvent.of_this_workflow(
             pipeline=params.pipeline,
             version=params.version,
             kind="rollback",

@@ -80,17 +80,36 @@ class RunEvent(BaseModel):
     status: str = "running"
     failed_step: str | None = None
 
+    @classmethod
+    def of_this_workflow(
+        cls,
+        *,
+        pipeline: str,
+        version: str,
+        kind: str,
+        parent_run_id: str | None,
+        trigger: dict[str, Any],
+    ) -> RunEvent:
+        """The start of the run the calling workflow is (call it from workflow code)."""
+        info = workflow.info()
+        return cls(
+            run_id=f"{info.workflow_id}/{info.run_id}",
+            workflow_id=info.workflow_id,
+            temporal_run_id=info.run_id,
+            pipeline=pipeline,
+            version=version,
+            kind=kind,
+            parent_run_id=parent_run_id,
+            trigger=trigger,
+        )
+
 
 @workflow.defn(name=PIPELINE_WORKFLOW)
 class PipelineWorkflow:
     @workflow.run
     async def run(self, params: PipelineInput) -> PipelineResult:
         spec = PipelineSpec.model_validate(params.spec)
-        info = workflow.info()
-        event = RunEvent(
-            run_id=f"{info.workflow_id}/{info.run_id}",
-            workflow_id=info.workflow_id,
-            temporal_run_id=info.run_id,
+        event = RunEvent.of_this_workflow(
             pipeline=spec.name,
             version=spec.version,
             kind=params.kind,
