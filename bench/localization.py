@@ -49,7 +49,7 @@ def load_all(folder: Path) -> list[LoadedScenario]:
 
 async def run(*, folder: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Run every scenario on one dev server and score them."""
-    from orchestrator.devserver import DevServer
+    from orchestrator.runtime.devserver import DevServer
 
     scenarios = load_all(folder or SCENARIOS_DIR)
     load_before = load_line()

@@ -46,10 +46,10 @@ import zstandard
 from bench.docs import DOCS, read_section, replace_section
 from bench.machine import describe, describe_line, load_line
 from connectors.sandbox.server import Sandbox
-from orchestrator.devserver import DevServer
-from orchestrator.pipeline import LoadedPipeline, load_pipeline, without_ops
-from orchestrator.settings import Settings
-from orchestrator.stack import Stack, StackOptions, open_stack
+from orchestrator.config.settings import Settings
+from orchestrator.runtime.devserver import DevServer
+from orchestrator.service.stack import Stack, StackOptions, open_stack
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline, without_ops
 from tracer.payloads import COMPRESSION_LEVEL, canonical_json
 from tracer.store import TraceStore
 

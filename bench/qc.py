@@ -92,7 +92,7 @@ DEFECTS: dict[str, str] = {
 
 CAUSES: dict[str, str] = {
     "schema-option-created": (
-        "`orchestrator/qc.py` records no destination schema in the run's evidence "
+        "`orchestrator/qc/review.py` records no destination schema in the run's evidence "
         "(`RunEvidence.schemas` stays empty), so `integrity.schema_conforms` is "
         "`not_applicable` on every run and a value Airtable accepted through `typecast` "
         "goes unseen"
@@ -118,14 +118,14 @@ CAUSES: dict[str, str] = {
         "where the routing rule is evaluated"
     ),
     "empty-handoff": (
-        "the diagnosis raises (`TypeError` in `orchestrator/fix_replay.py` `_set`, a "
+        "the diagnosis raises (`TypeError` in `orchestrator/diagnosis/fix_replay.py` `_set`, a "
         "list indexed by a key while checking the proposed fix), in the workflow and "
         "offline alike, so no onset is named"
     ),
 }
 UNCOVERED: dict[str, str] = {
     "process.writes_recorded": (
-        "every write op of `orchestrator/activities.py` returns its write, so no "
+        "every write op of `orchestrator/runtime/activities.py` returns its write, so no "
         "scenario can make a write step report none; the rubric guards other activities"
     ),
 }
@@ -190,7 +190,7 @@ def _check_table(scenario: LoadedScenario) -> None:
 
 async def run(*, folder: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Run every QC scenario on one dev server and score them."""
-    from orchestrator.devserver import DevServer
+    from orchestrator.runtime.devserver import DevServer
 
     scenarios = load_all(folder or QC_DIR)
     load_before = load_line()
@@ -299,7 +299,7 @@ async def _onset(
     """The onset of the stored diagnosis, and the error if diagnosing raised. A run with
     a failed rubric but no stored diagnosis (one that succeeded with a minor failure) is
     diagnosed from the store, as ``steptrace why`` does."""
-    from orchestrator.diagnosis import diagnose_run, stored_diagnosis
+    from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
 
     found = await asyncio.to_thread(stored_diagnosis, store, run_id)
     if found is None and any(r.outcome == "fail" for r in results):

@@ -13,7 +13,7 @@ The store is a fresh SQLite file (WAL), filled in three phases:
    its own run id, workflow id, timestamps and attempt rows, and points at the
    template's payloads (content-addressed, as identical snapshots are in production).
    Clones get no stored diagnosis, so ``why`` must compute one.
-3. **Timing.** ``why`` (:func:`orchestrator.why.why`, what the CLI calls) runs in
+3. **Timing.** ``why`` (:func:`orchestrator.diagnosis.why.why`, what the CLI calls) runs in
    process on a sample of failed clones: the first call on a run computes the diagnosis
    from the store and stores it (the expensive path), a second call reads it back (the
    stored path). p50 and p95 are reported for both; the budget applies to the computed
@@ -67,7 +67,7 @@ CLONE_EVERY = timedelta(seconds=53)
 
 async def record_templates(database_url: str, progress: Progress) -> None:
     """Run the template scenarios for real into the store at ``database_url``."""
-    from orchestrator.devserver import DevServer
+    from orchestrator.runtime.devserver import DevServer
 
     server = DevServer()
     await server.start()
@@ -192,7 +192,7 @@ def _shifted(text: str | None, shift: timedelta) -> str | None:
 
 def why_in_process(database_url: str) -> Callable[[str], Any]:
     """``why`` as the CLI runs it, on one open store: ``call(run_id) -> Diagnosis``."""
-    from orchestrator.why import why
+    from orchestrator.diagnosis.why import why
     from tracer.store import TraceStore
 
     store = TraceStore.open(database_url)
@@ -300,7 +300,7 @@ Budget (DESIGN §8): `why` on one run of a store holding 100 000 runs, p95 ≤
 The store: {result["runs"]} runs ({result["failed_runs"]} failed) in SQLite,
 {result["store_mb"]} MB, cloned with bare SQL ({result["fill_seconds"]} s) from real runs
 of five scenarios (three pipelines, five spec versions, with retries, payloads and
-external writes). `why` is `orchestrator.why.why`, what `steptrace why` calls, on
+external writes). `why` is `orchestrator.diagnosis.why.why`, what `steptrace why` calls, on
 {result["sample"]} failed runs picked at random, after one warm-up call on another run
 (imports, caches); each is timed twice, first computed, then read back.
 

@@ -1,7 +1,7 @@
 """What rubrics read: a run's handoffs (:class:`RunEvidence`) and what the pipeline means
 (:class:`PipelineParams`), both plain data.
 
-The orchestrator builds both (``orchestrator.qc``): the evidence from the trace store,
+The orchestrator builds both (``orchestrator.qc.review``): the evidence from the trace store,
 the parameters from the pipeline spec. Rubrics never see a spec or a store, so the same
 rubric serves every pipeline: it asks the parameters which step is the source read,
 which destination field came from which source path through which value map, and what

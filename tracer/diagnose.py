@@ -80,7 +80,7 @@ class RunSnapshot:
 
 @dataclass(frozen=True)
 class Probe:
-    """The object a good run read, read again now (see ``orchestrator.source_probe``)."""
+    """The object a good run read, read again now (see ``orchestrator.diagnosis.source_probe``)."""
 
     ok: bool
     output: Any = None

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrator.diagnosis_model import Diagnosis, FaultClass, FixKind
+from orchestrator.diagnosis.model import Diagnosis, FaultClass, FixKind
 from orchestrator.scenarios.spec import Expectation
 
 SCORED_FIELDS = ("status", "onset_step", "fault_class", "fix_kind")

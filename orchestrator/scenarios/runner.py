@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.diagnosis_model import Diagnosis
+from orchestrator.cli.views import step_views
+from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.scenarios.results import (
     Baselines,
     QcView,
@@ -24,13 +25,12 @@ from orchestrator.scenarios.results import (
 )
 from orchestrator.scenarios.spec import LoadedScenario
 from orchestrator.scenarios.triggers import intake_record_ids, plan_triggers
-from orchestrator.views import step_views
 from tracer.store import AttemptRecord, RunRecord, TraceStore
 
 if TYPE_CHECKING:  # Temporal is loaded only to run, never to check a file
-    from orchestrator.clients import ToolClients
-    from orchestrator.settings import Settings
-    from orchestrator.stack import Stack
+    from orchestrator.config.settings import Settings
+    from orchestrator.service.stack import Stack
+    from orchestrator.tools.clients import ToolClients
 
 FAILED = ("failed", "qc_failed")
 Progress = Callable[[str], None]
@@ -128,7 +128,7 @@ class _ScenarioStack:
     async def _diagnosis(self, run_id: str, status: str) -> Diagnosis | None:
         """The stored diagnosis (the workflow stores one for every failed run); computed
         here only when a failed run has none."""
-        from orchestrator.diagnosis import diagnose_run, stored_diagnosis
+        from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
 
         stored = await asyncio.to_thread(stored_diagnosis, self.store, run_id)
         if stored is None and status in FAILED:
@@ -200,7 +200,7 @@ def first_differing_step(
 def _scenario_settings(temporal_address: str | None) -> Settings:
     """The environment's Temporal settings; tools are always the scenario's sandbox and
     the store always the scenario's own."""
-    from orchestrator.settings import Settings
+    from orchestrator.config.settings import Settings
 
     env = Settings.from_env()
     return Settings(
@@ -218,8 +218,8 @@ async def scenario_stack(
     """A fresh stack with the scenario's seed and faults, and tool clients for diagnosis."""
     import httpx
 
-    from orchestrator.clients import ToolClients
-    from orchestrator.stack import HTTP_TIMEOUT_SECONDS, StackOptions, open_stack
+    from orchestrator.service.stack import HTTP_TIMEOUT_SECONDS, StackOptions, open_stack
+    from orchestrator.tools.clients import ToolClients
 
     options = StackOptions(
         seed=scenario.spec.seed, faults=scenario.faults, database_url=database_url

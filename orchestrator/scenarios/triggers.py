@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from orchestrator.pipeline import PipelineSpec
 from orchestrator.scenarios.spec import FIRST_ISSUE, RunsSpec, ScenarioError
+from orchestrator.spec.pipeline import PipelineSpec
 from tracer.lineage import expression_reads
 
 FIRST_DIGEST_DAY = date(2026, 11, 23)

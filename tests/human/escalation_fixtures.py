@@ -21,14 +21,15 @@ from temporalio.worker import Worker
 
 from connectors.sandbox.server import Sandbox
 from connectors.slack.client import SlackClient
-from orchestrator.diagnosis_model import (
+from orchestrator.config.settings import SANDBOX_TOKEN
+from orchestrator.diagnosis.model import (
     Diagnosis,
     Evidence,
     ImplicatedValue,
     Links,
     ProposedFix,
 )
-from orchestrator.escalation import (
+from orchestrator.humanloop.escalation import (
     ActionOutcome,
     EscalationActivities,
     EscalationState,
@@ -36,9 +37,8 @@ from orchestrator.escalation import (
     escalation_input,
     start_escalation,
 )
-from orchestrator.pipeline import EscalationSpec, load_pipeline
-from orchestrator.settings import SANDBOX_TOKEN
-from orchestrator.worker import workflow_runner
+from orchestrator.runtime.worker import workflow_runner
+from orchestrator.spec.pipeline import EscalationSpec, load_pipeline
 from tests.orchestrator.processes import poll_until
 from tracer.store import TraceStore
 

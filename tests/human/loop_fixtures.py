@@ -19,11 +19,22 @@ from temporalio.client import WorkflowHandle
 
 from connectors.sandbox.seed import SLACK_BOT_USER_ID
 from connectors.sandbox.server import Sandbox
-from orchestrator.alerts import ALERT_EVENT_TYPE
-from orchestrator.escalation import EscalationState, EscalationWorkflow, escalation_workflow_id
-from orchestrator.slack_delivery import FORM, JSON, click_body, command_body, deliver, mention_body
-from orchestrator.slackbot import local_bot
-from orchestrator.stack import Stack
+from orchestrator.humanloop.alerts import ALERT_EVENT_TYPE
+from orchestrator.humanloop.bot import local_bot
+from orchestrator.humanloop.escalation import (
+    EscalationState,
+    EscalationWorkflow,
+    escalation_workflow_id,
+)
+from orchestrator.humanloop.slack_delivery import (
+    FORM,
+    JSON,
+    click_body,
+    command_body,
+    deliver,
+    mention_body,
+)
+from orchestrator.service.stack import Stack
 from tests.human.escalation_fixtures import stop_if_waiting
 from tests.orchestrator.processes import poll_until
 

@@ -18,10 +18,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import TimeSkipper
 
 from connectors.sandbox.server import Sandbox
-from orchestrator.alerts import ALERT_EVENT_TYPE, slack_transcript
-from orchestrator.devserver import DevServer
-from orchestrator.diagnosis_model import Diagnosis
-from orchestrator.escalation import (
+from orchestrator.diagnosis.model import Diagnosis
+from orchestrator.humanloop.alerts import ALERT_EVENT_TYPE, slack_transcript
+from orchestrator.humanloop.escalation import (
     ActionRequest,
     EscalationState,
     EscalationWorkflow,
@@ -29,7 +28,8 @@ from orchestrator.escalation import (
     rollback_target,
     starting_tier,
 )
-from orchestrator.pipeline import EscalationSpec, PipelineSpecError, parse_pipeline
+from orchestrator.runtime.devserver import DevServer
+from orchestrator.spec.pipeline import EscalationSpec, PipelineSpecError, parse_pipeline
 from tests.human.escalation_fixtures import *  # noqa: F403  (its fixtures, found by name)
 from tests.human.escalation_fixtures import (
     ADA,

@@ -26,12 +26,12 @@ from connectors.airtable.models import RecordUpdate
 from connectors.linear.models import IssueUpdate
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.seed import SLACK_BOT_USER_ID
-from orchestrator.alerts import slack_transcript
-from orchestrator.clients import ToolClients
-from orchestrator.devserver import DevServer
-from orchestrator.pipeline import LoadedPipeline
-from orchestrator.settings import Settings
-from orchestrator.stack import RunOutcome, Stack, StackOptions, open_stack
+from orchestrator.config.settings import Settings
+from orchestrator.humanloop.alerts import slack_transcript
+from orchestrator.runtime.devserver import DevServer
+from orchestrator.service.stack import RunOutcome, Stack, StackOptions, open_stack
+from orchestrator.spec.pipeline import LoadedPipeline
+from orchestrator.tools.clients import ToolClients
 from tests.human.escalation_fixtures import DANA
 from tests.human.loop_fixtures import (
     alert_for,

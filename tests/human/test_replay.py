@@ -19,14 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sandbox.faults import Fault
-from orchestrator.pipeline import LoadedPipeline
-from orchestrator.replay import (
+from orchestrator.humanloop.replay import (
     PatchApplyError,
     ReplayError,
     apply_unified_diff,
     plan_replay,
 )
-from orchestrator.stack import Stack
+from orchestrator.service.stack import Stack
+from orchestrator.spec.pipeline import LoadedPipeline
 from tests.orchestrator.conftest import StackFactory
 from tracer.store import RunKind, RunStatus
 

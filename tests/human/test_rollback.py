@@ -19,11 +19,11 @@ import pytest
 
 from connectors.airtable.models import RecordUpdate
 from connectors.linear.models import IssueUpdate
-from orchestrator.clients import ToolClients
-from orchestrator.pipeline import LoadedPipeline, parse_pipeline
-from orchestrator.rollback import RollbackError, RollbackResult, plan_rollback
-from orchestrator.stack import Stack
-from orchestrator.views import find_run
+from orchestrator.cli.views import find_run
+from orchestrator.humanloop.rollback import RollbackError, RollbackResult, plan_rollback
+from orchestrator.service.stack import Stack
+from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
+from orchestrator.tools.clients import ToolClients
 from tests.orchestrator.conftest import StackFactory
 from tracer.store import AttemptRecord, NewRun, RunKind, RunStatus, StoreDataError, TraceStore
 

@@ -16,13 +16,10 @@ from temporalio.client import Client
 from typer.testing import CliRunner
 
 from connectors.sandbox.server import Sandbox
-from orchestrator.cli import app as cli_app
-from orchestrator.diagnosis_model import Diagnosis
-from orchestrator.escalation import EscalationWorkflow
-from orchestrator.pipeline import EscalationSpec
-from orchestrator.settings import SANDBOX_TOKEN, Settings
-from orchestrator.slack_delivery import click_body, command_body, mention_body, signed_headers
-from orchestrator.slackbot import (
+from orchestrator.cli.app import app as cli_app
+from orchestrator.config.settings import SANDBOX_TOKEN, Settings
+from orchestrator.diagnosis.model import Diagnosis
+from orchestrator.humanloop.bot import (
     EVENTS_PATH,
     SIGNING_SECRET_ENV,
     BotConfig,
@@ -32,6 +29,14 @@ from orchestrator.slackbot import (
     bot_config,
     http_server,
 )
+from orchestrator.humanloop.escalation import EscalationWorkflow
+from orchestrator.humanloop.slack_delivery import (
+    click_body,
+    command_body,
+    mention_body,
+    signed_headers,
+)
+from orchestrator.spec.pipeline import EscalationSpec
 from tests.human.escalation_fixtures import *  # noqa: F403  (its fixtures, found by name)
 from tests.human.escalation_fixtures import (
     ADA,

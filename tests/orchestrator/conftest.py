@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from connectors.sandbox.faults import Fault
-from orchestrator.devserver import DevServer
-from orchestrator.pipeline import LoadedPipeline, load_pipeline
-from orchestrator.settings import Settings
-from orchestrator.stack import Stack, StackOptions, open_stack
+from orchestrator.config.settings import Settings
+from orchestrator.runtime.devserver import DevServer
+from orchestrator.service.stack import Stack, StackOptions, open_stack
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.settings import SANDBOX_TOKEN, TOOLS, Tool
+from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Tool
 
 READY_LINE = "steptrace worker: task queue"
 READY_WITHIN_SECONDS = 60.0

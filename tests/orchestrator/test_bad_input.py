@@ -27,9 +27,9 @@ import pytest
 from temporalio.client import WorkflowHandle
 
 from connectors.sandbox.faults import Fault
-from orchestrator.pipeline import LoadedPipeline
-from orchestrator.settings import Settings
-from orchestrator.stack import Stack, StackOptions, open_stack
+from orchestrator.config.settings import Settings
+from orchestrator.service.stack import Stack, StackOptions, open_stack
+from orchestrator.spec.pipeline import LoadedPipeline
 from tests.orchestrator.conftest import StackFactory
 from tests.orchestrator.processes import poll_until
 from tracer.store import AttemptStatus, RunStatus, StoreUnavailableError, TraceStore

@@ -24,8 +24,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from connectors.sandbox.faults import SERVICES, Fault, Service
 from connectors.sandbox.server import Sandbox
-from orchestrator.pipeline import LoadedPipeline, parse_pipeline
-from orchestrator.workflows import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from orchestrator.runtime.pipeline_workflow import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
 from tests.orchestrator.ledger import (
     airtable_linear_ids,
     finished_attempts,

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from connectors.sandbox.faults import Fault
-from orchestrator.diagnosis import diagnose_run, stored_diagnosis
-from orchestrator.diagnosis_model import Diagnosis
-from orchestrator.pipeline import LoadedPipeline
-from orchestrator.stack import Stack
+from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
+from orchestrator.diagnosis.model import Diagnosis
+from orchestrator.service.stack import Stack
+from orchestrator.spec.pipeline import LoadedPipeline
 from tests.orchestrator.conftest import StackFactory
 
 ISSUES = ("ENG-101", "ENG-103", "ENG-104")

@@ -18,8 +18,8 @@ import yaml
 
 from connectors.sandbox.faults import Fault, Service
 from connectors.sandbox.server import Sandbox
-from orchestrator.pipeline import LoadedPipeline, load_pipeline, parse_pipeline
-from orchestrator.stack import RunOutcome, Stack
+from orchestrator.service.stack import RunOutcome, Stack
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline, parse_pipeline
 from tests.orchestrator.conftest import PIPELINES, StackFactory
 from tests.orchestrator.ledger import (
     airtable_linear_ids,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.sandbox.faults import Fault
-from orchestrator.pipeline import LoadedPipeline, load_pipeline
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline
 from tests.orchestrator.conftest import PIPELINES, StackFactory
 from tracer.store import AttemptStatus, RunStatus
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.pipeline import PipelineSpecError, load_pipeline, parse_pipeline
+from orchestrator.spec.pipeline import PipelineSpecError, load_pipeline, parse_pipeline
 
 GOOD = """\
 name: tiny

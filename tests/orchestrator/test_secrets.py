@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from connectors.sandbox.faults import Fault
-from orchestrator.pipeline import LoadedPipeline
-from orchestrator.stack import RunOutcome, Stack
+from orchestrator.service.stack import RunOutcome, Stack
+from orchestrator.spec.pipeline import LoadedPipeline
 from tests.databases import all_database_text
 from tests.orchestrator.conftest import StackFactory
 

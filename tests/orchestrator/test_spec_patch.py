@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.pipeline import parse_pipeline
-from orchestrator.spec_patch import PatchError, SpecText
+from orchestrator.spec.patch import PatchError, SpecText
+from orchestrator.spec.pipeline import parse_pipeline
 
 SPEC = """\
 name: demo   # a comment that must survive

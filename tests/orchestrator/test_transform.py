@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.pipeline import parse_pipeline
-from orchestrator.transform import TransformError, evaluate_args, run_transform
+from orchestrator.spec.pipeline import parse_pipeline
+from orchestrator.spec.transform import TransformError, evaluate_args, run_transform
 
 SPEC = """\
 name: t

@@ -7,8 +7,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from orchestrator.pipeline import load_pipeline
-from orchestrator.qc_params import pipeline_params
+from orchestrator.qc.params import pipeline_params
+from orchestrator.spec.pipeline import load_pipeline
 from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence, WriteEvidence
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.pipeline import load_pipeline
-from orchestrator.qc_params import pipeline_params
+from orchestrator.qc.params import pipeline_params
+from orchestrator.spec.pipeline import load_pipeline
 from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence
 from rubrics.model import Outcome, RubricResult, parse_path
 from rubrics.registry import RUBRICS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from orchestrator.pipeline import LoadedPipeline, parse_pipeline
-from orchestrator.qc import qc_report, review_run
+from orchestrator.qc.review import qc_report, review_run
+from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
 from rubrics.model import Outcome
 from tests.orchestrator.conftest import StackFactory
 

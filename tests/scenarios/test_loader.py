@@ -13,8 +13,7 @@ from typing import get_args
 import pytest
 
 from connectors.sandbox.faults import FAULT_KINDS
-from orchestrator.diagnosis_model import FaultClass
-from orchestrator.pipeline import load_pipeline
+from orchestrator.diagnosis.model import FaultClass
 from orchestrator.scenarios import (
     PROJECT_ROOT,
     SCENARIOS_DIR,
@@ -23,6 +22,7 @@ from orchestrator.scenarios import (
     load_scenario,
     plan_triggers,
 )
+from orchestrator.spec.pipeline import load_pipeline
 from tests.scenarios.conftest import ScenarioWriter
 
 GOOD = """\

@@ -1,0 +1,621 @@
+"""The ``steptrace`` command line.
+
+Every command imports what it needs inside its function, so ``steptrace --help`` stays
+fast (DESIGN §8 budgets it at 0.5 s). Commands that read runs open the trace store named
+by ``STEPTRACE_DATABASE_URL`` (default ``.steptrace/trace.db``); every one takes
+``--json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from tracer.store import TraceStore
+
+app = typer.Typer(
+    name="steptrace",
+    help="Ops automations across Linear, Airtable, Monday.com and Slack, traced step by step.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+bench_app = typer.Typer(
+    help="Benchmarks, measured side by side in one run; figures go to docs/benchmarks.md.",
+    no_args_is_help=True,
+)
+app.add_typer(bench_app, name="bench")
+
+scenario_app = typer.Typer(
+    help="Fault scenarios (scenarios/*.yaml): run one against a fresh embedded stack.",
+    no_args_is_help=True,
+)
+app.add_typer(scenario_app, name="scenario")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
+
+
+@app.command()
+def sandbox(
+    seed: SeedOption = 7,
+    faults: Annotated[
+        Path | None,
+        typer.Option(help="A scenario file or a bare YAML/JSON list of faults to inject."),
+    ] = None,
+    rate_limits: Annotated[
+        bool, typer.Option("--rate-limits/--no-rate-limits", help="Apply the real rate limits.")
+    ] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Serve the four emulators on 127.0.0.1 until interrupted.
+
+    Prints their base URLs once they accept requests. Faults can be switched at run time
+    through each emulator's /_sandbox/faults and /_sandbox/run routes.
+    """
+    from connectors.sandbox.files import FaultFileError, load_fault_file
+    from connectors.sandbox.server import Sandbox, SandboxError
+
+    try:
+        fault_list = load_fault_file(faults) if faults else []
+        running = Sandbox(seed=seed, faults=fault_list, rate_limits=rate_limits).start()
+    except (FaultFileError, SandboxError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(running.urls), flush=True)
+    else:
+        console = _console()
+        console.print(f"[bold]steptrace sandbox[/] (seed {seed}, {len(fault_list)} fault(s))")
+        for service, url in running.urls.items():
+            console.print(f"  {service:<9} {url}")
+        console.print("Press Ctrl+C to stop.")
+    _wait_for_interrupt()
+    running.stop()
+
+
+@app.command()
+def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
+    """Run the reference pipeline over seeded issues with faults injected, and show it."""
+    from orchestrator.cli.demo import run_demo
+    from orchestrator.cli.demo_render import print_demo
+
+    report = _run_async(run_demo(seed=seed))
+    if as_json:
+        print(json.dumps(report.as_json(), default=str))
+        return
+    print_demo(_console(), report, _command_name())
+
+
+@app.command()
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="A pipeline spec (YAML).")],
+    trigger: Annotated[str, typer.Option(help="The trigger, as a JSON object.")] = "{}",
+    seed: SeedOption = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a pipeline once against the configured tools (the sandbox by default)."""
+    from orchestrator.spec.pipeline import PipelineSpecError, load_pipeline
+
+    try:
+        loaded = load_pipeline(pipeline)
+    except PipelineSpecError as exc:
+        _fail(str(exc))
+    payload = _trigger(trigger)
+    # Imported only now: bad input is reported without loading Temporal and the store.
+    from orchestrator.cli.views import run_view
+    from orchestrator.service.stack import StackOptions, open_stack
+
+    async def go() -> dict[str, Any]:
+        async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
+            outcome = await stack.run(loaded, payload)
+            assert stack.store is not None
+            stored = stack.store.get_run(outcome.run_id)
+            view = run_view(stack.store, stored) if stored else None
+            return {"outcome": outcome, "view": view}
+
+    result = _run_async(go())
+    view = result["view"]
+    if as_json:
+        print(view.model_dump_json() if view else json.dumps(vars(result["outcome"])))
+    elif view is not None:
+        from orchestrator.cli.render import print_timeline
+
+        print_timeline(_console(), view)
+    if result["outcome"].status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def up(seed: SeedOption = 7) -> None:
+    """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
+    from orchestrator.service.stack import StackOptions, open_stack
+
+    async def serve() -> None:
+        async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
+            kind = "" if s.settings.temporal_address else " (embedded dev server)"
+            where = [
+                ("temporal", f"{s.client.service_client.config.target_host}{kind}"),
+                ("web UI", str(s.temporal_ui)),
+                ("task queue", s.task_queue),
+                ("store", s.store.database if s.store else "(tracing off)"),
+                *((tool, end.base_url) for tool, end in s.settings.endpoints.items()),
+            ]
+            console = _console()
+            console.print("[bold]steptrace up[/]")
+            for label, value in where:
+                console.print(f"  {label:<12}{value}", highlight=False)
+            console.print("Press Ctrl+C to stop.")
+            await _until_signalled()
+
+    _run_async(serve())
+
+
+@app.command()
+def worker(
+    task_queue: Annotated[
+        str | None, typer.Option(help="Task queue (default STEPTRACE_TASK_QUEUE or steptrace).")
+    ] = None,
+    seed: SeedOption = 7,
+) -> None:
+    """Run a worker for pipeline runs until interrupted.
+
+    It connects to STEPTRACE_TEMPORAL_ADDRESS (or starts a dev server), traces into
+    STEPTRACE_DATABASE_URL, and calls the tools named by STEPTRACE_<TOOL>_URL/_TOKEN
+    (the sandbox for any tool not named).
+    """
+    from orchestrator.config.settings import Settings
+    from orchestrator.service.stack import StackOptions, open_stack
+
+    settings = Settings.from_env()
+    queue = task_queue or settings.task_queue
+
+    async def serve() -> None:
+        async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
+            print(f"steptrace worker: task queue {stack.task_queue}", flush=True)
+            await _until_signalled()
+
+    _run_async(serve())
+
+
+@app.command()
+def bot(
+    port: Annotated[int, typer.Option(help="Port for Slack's requests.")] = 3000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the Slack bot (mentions, /steptrace, alert buttons) over HTTP until interrupted.
+
+    Needs STEPTRACE_SLACK_SIGNING_SECRET (every request must be signed with it),
+    STEPTRACE_SLACK_URL and STEPTRACE_SLACK_TOKEN, and STEPTRACE_TEMPORAL_ADDRESS (the
+    server running the escalation workflows); reads STEPTRACE_DATABASE_URL.
+    """
+    import os
+
+    from orchestrator.config.settings import Settings
+    from orchestrator.humanloop.bot import BotConfigError, bot_config, run_bot
+
+    settings = Settings.from_env()
+    try:
+        config = bot_config(os.environ, settings)
+    except BotConfigError as exc:
+        _fail(str(exc))
+    _run_async(run_bot(config, settings, _open_store(), host=host, port=port))
+
+
+@bench_app.command("diff")
+def bench_diff(
+    repeat: Annotated[int, typer.Option(help="Repetitions; the median is reported.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Our structural diff against DeepDiff's defaults on two ~1 MB payloads."""
+    from bench import diff as bench_module
+
+    result = bench_module.run(repeat=repeat)
+    bench_module.write_docs(result, command=f"steptrace bench diff --repeat {repeat}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@bench_app.command("overhead")
+def bench_overhead(
+    runs: Annotated[int, typer.Option(help="Runs per mode (traced and untraced).")] = 40,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pipeline throughput with tracing on vs off, and stored bytes vs raw JSON bytes."""
+    from bench import overhead as bench_module
+
+    result = _run_async(bench_module.run(runs=runs))
+    bench_module.write_docs(result, command=f"steptrace bench overhead --runs {runs}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@bench_app.command("localization")
+def bench_localization(
+    folder: Annotated[
+        Path | None, typer.Option(help="Scenario folder (default: the project's scenarios/).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every scenario: onset, class and fix kind against the truth, beside two baselines."""
+    from bench import localization as bench_module
+    from orchestrator.scenarios import ScenarioError
+
+    try:
+        result = _run_async(bench_module.run(folder=folder, progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if folder is None:
+        bench_module.write_docs(result, command="steptrace bench localization")
+    print(json.dumps(result) if as_json else bench_module.summary(result))
+
+
+@bench_app.command("qc")
+def bench_qc(as_json: JsonFlag = False) -> None:
+    """Silent defects (scenarios/qc/): QC recall, false alarms on clean runs, attribution."""
+    from bench import qc as bench_module
+    from orchestrator.scenarios import ScenarioError
+
+    try:
+        result = _run_async(bench_module.run(progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    bench_module.write_docs(result, command="steptrace bench qc")
+    print(json.dumps(result) if as_json else bench_module.summary(result))
+
+
+@bench_app.command("why")
+def bench_why(
+    runs: Annotated[int, typer.Option(help="Runs to store.")] = 100_000,
+    sample: Annotated[int, typer.Option(help="Failed runs to time `why` on.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """`why` on failed runs of a store holding many runs: p50 and p95, in process."""
+    from bench import why as bench_module
+
+    _quiet_expected_failures()
+    result = bench_module.run(runs=runs, sample=sample, progress=_progress)
+    bench_module.write_docs(result, command=f"steptrace bench why --runs {runs} --sample {sample}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@scenario_app.command("run")
+def scenario_run(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A scenario file (YAML).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a scenario on a fresh sandbox and store; print each run, its diagnosis, a score."""
+    from orchestrator.scenarios import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    from orchestrator.scenarios import print_result, run_scenario
+
+    try:
+        result = _run_async(run_scenario(scenario, progress=_progress))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        print_result(_console(), result)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _bench_line(result: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in result.items() if key != "machine")
+
+
+@app.command()
+def runs(
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """List stored runs, newest first."""
+    from orchestrator.cli.render import runs_table
+    from orchestrator.cli.views import run_view
+    from tracer.store import RunStatus
+
+    store = _open_store()
+    try:
+        wanted = RunStatus(status) if status else None
+    except ValueError:
+        _fail(f"unknown status {status!r} (known: {', '.join(s.value for s in RunStatus)})")
+    views = [
+        run_view(store, r) for r in store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+    ]
+    if as_json:
+        print(json.dumps([v.model_dump(mode="json") for v in views]))
+    else:
+        _console().print(runs_table(views))
+
+
+@app.command()
+def show(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A run's step timeline: status, attempts, durations, payload sizes, writes."""
+    from orchestrator.cli.render import print_timeline
+    from orchestrator.cli.views import find_run, run_view
+
+    store = _open_store()
+    try:
+        view = run_view(store, find_run(store, run_ref))
+    except LookupError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(view.model_dump_json())
+    else:
+        print_timeline(_console(), view)
+
+
+@app.command()
+def diff(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    step: Annotated[str, typer.Argument(help="The step whose output to compare.")],
+    against: Annotated[
+        str, typer.Option(help="`last-good` (same pipeline version) or another run's id.")
+    ] = "last-good",
+    as_json: JsonFlag = False,
+) -> None:
+    """Structural diff of one step's output: this run against another."""
+    from orchestrator.cli.compare import StepDiffError, compare_step
+
+    store = _open_store()
+    try:
+        result = compare_step(store, run_ref, step, against)
+    except (LookupError, StepDiffError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(result.model_dump_json())
+        return
+    console = _console()
+    console.print(f"[bold]{step}[/] of {result.run_id} against {result.against_run_id}")
+    if not result.changes:
+        console.print("  no differences")
+    for change in result.changes:
+        console.print(f"  {change.kind:<24} {change.path}: {change.old!r} -> {change.new!r}")
+
+
+@app.command()
+def why(
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, workflow id, or latest (newest failed).")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Why did this run fail: where it started, what changed, and a checked fix."""
+    from orchestrator.diagnosis.diagnoser import DiagnosisError
+    from orchestrator.diagnosis.why import render_diagnosis
+    from orchestrator.diagnosis.why import why as diagnose
+
+    store = _open_store()
+    try:
+        diagnosis = diagnose(store, run_ref)
+    except (LookupError, DiagnosisError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(diagnosis.model_dump_json())
+    else:
+        render_diagnosis(_console(), diagnosis)
+
+
+@app.command()
+def qc(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A run's QC rubric results, failures first, with evidence (reviews it if not yet)."""
+    from orchestrator.cli.qc_render import print_qc
+    from orchestrator.cli.views import find_run
+    from orchestrator.qc.review import qc_report
+    from rubrics.judge import JudgeConfigError, judge_from_env
+
+    store = _open_store()
+    try:
+        report = qc_report(store, find_run(store, run_ref).run_id, judge_from_env())
+    except (LookupError, JudgeConfigError) as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(report))
+    else:
+        print_qc(_console(), report)
+
+
+@app.command()
+def replay(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    from_step: Annotated[
+        str, typer.Option("--from", metavar="STEP", help="The first step to run again.")
+    ],
+    fix: Annotated[
+        int | None,
+        typer.Option("--fix", metavar="ID", help="A stored diagnosis whose spec_patch to apply."),
+    ] = None,
+    seed: SeedOption = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a run again from STEP: the earlier steps' outputs come from its snapshots."""
+    from orchestrator.humanloop.replay import ReplayError, plan_replay, run_plan
+    from orchestrator.service.stack import StackOptions, open_stack
+
+    store = _open_store()
+    try:
+        plan = plan_replay(store, run_ref, from_step, fix_id=fix)
+    except (LookupError, ReplayError) as exc:
+        _fail(str(exc))
+
+    async def go() -> Any:
+        async with open_stack(StackOptions(seed=seed)) as stack:
+            assert stack.store is not None
+            return await run_plan(stack.client, stack.task_queue, stack.store, plan)
+
+    outcome = _run_async(go())
+    if as_json:
+        print(json.dumps(outcome.as_json(), default=str))
+    else:
+        console = _console()
+        reused = ", ".join(outcome.reused_steps) or "none"
+        console.print(
+            f"replay {outcome.run_id} of {outcome.parent_run_id}: [bold]{outcome.status}[/]"
+        )
+        console.print(f"  from `{outcome.from_step}`, version {outcome.version}; reused: {reused}")
+        if outcome.error:
+            console.print(f"  {outcome.error}", highlight=False)
+    if outcome.status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def rollback(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    to_step: Annotated[
+        str, typer.Option("--to", metavar="STEP", help="Undo the writes of every later step.")
+    ],
+    seed: SeedOption = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo the external writes of the steps after STEP, newest first, from their
+    before-images; objects a person changed since are left alone and reported."""
+    from orchestrator.cli.views import find_run
+    from orchestrator.humanloop.rollback import RollbackError, plan_rollback
+    from orchestrator.service.stack import StackOptions, open_stack
+
+    store = _open_store()
+    try:
+        run = find_run(store, run_ref)
+        plan_rollback(store, run, to_step)
+    except (LookupError, RollbackError) as exc:
+        _fail(str(exc))
+
+    async def go() -> Any:
+        async with open_stack(StackOptions(seed=seed)) as stack:
+            try:
+                return await stack.rollback(run.run_id, to_step)
+            except RollbackError as exc:
+                return str(exc)
+
+    result = _run_async(go())
+    if isinstance(result, str):
+        _fail(result)
+    if as_json:
+        print(result.model_dump_json())
+    else:
+        console = _console()
+        console.print(
+            f"rollback {result.run_id} of {result.parent_run_id}: [bold]{result.status}[/]"
+        )
+        for undo in result.results:
+            console.print(
+                f"  {undo.step_id:<18} {undo.tool}:{undo.kind} {undo.object_id:<20} "
+                f"{undo.outcome:<15} {undo.detail}",
+                highlight=False,
+            )
+    if result.status != "succeeded":
+        raise typer.Exit(code=1)
+
+
+def _command_name() -> str:
+    """How to call steptrace again: its name if it is on PATH, else the path used now."""
+    import os
+    import shutil
+
+    invoked = sys.argv[0]
+    if shutil.which("steptrace") == os.path.abspath(invoked) or not os.path.exists(invoked):
+        return "steptrace"
+    return invoked
+
+
+def _open_store() -> TraceStore:
+    import os
+
+    from tracer.store import TraceStore, TraceStoreError
+
+    try:
+        return TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None)
+    except TraceStoreError as exc:
+        _fail(str(exc))
+
+
+def _trigger(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"--trigger is not JSON ({exc.msg} at column {exc.colno}): {text!r}")
+    if not isinstance(value, dict):
+        _fail(f'--trigger must be a JSON object such as \'{{"issue": "ENG-101"}}\', got {text!r}')
+    return value
+
+
+def _run_async(coroutine: Any) -> Any:
+    from orchestrator.runtime.devserver import DevServerError
+    from tracer.store import TraceStoreError
+
+    _quiet_expected_failures()
+    try:
+        return asyncio.run(coroutine)
+    except (DevServerError, TraceStoreError) as exc:
+        _fail(str(exc))
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+        console = Console(width=max(console.width, 132))
+    return console
+
+
+def _quiet_expected_failures() -> None:
+    """A failing step is an outcome steptrace records and shows, not a log-worthy event."""
+    import logging
+
+    for name in ("temporalio.activity", "temporalio.workflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+async def _until_signalled() -> None:
+    """Return on SIGINT (Ctrl+C) or SIGTERM, so the caller's stack shuts down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"steptrace: {message}", file=sys.stderr)
+    raise typer.Exit(code=2)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Re-reading a known-good source object, to tell a source that changed from one bad record.
+
+When a value read from a tool is missing, or changed form, the failed run alone cannot
+say whether the tool stopped sending that field (upstream drift) or this one record is
+bad (invalid source data). Reading again the object the last good run read answers it:
+if that object now shows the same change, the source changed; if it does not, only this
+record is bad. The re-read is the step's own op, called with the good run's arguments;
+it only reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.runtime.activities import StepActivities
+from orchestrator.tools.clients import ToolClients
+from tracer.diagnose import Probe, RunSnapshot
+from tracer.steps import StepCall
+
+
+async def probe_sources(
+    clients: ToolClients, run: RunSnapshot, good: RunSnapshot | None
+) -> dict[str, Probe]:
+    """For every read step of ``run``, the good run's object as the tool shows it now."""
+    if good is None:
+        return {}
+    ops = StepActivities(clients).by_op()
+    probes: dict[str, Probe] = {}
+    for step in run.steps.values():
+        recorded = good.steps.get(step.step)
+        method = ops.get(step.op)
+        if step.kind != "read" or recorded is None or method is None:
+            continue
+        probes[step.step] = await _reread(method, step.step, step.op, recorded.input)
+    return probes
+
+
+async def _reread(method: Any, step: str, op: str, args: Any) -> Probe:
+    call = StepCall(
+        run_id="probe",
+        pipeline="probe",
+        pipeline_version="probe",
+        step_id=step,
+        step_index=0,
+        op=op,
+        args=args if isinstance(args, dict) else {},
+    )
+    try:
+        returned = await method(call)
+    except ApplicationError as exc:
+        return Probe(ok=False, output=None, error_class=exc.type)
+    return Probe(ok=True, output=returned.output)

@@ -1,0 +1,331 @@
+"""QC: the ``qc.review`` step and post-hoc review of a stored run.
+
+:func:`run_evidence` reads a run's handoffs from the trace store into
+:class:`rubrics.evidence.RunEvidence` (with, per write, the object as this pipeline last
+wrote it in an earlier run, and the objects it wrote for the same trigger before);
+:func:`orchestrator.qc.params.pipeline_params` says what the spec means;
+:func:`rubrics.review.review` answers. Every result is stored with the step its evidence
+points at, so ``steptrace why`` can walk a failed rubric back like an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.qc.params import QC_OP, pipeline_params
+from orchestrator.spec.ops import QcReviewArgs
+from orchestrator.spec.pipeline import PipelineSpec, parse_pipeline
+from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence, WriteEvidence
+from rubrics.judge import Judge
+from rubrics.model import Outcome, RubricResult
+from rubrics.reading import concept_values
+from rubrics.review import coverage, review
+from tracer.steps import StepCall, StepReturn
+from tracer.store import AttemptRecord, RubricResultRecord, RunRecord, TraceStore
+
+EARLIER_RUNS = 500
+"""How many earlier runs of the pipeline are searched for runs on the same trigger."""
+RECENT_RUNS = 20
+"""How many earlier runs on other triggers give the recent items (duplicate check)."""
+RECENT_TEXT = 400
+
+
+# --- evidence ----------------------------------------------------------------------------
+
+
+def run_evidence(
+    store: TraceStore,
+    run_id: str,
+    *,
+    planned: dict[str, dict[str, Any]] | None = None,
+    params: PipelineParams | None = None,
+) -> RunEvidence:
+    """The handoffs of ``run_id`` as the rubrics read them."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id!r} in the trace store")
+    steps = _steps(store, store.attempts(run_id))
+    trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else {}
+    earlier = _earlier_runs(store, run)
+    same = [r for r in earlier if r.trigger_hash is not None and r.trigger_hash == run.trigger_hash]
+    others = [r for r in earlier if r.trigger_hash != run.trigger_hash][:RECENT_RUNS]
+    steps = _with_history(store, steps, same)
+    return RunEvidence(
+        run_id=run_id,
+        pipeline=run.pipeline,
+        trigger=trigger if isinstance(trigger, dict) else {},
+        steps=steps,
+        planned=planned or {},
+        recent=_recent(store, others, params),
+    )
+
+
+def _steps(store: TraceStore, attempts: Iterable[AttemptRecord]) -> list[StepEvidence]:
+    by_step: dict[str, list[AttemptRecord]] = {}
+    for attempt in attempts:
+        if attempt.op != QC_OP:
+            by_step.setdefault(attempt.step_id, []).append(attempt)
+    return [_step(store, tries) for tries in by_step.values()]
+
+
+def _step(store: TraceStore, tries: list[AttemptRecord]) -> StepEvidence:
+    last = max(tries, key=lambda a: a.attempt)
+    writes = [
+        WriteEvidence(
+            tool=w.tool,
+            kind=w.object_kind,
+            container=w.container,
+            object_id=w.object_id,
+            action=w.action,
+            before=store.get_payload(w.before_hash) if w.before_hash else None,
+            after=store.get_payload(w.after_hash) if w.after_hash else None,
+        )
+        for attempt in sorted(tries, key=lambda a: a.attempt)
+        for w in attempt.external_writes
+    ]
+    return StepEvidence(
+        id=last.step_id,
+        op=last.op,
+        index=last.step_index,
+        input=store.get_payload(last.input_hash),
+        output=store.get_payload(last.output_hash) if last.output_hash else None,
+        status=last.status.value,
+        attempts=len({a.attempt for a in tries}),
+        duration_ms=max(a.duration_ms for a in tries),
+        writes=writes,
+    )
+
+
+def _earlier_runs(store: TraceStore, run: RunRecord) -> list[RunRecord]:
+    runs = store.list_runs(pipeline=run.pipeline, limit=EARLIER_RUNS + 1)
+    return [r for r in runs if r.run_id != run.run_id and r.started_at < run.started_at]
+
+
+def _with_history(
+    store: TraceStore, steps: list[StepEvidence], same: list[RunRecord]
+) -> list[StepEvidence]:
+    """Each write with the same object's last after-image from an earlier run on the same
+    trigger, and the objects the same step wrote for that trigger before."""
+    if not any(step.writes for step in steps):
+        return steps
+    previous: dict[tuple[str, str | None, str], tuple[str, str | None]] = {}
+    same_trigger: dict[tuple[str, str | None], set[str]] = {}
+    for run in same:  # newest first: the first image seen is the last one written
+        for attempt in store.attempts(run.run_id):
+            for w in attempt.external_writes:
+                previous.setdefault((w.tool, w.container, w.object_id), (run.run_id, w.after_hash))
+                if w.action != "deleted":
+                    same_trigger.setdefault((attempt.step_id, w.container), set()).add(w.object_id)
+    return [_step_history(store, step, previous, same_trigger) for step in steps]
+
+
+def _step_history(
+    store: TraceStore,
+    step: StepEvidence,
+    previous: dict[tuple[str, str | None, str], tuple[str, str | None]],
+    same_trigger: dict[tuple[str, str | None], set[str]],
+) -> StepEvidence:
+    writes = []
+    for write in step.writes:
+        run_id, after_hash = previous.get(
+            (write.tool, write.container, write.object_id), (None, None)
+        )
+        writes.append(
+            write.model_copy(
+                update={
+                    "previous_after": store.get_payload(after_hash) if after_hash else None,
+                    "previous_run": run_id,
+                    "earlier_object_ids": sorted(
+                        same_trigger.get((step.id, write.container), set())
+                    ),
+                }
+            )
+        )
+    return step.model_copy(update={"writes": writes})
+
+
+def _recent(
+    store: TraceStore, others: list[RunRecord], params: PipelineParams | None
+) -> list[dict[str, Any]]:
+    """Title and description of the source object of recent runs on other triggers."""
+    if params is None or params.source_step is None:
+        return []
+    recent = []
+    for run in others:
+        source = next(
+            (
+                a
+                for a in store.attempts(run.run_id)
+                if a.step_id == params.source_step and a.output_hash
+            ),
+            None,
+        )
+        if source is None:
+            continue
+        output = store.get_payload(source.output_hash) if source.output_hash else None
+        item = {
+            concept: str(found[0].value)[:RECENT_TEXT]
+            for concept in ("id", "title", "description")
+            if (found := concept_values(params.source_step, output, concept))
+        }
+        if item:
+            recent.append(item)
+    return recent
+
+
+# --- review ------------------------------------------------------------------------------
+
+
+def spec_of(store: TraceStore, version: str) -> PipelineSpec:
+    text = store.get_pipeline_spec(version)
+    if text is None:
+        raise LookupError(f"the trace store has no pipeline spec of version {version!r}")
+    return parse_pipeline(text, source=f"<pipeline {version}>").spec
+
+
+def review_run(
+    store: TraceStore,
+    run_id: str,
+    spec: PipelineSpec,
+    judge: Judge | None = None,
+    *,
+    select: list[str] | None = None,
+    planned: dict[str, dict[str, Any]] | None = None,
+    save: bool = True,
+) -> list[RubricResult]:
+    """Review a run (post hoc, or from the ``qc`` step) and store every result."""
+    params = pipeline_params(spec)
+    evidence = run_evidence(store, run_id, planned=planned, params=params)
+    results = review(evidence, params, judge=judge, select=select)
+    if save and not store.rubric_results(run_id):  # a retried review stores once
+        store.add_rubric_results([result_record(run_id, r) for r in results])
+    return results
+
+
+def result_record(run_id: str, result: RubricResult) -> RubricResultRecord:
+    return RubricResultRecord(
+        run_id=run_id,
+        rubric_id=result.rubric_id,
+        rubric_version=result.rubric_version,
+        outcome=result.outcome.value,
+        severity=result.severity,
+        step_id=result.step_id,
+        evidence={
+            "kind": result.kind,
+            "message": result.message,
+            "items": [item.model_dump(mode="json") for item in result.evidence],
+        },
+    )
+
+
+def result_from_record(record: RubricResultRecord) -> RubricResult:
+    """A stored result read back."""
+    evidence = record.evidence
+    return RubricResult.model_validate(
+        {
+            "rubric_id": record.rubric_id,
+            "rubric_version": record.rubric_version,
+            "outcome": record.outcome,
+            "severity": record.severity,
+            "kind": evidence.get("kind", "deterministic"),
+            "evidence": evidence.get("items", []),
+            "message": evidence.get("message", ""),
+        }
+    )
+
+
+def summary(results: list[RubricResult]) -> dict[str, Any]:
+    """The ``qc`` step's output: rubric ids by outcome, and the coverage."""
+    return {
+        "passed": [r.rubric_id for r in results if r.outcome == Outcome.PASS],
+        "failed": [r.rubric_id for r in results if r.outcome == Outcome.FAIL],
+        "blockers": [r.rubric_id for r in results if r.blocker_failed],
+        "not_judged": [r.rubric_id for r in results if r.outcome == Outcome.NOT_JUDGED],
+        "errors": [r.rubric_id for r in results if r.outcome == Outcome.ERROR],
+        "coverage": coverage(results),
+    }
+
+
+def untraced_summary() -> dict[str, Any]:
+    """The ``qc`` step's output when tracing is off: every rubric not judged."""
+    from rubrics.registry import RUBRICS
+
+    ids = [rubric.id for rubric in RUBRICS]
+    return {
+        "passed": [],
+        "failed": [],
+        "blockers": [],
+        "not_judged": ids,
+        "errors": [],
+        "coverage": {"judged": 0, "not_judged": len(ids), "reason": "tracing is off"},
+    }
+
+
+class QcActivities:
+    """The ``qc.review`` activity, handed the trace store and the judge (or none)."""
+
+    def __init__(self, store: TraceStore | None, judge: Judge | None = None) -> None:
+        self.store = store
+        self.judge = judge
+
+    @activity.defn(name=QC_OP)
+    async def review(self, call: StepCall) -> StepReturn:
+        args = QcReviewArgs.model_validate(call.args)
+        if self.store is None:
+            # QC reads the recorded handoffs; with tracing off there are none to judge.
+            # Nothing is claimed: every rubric is reported not judged, nothing blocks.
+            return StepReturn(output=untraced_summary())
+        try:
+            results = await asyncio.to_thread(self._review, call, args)
+        except (LookupError, KeyError) as exc:
+            raise ApplicationError(
+                f"step `{call.step_id}` (qc.review): {exc}", type="QcError", non_retryable=True
+            ) from exc
+        return StepReturn(output=summary(results))
+
+    def _review(self, call: StepCall, args: QcReviewArgs) -> list[RubricResult]:
+        assert self.store is not None
+        spec = spec_of(self.store, call.pipeline_version)
+        return review_run(
+            self.store, call.run_id, spec, self.judge, select=args.rubrics, planned=args.planned
+        )
+
+
+# --- report ------------------------------------------------------------------------------
+
+ORDER = {
+    Outcome.FAIL: 0,
+    Outcome.ERROR: 1,
+    Outcome.NOT_JUDGED: 2,
+    Outcome.PASS: 3,
+    Outcome.NOT_APPLICABLE: 4,
+}
+SEVERITY_ORDER = {"blocker": 0, "major": 1, "minor": 2}
+
+
+def qc_report(store: TraceStore, run_id: str, judge: Judge | None = None) -> dict[str, Any]:
+    """A run's rubric results, failures first: the stored ones, or a post-hoc review
+    (stored too) when the run has none. ``{"run_id", "results", "coverage"}``."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id!r} in the trace store")
+    stored = store.rubric_results(run_id)
+    if stored:
+        results = [result_from_record(r) for r in stored]
+    else:
+        if run.version_hash is None:
+            raise LookupError(f"run {run_id} has no pipeline version: it cannot be reviewed")
+        results = review_run(store, run_id, spec_of(store, run.version_hash), judge)
+    ordered = sorted(
+        results, key=lambda r: (ORDER[r.outcome], SEVERITY_ORDER[r.severity], r.rubric_id)
+    )
+    return {
+        "run_id": run_id,
+        "results": [r.model_dump(mode="json") | {"step_id": r.step_id} for r in ordered],
+        "coverage": coverage(results),
+    }

