@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tracer.faults import FaultClass
+
 if TYPE_CHECKING:
     from rubrics.evidence import PipelineParams, RunEvidence
     from rubrics.judge import Judge
@@ -147,7 +149,7 @@ class Rubric:
     kind: Kind
     reads: tuple[str, ...]
     check: Check = field(repr=False, compare=False)
-    suggests: str | None = None
+    suggests: FaultClass | None = None
     """The fault class a failure of this rubric stands for, when it names one by itself
     (a duplicate record is a ``duplicate_write``); the diagnosis uses it."""
 

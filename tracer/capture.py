@@ -38,9 +38,9 @@ from tracer.store import (
     AttemptError,
     AttemptRecord,
     AttemptStatus,
-    ExternalWrite,
     GroupCommitter,
     TraceStoreError,
+    WriteRecord,
     run_id_for,
 )
 
@@ -126,7 +126,7 @@ def _build(
     input_value = call.args if call else to_json_data(list(attempt.args))
     payloads = [encode(input_value, policy)]
     output_hash = None
-    writes: list[ExternalWrite] = []
+    writes: list[WriteRecord] = []
     if attempt.error is None:
         output = returned.output if returned else to_json_data(attempt.result)
         payloads.append(encode(output, policy))
@@ -159,12 +159,12 @@ def _build(
 
 def _write_record(
     write: WriteImage, policy: RedactionPolicy | None
-) -> tuple[ExternalWrite, list[EncodedPayload]]:
+) -> tuple[WriteRecord, list[EncodedPayload]]:
     images = [
         encode(image, policy) if image is not None else None
         for image in (write.before, write.after)
     ]
-    record = ExternalWrite(
+    record = WriteRecord(
         tool=write.tool,
         object_kind=write.kind,
         container=write.container,

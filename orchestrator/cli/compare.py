@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from orchestrator.cli.views import find_run
 from tracer.diff import structural_diff
+from tracer.run_model import find_run
 from tracer.store import AttemptRecord, RunRecord, TraceStore
 
 

@@ -18,12 +18,12 @@ from pydantic import BaseModel
 
 from connectors.sandbox.faults import Fault
 from orchestrator.cli.demo_loop import LoopResult, play_on_call
-from orchestrator.cli.views import RunView, run_view
 from orchestrator.diagnosis.diagnoser import stored_diagnosis
-from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.humanloop.alerts import TranscriptMessage
 from orchestrator.service.stack import StackOptions, open_stack
 from orchestrator.spec.pipeline import load_pipeline
+from tracer.diagnosis_model import Diagnosis
+from tracer.run_views import RunView, run_view
 from tracer.store import TraceStore
 
 REFERENCE_PIPELINE = (

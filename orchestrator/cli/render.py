@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli.views import RunView, StepView
+from tracer.run_views import RunView, StepView
 
 STATUS_STYLE = {
     "succeeded": "green",

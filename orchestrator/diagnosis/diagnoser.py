@@ -18,7 +18,6 @@ from jmespath.exceptions import JMESPathError
 from temporalio import activity
 
 from orchestrator.diagnosis.fixes import FixContext, propose
-from orchestrator.diagnosis.model import Diagnosis, Evidence, ImplicatedValue, Links
 from orchestrator.diagnosis.snapshots import load_snapshot, spec_lineage
 from orchestrator.diagnosis.source_probe import probe_sources
 from orchestrator.runtime.pipeline_workflow import DIAGNOSE_ACTIVITY
@@ -28,7 +27,8 @@ from orchestrator.tools.clients import ToolClients
 from orchestrator.tools.destinations import LiveDestinations, load_destinations
 from rubrics.model import parse_path
 from rubrics.registry import RUBRICS_BY_ID
-from tracer.diagnose import Finding, RunSnapshot, Symptom, locate
+from tracer.diagnose import Localization, RunSnapshot, Symptom, locate
+from tracer.diagnosis_model import Diagnosis, Evidence, ImplicatedValue, Links
 from tracer.lineage import INPUT, OUTPUT, Lineage, Node, step_level_lineage
 from tracer.store import RunRecord, TraceStore
 from tracer.store.records import AttemptError, RunStatus
@@ -180,7 +180,7 @@ def _compose(
     pipeline: LoadedPipeline | None,
     snapshots: tuple[RunSnapshot, RunSnapshot | None],
     symptom: Symptom,
-    finding: Finding,
+    finding: Localization,
     destinations: LiveDestinations | None,
     temporal_ui: str | None,
 ) -> Diagnosis:
@@ -191,7 +191,7 @@ def _compose(
         )
         fix = propose(finding, context)
     else:
-        from orchestrator.diagnosis.model import ProposedFix
+        from tracer.diagnosis_model import ProposedFix
 
         fix = ProposedFix(
             kind="escalate", detail="The run's spec is not stored; a person must look."
@@ -240,7 +240,7 @@ def links(run: RunRecord, step: str | None, temporal_ui: str | None) -> Links:
 # --- the explanation: two sentences ---------------------------------------------------
 
 
-def explain(symptom: Symptom, finding: Finding, snapshot: RunSnapshot) -> str:
+def explain(symptom: Symptom, finding: Localization, snapshot: RunSnapshot) -> str:
     return f"{_what_failed(symptom, snapshot)} {_where_it_started(symptom, finding)}"
 
 
@@ -260,7 +260,7 @@ def _short(error: AttemptError) -> str:
     return message if len(message) <= 160 else message[:157] + "…"
 
 
-def _where_it_started(symptom: Symptom, finding: Finding) -> str:
+def _where_it_started(symptom: Symptom, finding: Localization) -> str:
     onset = finding.onset_step
     fault = finding.fault_class.replace("_", " ")
     focus = _focus_change(finding)
@@ -290,7 +290,7 @@ def _where_it_started(symptom: Symptom, finding: Finding) -> str:
     return f"It started at `{onset}`: {why} ({fault})."
 
 
-def _focus_change(finding: Finding) -> str | None:
+def _focus_change(finding: Localization) -> str | None:
     for item in finding.implicated:
         if item.node == finding.focus and item.change:
             was = f"was {_brief(item.good)} in the last good run"

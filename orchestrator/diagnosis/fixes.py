@@ -22,7 +22,6 @@ from orchestrator.diagnosis.fix_replay import (
     check_data_patch,
     check_spec_patch,
 )
-from orchestrator.diagnosis.model import FixKind, ProposedFix
 from orchestrator.diagnosis.snapshots import spec_lineage
 from orchestrator.spec.patch import PatchError, SpecText
 from orchestrator.spec.pipeline import (
@@ -33,7 +32,9 @@ from orchestrator.spec.pipeline import (
     step_expressions,
 )
 from orchestrator.tools.destinations import LiveDestinations
-from tracer.diagnose import Finding, Implicated, RunSnapshot
+from tracer.diagnose import Implicated, Localization, RunSnapshot
+from tracer.diagnosis_model import ProposedFix
+from tracer.faults import FixKind
 from tracer.lineage import INPUT, OUTPUT, Lineage, Node, expression_reads
 
 CLOSE = 0.5
@@ -54,7 +55,7 @@ class FixContext:
         return spec_lineage(self.pipeline.spec)
 
 
-def propose(finding: Finding, ctx: FixContext) -> ProposedFix:
+def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
     fault = finding.fault_class
     step = finding.onset_step or ctx.failed_step
     if fault in ("transient", "rate_limited"):
@@ -125,7 +126,7 @@ def _version(text: str) -> str | None:
 # --- spec patches ---------------------------------------------------------------------
 
 
-def _spec_patch(finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | None:
+def _spec_patch(finding: Localization, ctx: FixContext) -> tuple[SpecText, str] | None:
     reason = finding.reason
     focus = finding.focus
     if focus is None:
@@ -214,7 +215,7 @@ def _stop_writing(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecTex
 
 
 def _fix_path(
-    text: SpecText, focus: Node, finding: Finding, ctx: FixContext
+    text: SpecText, focus: Node, finding: Localization, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
     """Read the key the source does have, closest in name to the one it never had."""
     closest = finding.detail.get("closest")
@@ -227,7 +228,7 @@ def _fix_path(
 
 
 def _fix_kind(
-    text: SpecText, focus: Node, finding: Finding, ctx: FixContext
+    text: SpecText, focus: Node, finding: Localization, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
     """Read the sibling of the copied value that the destination takes (the email beside
     the name)."""
@@ -305,7 +306,9 @@ def _spec_expressions(ctx: FixContext) -> list[tuple[tuple[str | int, ...], str]
     return found
 
 
-def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[SpecText, str] | None:
+def _change_value(
+    text: SpecText, finding: Localization, ctx: FixContext
+) -> tuple[SpecText, str] | None:
     """Map the refused (or unmapped) value to the destination's closest option."""
     producer = _pure_producer(finding, ctx)
     if producer is None:
@@ -328,7 +331,7 @@ def _change_value(text: SpecText, finding: Finding, ctx: FixContext) -> tuple[Sp
 
 
 def _change_literal(
-    text: SpecText, finding: Finding, ctx: FixContext
+    text: SpecText, finding: Localization, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
     """The refused value is written as a literal in the step's own arguments."""
     focus = finding.focus
@@ -365,7 +368,7 @@ def _fix_value_map(
     entry: MapEntry,
     bad: Any,
     options: list[str] | None,
-    finding: Finding,
+    finding: Localization,
     ctx: FixContext,
 ) -> tuple[SpecText, str] | None:
     assert entry.values is not None
@@ -435,7 +438,7 @@ def _cap_through_transform(
     return text, f"Pass `{old}` through `{steps[index].id}` capped at {cap} characters."
 
 
-def _length_limit(finding: Finding) -> LengthLimit | None:
+def _length_limit(finding: Localization) -> LengthLimit | None:
     limit = finding.detail.get("limit")
     focus = finding.focus
     if finding.fault_class != "payload_limit" or focus is None or focus.side != INPUT:
@@ -443,7 +446,7 @@ def _length_limit(finding: Finding) -> LengthLimit | None:
     return LengthLimit(focus.step, focus.path, limit) if isinstance(limit, int) else None
 
 
-def _pure_producer(finding: Finding, ctx: FixContext) -> Node | None:
+def _pure_producer(finding: Localization, ctx: FixContext) -> Node | None:
     if finding.focus is None:
         return None
     return _pure_producer_of(finding.focus, ctx)
@@ -471,7 +474,7 @@ def _is_transform(ctx: FixContext, step: str) -> bool:
     return any(s.id == step and s.map is not None for s in ctx.pipeline.spec.steps)
 
 
-def _consumer_options(finding: Finding, ctx: FixContext) -> list[str] | None:
+def _consumer_options(finding: Localization, ctx: FixContext) -> list[str] | None:
     """The options the destination offers for the implicated write argument, if known."""
     if ctx.destinations is None:
         return None
@@ -483,7 +486,7 @@ def _consumer_options(finding: Finding, ctx: FixContext) -> list[str] | None:
     return _downstream_options(finding, ctx)
 
 
-def _downstream_options(finding: Finding, ctx: FixContext) -> list[str] | None:
+def _downstream_options(finding: Localization, ctx: FixContext) -> list[str] | None:
     """For a transform output that never reached a write: the options of its consumers."""
     if ctx.destinations is None or finding.focus is None:
         return None
@@ -497,13 +500,13 @@ def _downstream_options(finding: Finding, ctx: FixContext) -> list[str] | None:
     return None
 
 
-def _source_value(finding: Finding) -> Any:
+def _source_value(finding: Localization) -> Any:
     upstream = [i for i in finding.implicated if i.node != finding.focus and i.now is not None]
     return upstream[0].now if upstream else None
 
 
 def _best_option(
-    source_value: Any, finding: Finding, options: list[str], ctx: FixContext
+    source_value: Any, finding: Localization, options: list[str], ctx: FixContext
 ) -> str | None:
     """The option whose name is closest to the value or to a text beside it in the source."""
     texts = [str(source_value)]
@@ -541,7 +544,7 @@ def _yaml_key(key: str) -> str | int:
 # --- data patches ---------------------------------------------------------------------
 
 
-def _data_patch(finding: Finding, ctx: FixContext) -> ProposedFix:
+def _data_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
     focus = finding.focus
     if focus is None:
         return _refused_source_patch(finding, ctx)
@@ -570,7 +573,7 @@ def _data_patch(finding: Finding, ctx: FixContext) -> ProposedFix:
 
 
 def _data_candidates(
-    finding: Finding, focus: Node, path: str, obj: str, tool: str
+    finding: Localization, focus: Node, path: str, obj: str, tool: str
 ) -> list[tuple[Any, str]]:
     """Values to try in the source record: clear a bad value; give a missing one a value
     of the form the last good run had (the person supplies the real one)."""
@@ -585,7 +588,7 @@ def _data_candidates(
     return tries or [(None, f"Correct `{path}` on {obj} in {tool}.")]
 
 
-def _refused_source_patch(finding: Finding, ctx: FixContext) -> ProposedFix:
+def _refused_source_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
     """The read step refused the tool's answer: nothing was recorded to replay."""
     snapshot = ctx.run.steps.get(finding.onset_step or "")
     error = snapshot.errors[-1] if snapshot and snapshot.errors else None
@@ -607,7 +610,7 @@ def _object_id(inputs: Any, output: Any) -> str:
     return "the source record"
 
 
-def _duplicate_patch(finding: Finding, ctx: FixContext) -> ProposedFix:
+def _duplicate_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
     step = finding.onset_step or ctx.failed_step or "?"
     patch = json.dumps({"step": step, "action": "delete_duplicates"})
     return ProposedFix(

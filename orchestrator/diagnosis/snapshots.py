@@ -7,14 +7,12 @@ pure one), and the lineage from the JMESPath of the spec's arguments and map ent
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from orchestrator.runtime.pipeline_workflow import QC_REVIEW_OP
-from orchestrator.spec.ops import OPS
+from orchestrator.spec.ops import OPS, QC_REVIEW_OP
 from orchestrator.spec.pipeline import MapEntry, PipelineSpec, StepSpec, step_expressions
 from tracer.diagnose import RunSnapshot, StepKind, StepSnapshot
 from tracer.lineage import Derivation, Lineage, Path, StepExpressions
-from tracer.store import AttemptRecord, RunRecord, TraceStore
+from tracer.run_model import RecordedRun, RecordedStep, read_run
+from tracer.store import RunRecord, TraceStore
 
 
 def step_kind(op: str) -> StepKind:
@@ -34,25 +32,11 @@ def load_snapshot(
     With ``spec``, the steps a QC review saw *planned* (not run yet: a Slack message
     checked before it was posted) are included, with the arguments they were to get.
     """
-    by_step: dict[str, list[AttemptRecord]] = {}
-    for attempt in store.attempts(run.run_id):
-        by_step.setdefault(attempt.step_id, []).append(attempt)
-    steps = {step_id: _step(store, tries) for step_id, tries in by_step.items()}
-    if any(step.index < 0 for step in steps.values()):
-        steps = _in_order_run(steps, by_step)
+    recorded = read_run(store, run)
+    steps = {step.step_id: _step(recorded, step) for step in recorded.steps}
     if spec is not None:
         steps.update(_planned(spec, steps))
-    trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else None
-    return RunSnapshot(run_id=run.run_id, trigger=trigger, steps=steps)
-
-
-def _in_order_run(
-    steps: dict[str, StepSnapshot], by_step: dict[str, list[AttemptRecord]]
-) -> dict[str, StepSnapshot]:
-    """A hand-written workflow's activities carry no step index: number them in the
-    order their first attempts started."""
-    first = sorted(by_step, key=lambda step: min(a.started_at for a in by_step[step]))
-    return {step: replace(steps[step], index=index) for index, step in enumerate(first)}
+    return RunSnapshot(run_id=run.run_id, trigger=recorded.trigger(), steps=steps)
 
 
 def _planned(spec: PipelineSpec, ran: dict[str, StepSnapshot]) -> dict[str, StepSnapshot]:
@@ -80,18 +64,16 @@ def _has_step(spec: PipelineSpec, step_id: str) -> bool:
     return any(step.id == step_id for step in spec.steps)
 
 
-def _step(store: TraceStore, tries: list[AttemptRecord]) -> StepSnapshot:
-    tries = sorted(tries, key=lambda a: a.attempt)
-    last = tries[-1]
+def _step(run: RecordedRun, step: RecordedStep) -> StepSnapshot:
     return StepSnapshot(
-        step=last.step_id,
-        index=last.step_index,
-        op=last.op,
-        kind=step_kind(last.op),
-        status=last.status.value,
-        input=store.get_payload(last.input_hash),
-        output=store.get_payload(last.output_hash) if last.output_hash else None,
-        errors=tuple(a.error for a in tries if a.error is not None),
+        step=step.step_id,
+        index=step.index,
+        op=step.op,
+        kind=step_kind(step.op),
+        status=step.status.value,
+        input=run.input(step),
+        output=run.output(step),
+        errors=step.errors,
     )
 
 

@@ -15,9 +15,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.cli.views import find_run
 from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
-from orchestrator.diagnosis.model import Diagnosis
+from tracer.diagnosis_model import Diagnosis
+from tracer.run_model import find_run
 from tracer.store import TraceStore
 from tracer.store.records import RunStatus
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from orchestrator.diagnosis.model import Diagnosis, ImplicatedValue, ProposedFix
+from tracer.diagnosis_model import Diagnosis, ImplicatedValue, ProposedFix
 
 ALERT_EVENT_TYPE = "steptrace_alert"
 ActionName = Literal["approve", "rollback", "escalate", "acknowledge"]

@@ -41,7 +41,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 
-from orchestrator.cli.views import find_run
 from orchestrator.config.settings import SANDBOX_TOKEN, Settings, ToolEndpoint
 from orchestrator.diagnosis.diagnoser import stored_diagnosis
 from orchestrator.humanloop.alerts import (
@@ -51,11 +50,10 @@ from orchestrator.humanloop.alerts import (
     diagnosis_text,
     parse_button_value,
 )
-from orchestrator.humanloop.escalation import (
-    ActionRequest,
-    EscalationWorkflow,
-    escalation_workflow_id,
-)
+from orchestrator.humanloop.escalation.model import ActionRequest
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
+from orchestrator.runtime.escalation_handoff import escalation_workflow_id
+from tracer.run_model import find_run
 from tracer.store import HumanActionRecord, TraceStore
 
 SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"

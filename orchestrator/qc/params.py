@@ -37,7 +37,6 @@ from tracer.lineage import ANY_ITEM, expression_reads
 
 Segment = str | int
 Trace = tuple[list[SourceRef], list[ValueMapping], bool]
-QC_OP = "qc.review"
 MESSAGE_ARGS = ("channel", "text")
 
 

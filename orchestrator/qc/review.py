@@ -11,22 +11,22 @@ points at, so ``steptrace why`` can walk a failed rubric back like an exception.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.qc.params import QC_OP, pipeline_params
-from orchestrator.spec.ops import QcReviewArgs
+from orchestrator.qc.params import pipeline_params
+from orchestrator.spec.ops import QC_REVIEW_OP, QcReviewArgs
 from orchestrator.spec.pipeline import PipelineSpec, parse_pipeline
 from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence, WriteEvidence
 from rubrics.judge import Judge
 from rubrics.model import Outcome, RubricResult
 from rubrics.reading import concept_values
 from rubrics.review import coverage, review
+from tracer.run_model import RecordedRun, RecordedStep, read_run
 from tracer.steps import StepCall, StepReturn
-from tracer.store import AttemptRecord, RubricResultRecord, RunRecord, TraceStore
+from tracer.store import RubricResultRecord, RunRecord, TraceStore
 
 EARLIER_RUNS = 500
 """How many earlier runs of the pipeline are searched for runs on the same trigger."""
@@ -49,8 +49,9 @@ def run_evidence(
     run = store.get_run(run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the trace store")
-    steps = _steps(store, store.attempts(run_id))
-    trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else {}
+    recorded = read_run(store, run)
+    steps = _steps(recorded)
+    trigger = recorded.trigger() or {}
     earlier = _earlier_runs(store, run)
     same = [r for r in earlier if r.trigger_hash is not None and r.trigger_hash == run.trigger_hash]
     others = [r for r in earlier if r.trigger_hash != run.trigger_hash][:RECENT_RUNS]
@@ -65,35 +66,30 @@ def run_evidence(
     )
 
 
-def _steps(store: TraceStore, attempts: Iterable[AttemptRecord]) -> list[StepEvidence]:
-    by_step: dict[str, list[AttemptRecord]] = {}
-    for attempt in attempts:
-        if attempt.op != QC_OP:
-            by_step.setdefault(attempt.step_id, []).append(attempt)
-    return [_step(store, tries) for tries in by_step.values()]
+def _steps(run: RecordedRun) -> list[StepEvidence]:
+    return [_step(run, step) for step in run.steps if step.op != QC_REVIEW_OP]
 
 
-def _step(store: TraceStore, tries: list[AttemptRecord]) -> StepEvidence:
-    last = max(tries, key=lambda a: a.attempt)
+def _step(run: RecordedRun, step: RecordedStep) -> StepEvidence:
+    last, tries = step.last, step.attempts
     writes = [
         WriteEvidence(
-            tool=w.tool,
-            kind=w.object_kind,
-            container=w.container,
-            object_id=w.object_id,
-            action=w.action,
-            before=store.get_payload(w.before_hash) if w.before_hash else None,
-            after=store.get_payload(w.after_hash) if w.after_hash else None,
+            tool=w.record.tool,
+            kind=w.record.object_kind,
+            container=w.record.container,
+            object_id=w.record.object_id,
+            action=w.record.action,
+            before=w.before,
+            after=w.after,
         )
-        for attempt in sorted(tries, key=lambda a: a.attempt)
-        for w in attempt.external_writes
+        for w in run.writes(step)
     ]
     return StepEvidence(
-        id=last.step_id,
-        op=last.op,
-        index=last.step_index,
-        input=store.get_payload(last.input_hash),
-        output=store.get_payload(last.output_hash) if last.output_hash else None,
+        id=step.step_id,
+        op=step.op,
+        index=step.index,
+        input=run.input(step),
+        output=run.output(step),
         status=last.status.value,
         attempts=len({a.attempt for a in tries}),
         duration_ms=max(a.duration_ms for a in tries),
@@ -116,11 +112,13 @@ def _with_history(
     previous: dict[tuple[str, str | None, str], tuple[str, str | None]] = {}
     same_trigger: dict[tuple[str, str | None], set[str]] = {}
     for run in same:  # newest first: the first image seen is the last one written
-        for attempt in store.attempts(run.run_id):
-            for w in attempt.external_writes:
-                previous.setdefault((w.tool, w.container, w.object_id), (run.run_id, w.after_hash))
-                if w.action != "deleted":
-                    same_trigger.setdefault((attempt.step_id, w.container), set()).add(w.object_id)
+        for step in read_run(store, run).steps:
+            for attempt in step.attempts:
+                for w in attempt.external_writes:
+                    key = (w.tool, w.container, w.object_id)
+                    previous.setdefault(key, (run.run_id, w.after_hash))
+                    if w.action != "deleted":
+                        same_trigger.setdefault((step.step_id, w.container), set()).add(w.object_id)
     return [_step_history(store, step, previous, same_trigger) for step in steps]
 
 
@@ -157,17 +155,11 @@ def _recent(
         return []
     recent = []
     for run in others:
-        source = next(
-            (
-                a
-                for a in store.attempts(run.run_id)
-                if a.step_id == params.source_step and a.output_hash
-            ),
-            None,
-        )
-        if source is None:
+        recorded = read_run(store, run)
+        source = recorded.step(params.source_step)
+        if source is None or source.last.output_hash is None:
             continue
-        output = store.get_payload(source.output_hash) if source.output_hash else None
+        output = recorded.output(source)
         item = {
             concept: str(found[0].value)[:RECENT_TEXT]
             for concept in ("id", "title", "description")
@@ -273,7 +265,7 @@ class QcActivities:
         self.store = store
         self.judge = judge
 
-    @activity.defn(name=QC_OP)
+    @activity.defn(name=QC_REVIEW_OP)
     async def review(self, call: StepCall) -> StepReturn:
         args = QcReviewArgs.model_validate(call.args)
         if self.store is None:

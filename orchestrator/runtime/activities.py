@@ -1,11 +1,12 @@
-"""Thin activities: one connector call (or the pure transform) per pipeline op.
+"""Thin activities: one per op, derived from the tool registry, plus the pure transform.
 
 Each activity takes a :class:`~tracer.steps.StepCall` and returns a
 :class:`~tracer.steps.StepReturn`: the step's output (the next handoff, as plain JSON)
-and the external writes with their before/after images. Arguments are validated by the
-op's model from :mod:`orchestrator.spec.ops`; every exception leaves through
-:func:`orchestrator.runtime.failures.to_application_error`, so Temporal retries exactly what a
-retry can fix, when the tool says it can.
+and the external writes with their before/after images. What a tool op does is its
+adapter's handler (:mod:`orchestrator.tools.registry`); this module makes each handler an
+activity named after its op, checks the result's size, and sends every exception through
+:func:`orchestrator.runtime.failures.to_application_error`, so Temporal retries exactly
+what a retry can fix, when the tool says it can.
 """
 
 from __future__ import annotations
@@ -13,60 +14,47 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from temporalio import activity
 from temporalio.api.common.v1 import Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from connectors.writes import ExternalWrite
-from orchestrator.runtime.failures import PayloadTooLargeError, to_application_error
-from orchestrator.spec.ops import (
-    AirtableGetRecordArgs,
-    AirtableListRecordsArgs,
-    AirtableUpdateRecordArgs,
-    AirtableUpsertRecordArgs,
-    LinearGetIssueArgs,
-    LinearUpsertIssueArgs,
-    MondayListItemsArgs,
-    MondayUpsertItemArgs,
-    OpArgs,
-    SlackPostMessageArgs,
-)
+from orchestrator.runtime.failures import ResultTooLargeError, to_application_error
+from orchestrator.spec.ops import TRANSFORM_OP
 from orchestrator.spec.pipeline import StepSpec
 from orchestrator.spec.transform import run_transform
 from orchestrator.tools.clients import ToolClients
-from orchestrator.tools.shapes import issue_output, item_output, message_output, record_output
-from tracer.steps import StepCall, StepReturn, WriteImage
+from orchestrator.tools.op import StepHandler
+from orchestrator.tools.registry import TOOL_OPS
+from tracer.steps import StepCall, StepReturn
 
-A = TypeVar("A", bound=OpArgs)
-StepMethod = Callable[["StepActivities", StepCall], Awaitable[StepReturn]]
+StepActivity = Callable[[StepCall], Awaitable[StepReturn]]
 
 DEFAULT_PAYLOAD_LIMIT = 2 * 1024 * 1024
 """Temporal's default ``limit.blobSize.error``; the stack reads the namespace's own."""
 
 
-def step_activity(op: str) -> Callable[[StepMethod], StepMethod]:
-    """Register a method as the activity for ``op``, with error translation."""
+def step_activity(
+    op: str, handler: Callable[[StepCall], Awaitable[StepReturn]], limit: int
+) -> StepActivity:
+    """``handler`` as the activity for ``op``: result size checked, errors translated."""
 
-    def decorate(method: StepMethod) -> StepMethod:
-        @functools.wraps(method)
-        async def run(self: StepActivities, call: StepCall) -> StepReturn:
-            try:
-                returned = await method(self, call)
-                check_result_size(returned, call, op, self.payload_limit)
-                return returned
-            except Exception as exc:
-                raise to_application_error(exc, step_id=call.step_id, op=op) from exc
+    @functools.wraps(handler)
+    async def run(call: StepCall) -> StepReturn:
+        try:
+            returned = await handler(call)
+            check_result_size(returned, call, op, limit)
+            return returned
+        except Exception as exc:
+            raise to_application_error(exc, step_id=call.step_id, op=op) from exc
 
-        run.steptrace_op = op  # type: ignore[attr-defined]
-        return activity.defn(name=op)(run)
-
-    return decorate
+    run.steptrace_op = op  # type: ignore[attr-defined]
+    return activity.defn(name=op)(run)
 
 
 def check_result_size(returned: StepReturn, call: StepCall, op: str, limit: int) -> None:
-    """Raise :class:`PayloadTooLargeError` if Temporal would refuse ``returned``.
+    """Raise :class:`ResultTooLargeError` if Temporal would refuse ``returned``.
 
     Over the limit, the SDK fails the completion with a retryable ``PayloadsTooLarge``
     that says neither the step nor the field, and every retry calls the tool again for
@@ -77,7 +65,7 @@ def check_result_size(returned: StepReturn, call: StepCall, op: str, limit: int)
     if size <= limit:
         return
     path, field_size = largest_field(returned.output, "output")
-    raise PayloadTooLargeError(
+    raise ResultTooLargeError(
         f"step `{call.step_id}` ({op}): its result is {_mb(size)} ({size} bytes), over "
         f"Temporal's payload limit of {_mb(limit)} ({limit} bytes); the largest part is "
         f"`{path}` ({_mb(field_size)}). Not retried: the same input gives the same result. "
@@ -110,113 +98,37 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
-def parse(model: type[A], call: StepCall) -> A:
-    return model.model_validate(call.args)
-
-
-def images(*writes: ExternalWrite) -> list[WriteImage]:
-    return [WriteImage.model_validate(w.model_dump(mode="json")) for w in writes]
-
-
 class StepActivities:
-    """The activities of every op, handed the tool clients they call."""
+    """The activity of every op, handed the tool clients they call."""
 
     def __init__(self, clients: ToolClients, *, payload_limit: int = DEFAULT_PAYLOAD_LIMIT) -> None:
         self.clients = clients
         self.payload_limit = payload_limit
+        self._by_op: dict[str, StepActivity] = {
+            TRANSFORM_OP: step_activity(TRANSFORM_OP, transform, payload_limit),
+            **{
+                name: step_activity(name, self._bound(op.run), payload_limit)
+                for name, op in TOOL_OPS.items()
+            },
+        }
 
     def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.transform,
-            self.linear_get_issue,
-            self.linear_upsert_issue,
-            self.airtable_get_record,
-            self.airtable_list_records,
-            self.airtable_update_record,
-            self.airtable_upsert_record,
-            self.monday_list_items,
-            self.monday_upsert_item,
-            self.slack_post_message,
-        ]
+        return list(self._by_op.values())
 
-    def by_op(self) -> dict[str, Callable[[StepCall], Awaitable[StepReturn]]]:
+    def by_op(self) -> dict[str, StepActivity]:
         """Each op's activity, to call directly (a diagnosis re-reads a source with it)."""
-        return {getattr(method, "steptrace_op", ""): method for method in self.all()}
+        return dict(self._by_op)
 
-    @step_activity("transform")
-    async def transform(self, call: StepCall) -> StepReturn:
-        step = StepSpec.model_validate(call.step)
-        assert step.map is not None, "a transform step always has a map (checked at load)"
-        return StepReturn(output=run_transform(call.step_id, step.map, call.args))
+    def _bound(self, handler: StepHandler) -> StepActivity:
+        async def run(call: StepCall) -> StepReturn:
+            return await handler(self.clients, call)
 
-    @step_activity("linear.get_issue")
-    async def linear_get_issue(self, call: StepCall) -> StepReturn:
-        args = parse(LinearGetIssueArgs, call)
-        return StepReturn(output=issue_output(await self.clients.linear.get_issue(args.id)))
-
-    @step_activity("linear.upsert_issue")
-    async def linear_upsert_issue(self, call: StepCall) -> StepReturn:
-        args = parse(LinearUpsertIssueArgs, call)
-        result = await self.clients.upsert_linear_issue(args)
-        return StepReturn(output=issue_output(result.issue), writes=images(result.write))
-
-    @step_activity("airtable.get_record")
-    async def airtable_get_record(self, call: StepCall) -> StepReturn:
-        args = parse(AirtableGetRecordArgs, call)
-        base = await self.clients.airtable_base(args.base)
-        record = await self.clients.airtable.get_record(base, args.table, args.record_id)
-        return StepReturn(output=record_output(record.id, record.fields))
-
-    @step_activity("airtable.list_records")
-    async def airtable_list_records(self, call: StepCall) -> StepReturn:
-        args = parse(AirtableListRecordsArgs, call)
-        base = await self.clients.airtable_base(args.base)
-        records = await self.clients.airtable.all_records(base, args.table, formula=args.formula)
-        if args.max_records is not None:
-            records = records[: args.max_records]
-        return StepReturn(output={"records": [record_output(r.id, r.fields) for r in records]})
-
-    @step_activity("airtable.update_record")
-    async def airtable_update_record(self, call: StepCall) -> StepReturn:
-        args = parse(AirtableUpdateRecordArgs, call)
-        return _record_written(await self.clients.update_airtable_record(args))
-
-    @step_activity("airtable.upsert_record")
-    async def airtable_upsert_record(self, call: StepCall) -> StepReturn:
-        args = parse(AirtableUpsertRecordArgs, call)
-        return _record_written(await self.clients.upsert_airtable_record(args))
-
-    @step_activity("monday.list_items")
-    async def monday_list_items(self, call: StepCall) -> StepReturn:
-        args = parse(MondayListItemsArgs, call)
-        board, items = await self.clients.monday_items(args.board)
-        output = {
-            "board": {"id": board.id, "name": board.name},
-            "items": [item_output(board, item) for item in items],
-        }
-        return StepReturn(output=output)
-
-    @step_activity("monday.upsert_item")
-    async def monday_upsert_item(self, call: StepCall) -> StepReturn:
-        args = parse(MondayUpsertItemArgs, call)
-        board, result = await self.clients.upsert_monday_item(args)
-        output = item_output(board, result.item) if result.item else None
-        return StepReturn(output=output, writes=images(result.write))
-
-    @step_activity("slack.post_message")
-    async def slack_post_message(self, call: StepCall) -> StepReturn:
-        args = parse(SlackPostMessageArgs, call)
-        key = args.idempotency_key or f"{call.run_id}:{call.step_id}"
-        result = await self.clients.post_slack_message(args, idempotency_key=key)
-        return StepReturn(output=message_output(result), writes=images(result.write))
+        run.__name__ = run.__qualname__ = getattr(handler, "__name__", "step")
+        return run
 
 
-def _record_written(write: ExternalWrite) -> StepReturn:
-    """An Airtable write as a step's result: the record as it is now, and the write."""
-    return StepReturn(output=record_output(write.object_id, _fields(write)), writes=images(write))
-
-
-def _fields(write: ExternalWrite) -> dict[str, Any]:
-    after = write.after or {}
-    fields = after.get("fields", after)
-    return dict(fields) if isinstance(fields, dict) else {}
+async def transform(call: StepCall) -> StepReturn:
+    """The pure ``transform`` op: the step's ``map:`` over the parts of the context it reads."""
+    step = StepSpec.model_validate(call.step)
+    assert step.map is not None, "a transform step always has a map (checked at load)"
+    return StepReturn(output=run_transform(call.step_id, step.map, call.args))

@@ -18,7 +18,7 @@ from connectors.errors import ConnectorError
 from orchestrator.spec.transform import TransformError
 
 
-class PayloadTooLargeError(Exception):
+class ResultTooLargeError(Exception):
     """A step's result is over Temporal's payload limit, so it cannot be handed on.
 
     Not retryable: the same input gives the same output. ``size`` and ``limit`` are the
@@ -52,7 +52,7 @@ def to_application_error(exc: Exception, *, step_id: str, op: str) -> Applicatio
             "field": exc.field,
         }
         return ApplicationError(str(exc), details, type="TransformError", non_retryable=True)
-    if isinstance(exc, PayloadTooLargeError):
+    if isinstance(exc, ResultTooLargeError):
         details = {
             "class": "PayloadTooLarge",
             "message": str(exc),

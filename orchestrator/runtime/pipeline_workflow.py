@@ -24,20 +24,20 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from jmespath.exceptions import JMESPathError
 
-    from orchestrator.diagnosis.model import Diagnosis
-    from orchestrator.humanloop.escalation import (
+    from orchestrator.runtime.escalation_handoff import (
         ESCALATION_WORKFLOW,
         escalation_input,
         escalation_workflow_id,
     )
+    from orchestrator.spec.ops import QC_REVIEW_OP
     from orchestrator.spec.pipeline import PipelineSpec, RetrySpec, StepSpec
     from orchestrator.spec.transform import evaluate_args
+    from tracer.diagnosis_model import Diagnosis
     from tracer.lineage import expression_reads
     from tracer.steps import StepCall, StepReturn
 
 RECORD_RUN_ACTIVITY = "steptrace.record_run"
 DIAGNOSE_ACTIVITY = "steptrace.diagnose"
-QC_REVIEW_OP = "qc.review"
 REUSE_ACTIVITY = "reuse_recorded_output"
 """A replayed step's recorded output handed back (captured, so the replay's trace is whole)."""
 PIPELINE_WORKFLOW = "PipelineWorkflow"

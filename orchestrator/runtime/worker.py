@@ -16,10 +16,6 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from orchestrator.humanloop.escalation import EscalationWorkflow
-from orchestrator.humanloop.rollback import RollbackWorkflow
-from orchestrator.runtime.pipeline_workflow import PipelineWorkflow
-
 # Our model modules are deterministic and side-effect free: share them with the
 # workflow sandbox instead of re-importing them for every run.
 PASSTHROUGH_MODULES = ("orchestrator", "tracer", "connectors", "jmespath", "yaml")
@@ -34,15 +30,17 @@ def build_worker(
     client: Client,
     *,
     task_queue: str,
+    workflows: Sequence[type],
     activities: Sequence[Callable[..., Any]],
     interceptors: Sequence[Interceptor] = (),
     max_concurrent_activities: int = 50,
 ) -> Worker:
-    """A worker for pipeline runs and their escalations on ``task_queue``."""
+    """A worker for ``workflows`` and ``activities`` on ``task_queue`` (the service decides
+    which: :mod:`orchestrator.service.composition`)."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PipelineWorkflow, EscalationWorkflow, RollbackWorkflow],
+        workflows=list(workflows),
         activities=list(activities),
         interceptors=list(interceptors),
         workflow_runner=workflow_runner(),

@@ -7,8 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from orchestrator.diagnosis.model import Diagnosis, FaultClass, FixKind
 from orchestrator.scenarios.spec import Expectation
+from tracer.diagnosis_model import Diagnosis
+from tracer.faults import FaultClass, FixKind
 
 SCORED_FIELDS = ("status", "onset_step", "fault_class", "fix_kind")
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.cli.views import step_views
-from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.scenarios.results import (
     Baselines,
     QcView,
@@ -25,7 +23,10 @@ from orchestrator.scenarios.results import (
 )
 from orchestrator.scenarios.spec import LoadedScenario
 from orchestrator.scenarios.triggers import intake_record_ids, plan_triggers
-from tracer.store import AttemptRecord, RunRecord, TraceStore
+from tracer.diagnosis_model import Diagnosis
+from tracer.run_model import RecordedRun, read_run
+from tracer.run_views import step_views
+from tracer.store import RunRecord, TraceStore
 
 if TYPE_CHECKING:  # Temporal is loaded only to run, never to check a file
     from orchestrator.config.settings import Settings
@@ -140,14 +141,14 @@ class _ScenarioStack:
     def _read_back(
         self, run_id: str, record: RunRecord | None
     ) -> tuple[list[StepAttempts], Baselines | None]:
-        attempts = self.store.attempts(run_id)
+        recorded = read_run(self.store, record or run_id)
         steps = [
             StepAttempts(id=v.id, status=v.status, attempts=v.attempts, errors=v.errors)
-            for v in step_views(self.store, attempts)
+            for v in step_views(recorded)
         ]
         if record is None:
             return steps, None
-        return steps, baselines(self.store, record, attempts)
+        return steps, baselines(self.store, record, recorded)
 
 
 def qc_view(store: TraceStore, run_id: str) -> QcView:
@@ -157,16 +158,14 @@ def qc_view(store: TraceStore, run_id: str) -> QcView:
     return QcView(passed=(not failed) if results else None, failed=failed)
 
 
-def baselines(
-    store: TraceStore, run: RunRecord, attempts: list[AttemptRecord] | None = None
-) -> Baselines:
+def baselines(store: TraceStore, run: RunRecord, recorded: RecordedRun | None = None) -> Baselines:
     """The two naive answers for ``run``: the step that raised, and the first step whose
     recorded output differs from the last good run of the same pipeline version."""
     good = store.last_good_run(run.pipeline, run.version_hash, run.started_at)
     first_diff = None
     if good is not None:
-        now = final_outputs(attempts if attempts is not None else store.attempts(run.run_id))
-        before = final_outputs(store.attempts(good.run_id))
+        now = final_outputs(recorded or read_run(store, run))
+        before = final_outputs(read_run(store, good))
         first_diff = first_differing_step(before, now)
     return Baselines(
         raised_step=run.failed_step,
@@ -175,15 +174,9 @@ def baselines(
     )
 
 
-def final_outputs(attempts: Iterable[AttemptRecord]) -> list[tuple[str, str | None]]:
+def final_outputs(run: RecordedRun) -> list[tuple[str, str | None]]:
     """(step id, output hash of its last attempt), in step order."""
-    last: dict[str, AttemptRecord] = {}
-    for attempt in attempts:
-        seen = last.get(attempt.step_id)
-        if seen is None or attempt.attempt >= seen.attempt:
-            last[attempt.step_id] = attempt
-    ordered = sorted(last.values(), key=lambda a: a.step_index)
-    return [(a.step_id, a.output_hash) for a in ordered]
+    return [(step.step_id, step.last.output_hash) for step in run.steps]
 
 
 def first_differing_step(

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.files import FaultFileError, load_fault_file
-from orchestrator.diagnosis.model import FaultClass, FixKind
 from orchestrator.spec.pipeline import (
     LoadedPipeline,
     PipelineSpec,
@@ -23,6 +22,7 @@ from orchestrator.spec.pipeline import (
     load_pipeline,
 )
 from orchestrator.spec.yaml_lines import LinePath, YamlError, line_of, parse_with_lines
+from tracer.faults import FaultClass, FixKind
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS_DIR = PROJECT_ROOT / "scenarios"

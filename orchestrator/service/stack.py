@@ -25,16 +25,14 @@ from temporalio.worker import Worker
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
 from orchestrator.config.settings import Settings
-from orchestrator.diagnosis.diagnoser import Diagnoser
-from orchestrator.humanloop.escalation import EscalationActivities, TemporalActions
-from orchestrator.humanloop.replay import ReplayOutcome, replay_run, reuse_recorded_output
-from orchestrator.humanloop.rollback import RollbackActivities, RollbackResult, rollback_run
-from orchestrator.qc.review import QcActivities
+from orchestrator.humanloop.replay.starter import ReplayOutcome, replay_run
+from orchestrator.humanloop.rollback.plan import RollbackResult
+from orchestrator.humanloop.rollback.starter import rollback_run
 from orchestrator.runtime.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
 from orchestrator.runtime.devserver import DevServer
 from orchestrator.runtime.pipeline_workflow import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
-from orchestrator.runtime.recorder import RunRecorder
 from orchestrator.runtime.worker import build_worker
+from orchestrator.service.composition import WORKFLOWS, product_activities
 from orchestrator.spec.pipeline import LoadedPipeline
 from orchestrator.tools.clients import ToolClients
 from rubrics.judge import judge_from_env
@@ -167,30 +165,22 @@ async def open_stack(
         worker = build_worker(
             client,
             task_queue=task_queue,
-            activities=[
-                *steps.all(),
-                RunRecorder(store).record_run,
-                QcActivities(store, judge_from_env()).review,
-                Diagnoser(store, clients, ui).diagnose,
-                reuse_recorded_output,
-                *RollbackActivities(store, clients).all(),
-                *_escalation_activities(client, task_queue, store, clients),
-            ],
+            workflows=WORKFLOWS,
+            activities=product_activities(
+                client=client,
+                task_queue=task_queue,
+                store=store,
+                clients=clients,
+                steps=steps,
+                judge=judge_from_env(),
+                temporal_ui=ui,
+            ),
             interceptors=_interceptors(committer, options),
         )
         await stack.enter_async_context(worker)
         yield Stack(
             settings, client, task_queue, store, sandbox, ui, worker, committer, options.escalate
         )
-
-
-def _escalation_activities(
-    client: Client, task_queue: str, store: TraceStore | None, clients: ToolClients
-) -> list[Callable[..., Any]]:
-    if store is None:
-        return []
-    actions = TemporalActions(client, task_queue, store)
-    return EscalationActivities(clients.slack, actions).all()
 
 
 def _save_version(store: TraceStore, pipeline: LoadedPipeline) -> None:

@@ -32,9 +32,9 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
-from orchestrator.diagnosis.model import FaultClass
 from orchestrator.spec.ops import OPS, known_ops
 from orchestrator.spec.yaml_lines import LinePath, YamlError, line_of, parse_with_lines
+from tracer.faults import FaultClass
 from tracer.lineage import expression_reads, is_valid_expression
 
 ArgValue = TypeAliasType(

@@ -1,8 +1,8 @@
 """The four tool clients of one worker, and the few lookups the ops share.
 
 Pipelines name things the way ops people see them (the base "Ops Tracker", the board
-"Triage", a person's email); this module resolves those names to ids once per worker
-and adapts op arguments to connector calls.
+"Triage", a person's email); this module resolves those names to ids once per worker.
+What each op does with the clients is in the tool's adapter (``orchestrator/tools/<tool>.py``).
 """
 
 from __future__ import annotations
@@ -12,23 +12,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from connectors.airtable.client import AirtableClient
-from connectors.airtable.models import RecordUpdate
 from connectors.errors import NotFoundError
 from connectors.linear.client import LinearClient
-from connectors.linear.models import IssueCreate, IssueWriteResult
 from connectors.monday.client import MondayClient
-from connectors.monday.models import Board, Item, ItemWriteResult
 from connectors.slack.client import SlackClient
-from connectors.slack.models import MessageWriteResult
-from connectors.writes import ExternalWrite
 from orchestrator.config.settings import Settings
-from orchestrator.spec.ops import (
-    AirtableUpdateRecordArgs,
-    AirtableUpsertRecordArgs,
-    LinearUpsertIssueArgs,
-    MondayUpsertItemArgs,
-    SlackPostMessageArgs,
-)
 
 
 @dataclass
@@ -91,21 +79,6 @@ class ToolClients:
             )
         return self._base_ids[wanted]
 
-    async def upsert_airtable_record(self, args: AirtableUpsertRecordArgs) -> ExternalWrite:
-        base = await self.airtable_base(args.base)
-        result = await self.airtable.upsert_records(
-            base, args.table, [args.fields], args.merge_on, typecast=args.typecast
-        )
-        return result.writes[0]
-
-    async def update_airtable_record(self, args: AirtableUpdateRecordArgs) -> ExternalWrite:
-        base = await self.airtable_base(args.base)
-        update = RecordUpdate(id=args.record_id, fields=args.fields)
-        writes = await self.airtable.update_records(
-            base, args.table, [update], typecast=args.typecast
-        )
-        return writes[0]
-
     # -- Monday -------------------------------------------------------------------------
 
     async def monday_board(self, board: str | int | None) -> str:
@@ -117,53 +90,3 @@ class ToolClients:
             found = await self.monday.find_board(wanted)
             self._board_ids[wanted] = found.id
         return self._board_ids[wanted]
-
-    async def monday_items(self, board: str | int | None) -> tuple[Board, list[Item]]:
-        board_id = await self.monday_board(board)
-        found = await self.monday.get_board(board_id)
-        return found, [item async for item in self.monday.list_items(board_id)]
-
-    async def upsert_monday_item(self, args: MondayUpsertItemArgs) -> tuple[Board, ItemWriteResult]:
-        board_id = await self.monday_board(args.board)
-        result = await self.monday.upsert_item(
-            board_id, args.key_column, args.key_value, args.name, args.values
-        )
-        return await self.monday.get_board(board_id), result
-
-    # -- Linear -------------------------------------------------------------------------
-
-    async def upsert_linear_issue(self, args: LinearUpsertIssueArgs) -> IssueWriteResult:
-        issue = IssueCreate(
-            team_key=args.team,
-            title=args.title,
-            description=args.description,
-            priority=args.priority,
-            due_date=args.due_date,
-            state=args.state,
-            assignee_email=args.assignee_email,
-            labels=tuple(args.labels) if args.labels else None,
-        )
-        return await self.linear.upsert_issue(args.key, issue)
-
-    # -- Slack --------------------------------------------------------------------------
-
-    async def post_slack_message(
-        self, args: SlackPostMessageArgs, *, idempotency_key: str
-    ) -> MessageWriteResult:
-        text = args.text
-        if args.mention_email:
-            text = f"{text} {await self._mention(args.mention_email)}".rstrip()
-        return await self.slack.post_message(
-            args.channel, text, thread_ts=args.thread_ts, idempotency_key=idempotency_key
-        )
-
-    async def _mention(self, email: str) -> str:
-        """``<@U…>`` for the person, or nothing when Slack does not know the email.
-
-        A missing mention does not fail the notification; QC reports it.
-        """
-        try:
-            user = await self.slack.lookup_user_by_email(email)
-        except NotFoundError:
-            return ""
-        return f"<@{user.id}>"

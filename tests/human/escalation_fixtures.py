@@ -22,24 +22,21 @@ from temporalio.worker import Worker
 from connectors.sandbox.server import Sandbox
 from connectors.slack.client import SlackClient
 from orchestrator.config.settings import SANDBOX_TOKEN
-from orchestrator.diagnosis.model import (
+from orchestrator.humanloop.escalation.activities import EscalationActivities
+from orchestrator.humanloop.escalation.model import ActionOutcome, EscalationState
+from orchestrator.humanloop.escalation.starter import start_escalation
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
+from orchestrator.runtime.escalation_handoff import escalation_input
+from orchestrator.runtime.worker import workflow_runner
+from orchestrator.spec.pipeline import EscalationSpec, load_pipeline
+from tests.orchestrator.processes import poll_until
+from tracer.diagnosis_model import (
     Diagnosis,
     Evidence,
     ImplicatedValue,
     Links,
     ProposedFix,
 )
-from orchestrator.humanloop.escalation import (
-    ActionOutcome,
-    EscalationActivities,
-    EscalationState,
-    EscalationWorkflow,
-    escalation_input,
-    start_escalation,
-)
-from orchestrator.runtime.worker import workflow_runner
-from orchestrator.spec.pipeline import EscalationSpec, load_pipeline
-from tests.orchestrator.processes import poll_until
 from tracer.store import TraceStore
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"

@@ -21,11 +21,8 @@ from connectors.sandbox.seed import SLACK_BOT_USER_ID
 from connectors.sandbox.server import Sandbox
 from orchestrator.humanloop.alerts import ALERT_EVENT_TYPE
 from orchestrator.humanloop.bot import local_bot
-from orchestrator.humanloop.escalation import (
-    EscalationState,
-    EscalationWorkflow,
-    escalation_workflow_id,
-)
+from orchestrator.humanloop.escalation.model import EscalationState
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.slack_delivery import (
     FORM,
     JSON,
@@ -34,6 +31,7 @@ from orchestrator.humanloop.slack_delivery import (
     deliver,
     mention_body,
 )
+from orchestrator.runtime.escalation_handoff import escalation_workflow_id
 from orchestrator.service.stack import Stack
 from tests.human.escalation_fixtures import stop_if_waiting
 from tests.orchestrator.processes import poll_until

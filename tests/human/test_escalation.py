@@ -18,17 +18,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import TimeSkipper
 
 from connectors.sandbox.server import Sandbox
-from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.humanloop.alerts import ALERT_EVENT_TYPE, slack_transcript
-from orchestrator.humanloop.escalation import (
-    ActionRequest,
-    EscalationState,
-    EscalationWorkflow,
-    refusal_reason,
-    rollback_target,
-    starting_tier,
-)
+from orchestrator.humanloop.escalation.model import ActionRequest, EscalationState, refusal_reason
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.runtime.devserver import DevServer
+from orchestrator.runtime.escalation_handoff import rollback_target, starting_tier
 from orchestrator.spec.pipeline import EscalationSpec, PipelineSpecError, parse_pipeline
 from tests.human.escalation_fixtures import *  # noqa: F403  (its fixtures, found by name)
 from tests.human.escalation_fixtures import (
@@ -42,6 +36,7 @@ from tests.human.escalation_fixtures import (
     started,
     state,
 )
+from tracer.diagnosis_model import Diagnosis
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sandbox.faults import Fault
-from orchestrator.humanloop.replay import (
-    PatchApplyError,
-    ReplayError,
-    apply_unified_diff,
-    plan_replay,
-)
+from orchestrator.humanloop.replay.plan import ReplayError, plan_replay
 from orchestrator.service.stack import Stack
 from orchestrator.spec.pipeline import LoadedPipeline
+from orchestrator.spec.unified_diff import PatchApplyError, apply_unified_diff
 from tests.orchestrator.conftest import StackFactory
 from tracer.store import RunKind, RunStatus
 

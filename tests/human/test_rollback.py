@@ -19,12 +19,12 @@ import pytest
 
 from connectors.airtable.models import RecordUpdate
 from connectors.linear.models import IssueUpdate
-from orchestrator.cli.views import find_run
-from orchestrator.humanloop.rollback import RollbackError, RollbackResult, plan_rollback
+from orchestrator.humanloop.rollback.plan import RollbackError, RollbackResult, plan_rollback
 from orchestrator.service.stack import Stack
 from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
 from orchestrator.tools.clients import ToolClients
 from tests.orchestrator.conftest import StackFactory
+from tracer.run_model import find_run
 from tracer.store import AttemptRecord, NewRun, RunKind, RunStatus, StoreDataError, TraceStore
 
 STEPTRACE = Path(sys.executable).with_name("steptrace")

@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from connectors.sandbox.server import Sandbox
 from orchestrator.cli.app import app as cli_app
 from orchestrator.config.settings import SANDBOX_TOKEN, Settings
-from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.humanloop.bot import (
     EVENTS_PATH,
     SIGNING_SECRET_ENV,
@@ -29,7 +28,7 @@ from orchestrator.humanloop.bot import (
     bot_config,
     http_server,
 )
-from orchestrator.humanloop.escalation import EscalationWorkflow
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.slack_delivery import (
     click_body,
     command_body,
@@ -49,6 +48,7 @@ from tests.human.escalation_fixtures import (
     stop_if_waiting,
     until,
 )
+from tracer.diagnosis_model import Diagnosis
 from tracer.store import NewRun, RunStatus, TraceStore
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from connectors.sandbox.faults import Fault
 from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
-from orchestrator.diagnosis.model import Diagnosis
 from orchestrator.service.stack import Stack
 from orchestrator.spec.pipeline import LoadedPipeline
 from tests.orchestrator.conftest import StackFactory
+from tracer.diagnosis_model import Diagnosis
 
 ISSUES = ("ENG-101", "ENG-103", "ENG-104")
 STEPTRACE = Path(sys.executable).with_name("steptrace")

@@ -13,7 +13,6 @@ from typing import get_args
 import pytest
 
 from connectors.sandbox.faults import FAULT_KINDS
-from orchestrator.diagnosis.model import FaultClass
 from orchestrator.scenarios import (
     PROJECT_ROOT,
     SCENARIOS_DIR,
@@ -24,6 +23,7 @@ from orchestrator.scenarios import (
 )
 from orchestrator.spec.pipeline import load_pipeline
 from tests.scenarios.conftest import ScenarioWriter
+from tracer.faults import FaultClass
 
 GOOD = """\
 name: small

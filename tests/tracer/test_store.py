@@ -17,7 +17,6 @@ from tracer.payloads import EncodedPayload, encode
 from tracer.store import (
     AttemptError,
     AttemptRecord,
-    ExternalWrite,
     HumanActionRecord,
     NewRun,
     PayloadNotFoundError,
@@ -26,6 +25,7 @@ from tracer.store import (
     RunStatus,
     StoreDataError,
     TraceStore,
+    WriteRecord,
 )
 from tracer.store.migrate import current_revision, head_revision
 
@@ -124,7 +124,7 @@ def test_attempts_round_trip_with_error_and_writes(store: TraceStore, attempt: A
         step_index=2,
         output_hash=after.hash,
         external_writes=(
-            ExternalWrite(
+            WriteRecord(
                 tool="airtable",
                 object_kind="record",
                 object_id="rec1",

@@ -21,13 +21,13 @@ from tracer.store.records import (
     AttemptRecord,
     AttemptStatus,
     DiagnosisRecord,
-    ExternalWrite,
     HumanActionRecord,
     NewRun,
     RubricResultRecord,
     RunKind,
     RunRecord,
     RunStatus,
+    WriteRecord,
     run_id_for,
 )
 from tracer.store.store import TraceStore
@@ -39,7 +39,6 @@ __all__ = [
     "AttemptStatus",
     "CommitStats",
     "DiagnosisRecord",
-    "ExternalWrite",
     "GroupCommitter",
     "HumanActionRecord",
     "NewRun",
@@ -54,5 +53,6 @@ __all__ = [
     "StoreUnavailableError",
     "TraceStore",
     "TraceStoreError",
+    "WriteRecord",
     "run_id_for",
 ]

@@ -30,11 +30,11 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "Diagnosis",
+    "DiagnosisRow",
     "HumanAction",
     "Payload",
     "PipelineVersion",
-    "RubricResult",
+    "RubricResultRow",
     "Run",
     "StepAttempt",
     "UTCDateTime",
@@ -142,7 +142,7 @@ class StepAttempt(SQLModel, table=True):
     duration_ms: int = Field(sa_type=BigInteger)
 
 
-class Diagnosis(SQLModel, table=True):
+class DiagnosisRow(SQLModel, table=True):
     __tablename__ = "diagnosis"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -151,7 +151,7 @@ class Diagnosis(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class RubricResult(SQLModel, table=True):
+class RubricResultRow(SQLModel, table=True):
     __tablename__ = "rubric_result"
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,7 +1,7 @@
 """What callers hand to the trace store and get back: plain pydantic models, never ORM rows.
 
 ``NewRun`` / ``RunRecord`` for runs, ``AttemptRecord`` (with ``AttemptError`` and
-``ExternalWrite``) for step attempts, and one model each for diagnoses, rubric results
+``WriteRecord``) for step attempts, and one model each for diagnoses, rubric results
 and human actions. Payloads travel as :class:`tracer.payloads.EncodedPayload` and are
 referenced here by hash only.
 """
@@ -20,13 +20,13 @@ __all__ = [
     "AttemptRecord",
     "AttemptStatus",
     "DiagnosisRecord",
-    "ExternalWrite",
     "HumanActionRecord",
     "NewRun",
     "RubricResultRecord",
     "RunKind",
     "RunRecord",
     "RunStatus",
+    "WriteRecord",
     "run_id_for",
 ]
 
@@ -101,7 +101,7 @@ class AttemptError(_Record):
     retry_after: float | None = None
 
 
-class ExternalWrite(_Record):
+class WriteRecord(_Record):
     """One write to a tool; the images are payload hashes (store the payloads with it)."""
 
     tool: str
@@ -128,7 +128,7 @@ class AttemptRecord(_Record):
     input_hash: str
     output_hash: str | None = None
     error: AttemptError | None = None
-    external_writes: tuple[ExternalWrite, ...] = ()
+    external_writes: tuple[WriteRecord, ...] = ()
     started_at: AwareDatetime
     ended_at: AwareDatetime
     duration_ms: int = Field(ge=0)

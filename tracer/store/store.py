@@ -30,11 +30,11 @@ from tracer.store.base import StoreBase
 from tracer.store.engine import DEFAULT_BUSY_TIMEOUT_MS, create_store_engine, default_url
 from tracer.store.errors import PayloadNotFoundError, StoreDataError
 from tracer.store.models import (
-    Diagnosis,
+    DiagnosisRow,
     HumanAction,
     Payload,
     PipelineVersion,
-    RubricResult,
+    RubricResultRow,
     Run,
     StepAttempt,
     utcnow,
@@ -312,14 +312,16 @@ class TraceStore(StoreBase):
     # ------------------------------------------------------------------ diagnoses, QC, audit
 
     def add_diagnosis(self, run_id: str, body: dict[str, Any]) -> DiagnosisRecord:
-        row = Diagnosis(run_id=run_id, body=redact_json(body, self._policy))
+        row = DiagnosisRow(run_id=run_id, body=redact_json(body, self._policy))
         with self._write() as session:
             session.add(row)
             session.flush()
             return DiagnosisRecord.model_validate(row, from_attributes=True)
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
-        query = select(Diagnosis).where(Diagnosis.run_id == run_id).order_by(col(Diagnosis.id))
+        query = (
+            select(DiagnosisRow).where(DiagnosisRow.run_id == run_id).order_by(col(DiagnosisRow.id))
+        )
         with self._read() as session:
             return [
                 DiagnosisRecord.model_validate(r, from_attributes=True) for r in session.exec(query)
@@ -327,7 +329,7 @@ class TraceStore(StoreBase):
 
     def add_rubric_results(self, results: Sequence[RubricResultRecord]) -> None:
         rows = [
-            RubricResult(
+            RubricResultRow(
                 **r.model_dump(exclude={"id", "created_at", "evidence"}),
                 evidence=redact_json(r.evidence, self._policy),
             )
@@ -337,9 +339,9 @@ class TraceStore(StoreBase):
             session.add_all(rows)
 
     def rubric_results(self, run_id: str) -> list[RubricResultRecord]:
-        query = select(RubricResult).where(RubricResult.run_id == run_id)
+        query = select(RubricResultRow).where(RubricResultRow.run_id == run_id)
         with self._read() as session:
-            rows = session.exec(query.order_by(col(RubricResult.id)))
+            rows = session.exec(query.order_by(col(RubricResultRow.id)))
             return [RubricResultRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def add_human_action(self, action: HumanActionRecord) -> HumanActionRecord:

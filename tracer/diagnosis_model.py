@@ -7,24 +7,11 @@ names stable: they are part of the ``why --json`` contract.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-FaultClass = Literal[
-    "transient",
-    "rate_limited",
-    "auth",
-    "upstream_schema_drift",
-    "destination_schema_drift",
-    "mapping_error",
-    "invalid_source_data",
-    "duplicate_write",
-    "conflict",
-    "payload_limit",
-    "unknown",
-]
-FixKind = Literal["retry", "spec_patch", "data_patch", "credential", "escalate"]
+from tracer.faults import FaultClass, FixKind
 
 
 class ProposedFix(BaseModel):

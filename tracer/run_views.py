@@ -1,17 +1,17 @@
-"""What the CLI shows of stored runs: plain data first, rendering second.
+"""Summaries of stored runs for people: plain data first, rendering second.
 
-Each view is a pydantic model built from the trace store, so ``--json`` prints exactly
-what the table shows.
+Each view is a pydantic model built from the read model (:mod:`tracer.run_model`), so the
+CLI's ``--json`` prints exactly what its table shows, and the console shows the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from tracer.run_model import RecordedRun, RecordedStep, read_run
 from tracer.store import AttemptRecord, RunRecord, TraceStore
 
 
@@ -63,29 +63,24 @@ def run_view(store: TraceStore, run: RunRecord, *, with_steps: bool = True) -> R
         parent_run_id=run.parent_run_id,
         started_at=run.started_at,
         ended_at=run.ended_at,
-        steps=step_views(store, store.attempts(run.run_id)) if with_steps else [],
+        steps=step_views(read_run(store, run)) if with_steps else [],
     )
 
 
-def step_views(store: TraceStore, attempts: Sequence[AttemptRecord]) -> list[StepView]:
+def step_views(run: RecordedRun) -> list[StepView]:
     """Steps in order, each with its attempt count and its last attempt's outcome."""
-    by_step: dict[str, list[AttemptRecord]] = {}
-    for attempt in attempts:
-        by_step.setdefault(attempt.step_id, []).append(attempt)
-    hashes = {h for a in attempts for h in (a.input_hash, a.output_hash) if h}
-    sizes = store.payload_sizes(hashes)
-    views = [_step_view(tries, sizes) for tries in by_step.values()]
-    return sorted(views, key=lambda v: v.index)
+    sizes = run.payload_sizes()
+    return [_step_view(step, sizes) for step in run.steps]
 
 
-def _step_view(tries: list[AttemptRecord], sizes: dict[str, int]) -> StepView:
-    tries = sorted(tries, key=lambda a: a.attempt)
-    last = tries[-1]
+def _step_view(step: RecordedStep, sizes: dict[str, int]) -> StepView:
+    tries = step.attempts
+    last = step.last
     errors = [_describe_error(a) for a in tries if a.error is not None]
     return StepView(
         id=last.step_id,
         op=last.op,
-        index=last.step_index,
+        index=step.index,
         status=last.status.value,
         attempts=len(tries),
         duration_ms=sum(a.duration_ms for a in tries),
@@ -109,20 +104,3 @@ def _describe_error(attempt: AttemptRecord) -> str:
     if error.field and f"field={error.field!r}" not in error.message:
         parts.append(f"field={error.field!r}")
     return " ".join(parts)
-
-
-def find_run(store: TraceStore, ref: str) -> RunRecord:
-    """A run by id, by its workflow id, or ``latest`` / ``latest-failed``."""
-    if ref == "latest":
-        runs = store.list_runs(limit=1)
-        if runs:
-            return runs[0]
-    elif ref == "latest-failed":
-        failed = store.latest_failed_run()
-        if failed is not None:
-            return failed
-    else:
-        run = store.get_run(ref) or store.find_run(ref)
-        if run is not None:
-            return run
-    raise LookupError(f"no run {ref!r} in {store.database}; `steptrace runs` lists the stored runs")

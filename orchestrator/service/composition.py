@@ -1,0 +1,61 @@
+"""What a steptrace worker runs: every room's workflows and activities, put together.
+
+The one place that knows the whole product: the pipeline engine (runtime), the QC step,
+the diagnosis, replay, rollback and escalation. The embedded stack and the long-running
+service both build their workers from here, so a new activity is registered once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio.client import Client
+
+from orchestrator.diagnosis.diagnoser import Diagnoser
+from orchestrator.humanloop.escalation.activities import EscalationActivities
+from orchestrator.humanloop.escalation.starter import TemporalActions
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
+from orchestrator.humanloop.rollback.activities import RollbackActivities
+from orchestrator.humanloop.rollback.workflow import RollbackWorkflow
+from orchestrator.qc.review import QcActivities
+from orchestrator.runtime.activities import StepActivities
+from orchestrator.runtime.pipeline_workflow import PipelineWorkflow
+from orchestrator.runtime.recorder import RunRecorder
+from orchestrator.runtime.reuse import reuse_recorded_output
+from orchestrator.tools.clients import ToolClients
+from rubrics.judge import Judge
+from tracer.store import TraceStore
+
+WORKFLOWS: tuple[type, ...] = (PipelineWorkflow, EscalationWorkflow, RollbackWorkflow)
+
+
+def product_activities(
+    *,
+    client: Client,
+    task_queue: str,
+    store: TraceStore | None,
+    clients: ToolClients,
+    steps: StepActivities,
+    judge: Judge | None,
+    temporal_ui: str | None,
+) -> list[Callable[..., Any]]:
+    """Every activity a worker registers: one per op, and the product's own."""
+    return [
+        *steps.all(),
+        RunRecorder(store).record_run,
+        QcActivities(store, judge).review,
+        Diagnoser(store, clients, temporal_ui).diagnose,
+        reuse_recorded_output,
+        *RollbackActivities(store, clients).all(),
+        *_escalation_activities(client, task_queue, store, clients),
+    ]
+
+
+def _escalation_activities(
+    client: Client, task_queue: str, store: TraceStore | None, clients: ToolClients
+) -> list[Callable[..., Any]]:
+    if store is None:
+        return []
+    actions = TemporalActions(client, task_queue, store)
+    return EscalationActivities(clients.slack, actions).all()
