@@ -14,18 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.steps import WriteImage
 from tracer.store import AttemptRecord, AttemptStatus, RunRecord, TraceStore, WriteRecord
 from tracer.store.records import AttemptError
-
-
-@dataclass(frozen=True)
-class RecordedWrite:
-    """One external write a step made, with its before- and after-image."""
-
-    record: WriteRecord
-    attempt: int
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -92,17 +83,23 @@ class RecordedRun:
         """The handoff the step's last attempt returned (``None`` if it failed)."""
         return self.payload(step.last.output_hash)
 
-    def writes(self, step: RecordedStep, *, last_only: bool = False) -> Iterator[RecordedWrite]:
-        """The step's external writes, of every attempt or only of its last one."""
-        attempts = (step.last,) if last_only else step.attempts
-        for attempt in attempts:
+    def writes(self, step: RecordedStep) -> Iterator[WriteImage]:
+        """The step's external writes, every attempt's, oldest first, with their images."""
+        for attempt in step.attempts:
             for write in attempt.external_writes:
-                yield RecordedWrite(
-                    record=write,
-                    attempt=attempt.attempt,
-                    before=_image(self.payload(write.before_hash)),
-                    after=_image(self.payload(write.after_hash)),
-                )
+                yield self.write_image(write)
+
+    def write_image(self, write: WriteRecord) -> WriteImage:
+        """A stored write with its before- and after-image read back."""
+        return WriteImage(
+            tool=write.tool,
+            kind=write.object_kind,
+            container=write.container or "",
+            object_id=write.object_id,
+            action=write.action,
+            before=_image(self.payload(write.before_hash)),
+            after=_image(self.payload(write.after_hash)),
+        )
 
     def payload_sizes(self) -> dict[str, int]:
         """Stored sizes of the steps' input and output payloads, by hash."""

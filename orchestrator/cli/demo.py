@@ -27,7 +27,7 @@ from tracer.run_views import RunView, run_view
 from tracer.store import TraceStore
 
 REFERENCE_PIPELINE = (
-    Path(__file__).resolve().parent.parent / "pipelines" / "linear-triage-sync.yaml"
+    Path(__file__).resolve().parents[2] / "pipelines" / "linear-triage-sync.yaml"
 )
 DEMO_ISSUES = tuple(f"ENG-{n}" for n in range(101, 109))
 DEMO_FAULTS = (

@@ -72,18 +72,7 @@ def _steps(run: RecordedRun) -> list[StepEvidence]:
 
 def _step(run: RecordedRun, step: RecordedStep) -> StepEvidence:
     last, tries = step.last, step.attempts
-    writes = [
-        WriteEvidence(
-            tool=w.record.tool,
-            kind=w.record.object_kind,
-            container=w.record.container,
-            object_id=w.record.object_id,
-            action=w.record.action,
-            before=w.before,
-            after=w.after,
-        )
-        for w in run.writes(step)
-    ]
+    writes = [WriteEvidence.model_validate(w.model_dump()) for w in run.writes(step)]
     return StepEvidence(
         id=step.step_id,
         op=step.op,
@@ -115,10 +104,12 @@ def _with_history(
         for step in read_run(store, run).steps:
             for attempt in step.attempts:
                 for w in attempt.external_writes:
-                    key = (w.tool, w.container, w.object_id)
+                    key = (w.tool, w.container or "", w.object_id)
                     previous.setdefault(key, (run.run_id, w.after_hash))
                     if w.action != "deleted":
-                        same_trigger.setdefault((step.step_id, w.container), set()).add(w.object_id)
+                        same_trigger.setdefault((step.step_id, w.container or ""), set()).add(
+                            w.object_id
+                        )
     return [_step_history(store, step, previous, same_trigger) for step in steps]
 
 

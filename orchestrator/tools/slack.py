@@ -39,6 +39,18 @@ async def post_message(clients: ToolClients, call: StepCall) -> StepReturn:
     return StepReturn(output=message_output(result), writes=images(result.write))
 
 
+class SlackUpdateMessageArgs(OpArgs):
+    channel: str
+    ts: str = Field(description="the message to edit (one the bot posted)")
+    text: str
+
+
+async def update_message(clients: ToolClients, call: StepCall) -> StepReturn:
+    args = parse(SlackUpdateMessageArgs, call)
+    result = await clients.slack.update_message(args.channel, args.ts, text=args.text)
+    return StepReturn(output=message_output(result), writes=images(result.write))
+
+
 async def _mention(clients: ToolClients, email: str) -> str:
     """``<@U…>`` for the person, or nothing when Slack does not know the email.
 
@@ -96,6 +108,13 @@ ADAPTER = ToolAdapter(
     ops=(
         ToolOp(
             "slack.post_message", SlackPostMessageArgs, True, "post a Slack message", post_message
+        ),
+        ToolOp(
+            "slack.update_message",
+            SlackUpdateMessageArgs,
+            True,
+            "edit a message the bot posted",
+            update_message,
         ),
     ),
     undo=undo_slack,

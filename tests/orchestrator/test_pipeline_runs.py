@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.sandbox.faults import Fault
-from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline, parse_pipeline
 from tests.orchestrator.conftest import PIPELINES, StackFactory
 from tracer.store import AttemptStatus, RunStatus
 
@@ -160,3 +160,30 @@ def _tables(data: object) -> list[dict[str, object]]:
         for value in data:
             found += _tables(value)
     return found
+
+
+POST_THEN_EDIT = """\
+name: post-then-edit
+steps:
+  - id: post
+    op: slack.post_message
+    args: {channel: "'triage'", text: "'Daily digest: 3 open'"}
+  - id: edit
+    op: slack.update_message
+    args: {channel: post.channel, ts: post.ts, text: "'Daily digest: 2 open'"}
+"""
+
+
+async def test_an_edit_of_a_posted_message_is_a_traced_write(make_stack: StackFactory) -> None:
+    pipeline = parse_pipeline(POST_THEN_EDIT, source="post-then-edit.yaml")
+    async with make_stack() as stack:
+        outcome = await stack.run(pipeline, {})
+        assert stack.store is not None
+        attempts = {a.step_id: a for a in stack.store.attempts(outcome.run_id)}
+        (write,) = attempts["edit"].external_writes
+        before = stack.store.get_payload(write.before_hash or "")
+        after = stack.store.get_payload(write.after_hash or "")
+
+    assert outcome.status == "succeeded", outcome.error
+    assert (write.tool, write.action) == ("slack", "updated")
+    assert (before["text"], after["text"]) == ("Daily digest: 3 open", "Daily digest: 2 open")

@@ -6,8 +6,6 @@ preview both call it, so a preview shows exactly what the rollback will write.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, Field
 
 from orchestrator.tools.undo import UndoResult, UndoTarget
@@ -82,22 +80,13 @@ def plan_rollback(store: TraceStore, run: RunRecord, to_step: str) -> list[UndoT
             for position, write in enumerate(attempt.external_writes):
                 if write.action == "unchanged":
                     continue
+                image = recorded.write_image(write)
                 targets.append(
                     UndoTarget(
                         step_id=step.step_id,
                         step_index=step.index,
                         position=position,
-                        tool=write.tool,
-                        kind=write.object_kind,
-                        container=write.container or "",
-                        object_id=write.object_id,
-                        action=write.action,
-                        before=_image(recorded.payload(write.before_hash)),
-                        after=_image(recorded.payload(write.after_hash)),
+                        **image.model_dump(),
                     )
                 )
     return sorted(targets, key=lambda t: (t.step_index, t.position), reverse=True)
-
-
-def _image(image: Any) -> dict[str, Any] | None:
-    return image if isinstance(image, dict) else None
