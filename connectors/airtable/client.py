@@ -32,6 +32,7 @@ from connectors.airtable.models import (
 )
 from connectors.errors import MalformedResponseError, NotFoundError, ValidationError
 from connectors.http import parse_json, send
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_BASE_URL = "https://api.airtable.com"
@@ -49,11 +50,17 @@ class AirtableClient:
     """Records and schema of Airtable bases, over Airtable's REST API."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_BASE_URL, token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._token = token
+        self._retry = retry
 
     # --- reads --------------------------------------------------------------------
 
@@ -301,6 +308,31 @@ class AirtableClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         sent: Iterable[Fields] = (),
+    ) -> dict[str, Any]:
+        """One call, retried inside the attempt when repeating it is safe: every method but
+        a POST that creates (a ``listRecords`` POST is a read) and a DELETE (a repeat of a
+        delete that landed is refused)."""
+        sent = list(sent)
+        idempotent = method in ("GET", "PATCH", "PUT") or path[-1] == "listRecords"
+
+        async def once() -> dict[str, Any]:
+            return await self._request_once(
+                method, path, operation=operation, params=params, json=json, sent=sent
+            )
+
+        return await retrying(
+            once, tool="airtable", operation=operation, idempotent=idempotent, policy=self._retry
+        )
+
+    async def _request_once(
+        self,
+        method: str,
+        path: Sequence[str],
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        sent: Iterable[Fields],
     ) -> dict[str, Any]:
         # No token means no header at all (an empty "Bearer " is not a valid header).
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -40,6 +40,7 @@ from connectors.linear.models import (
     WireIssue,
     WorkflowState,
 )
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, is_graphql_mutation, retrying
 from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_BASE_URL = "https://api.linear.app"
@@ -62,11 +63,17 @@ class LinearClient:
     """Linear's issues, users, workflow states and labels, with typed inputs and outputs."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_BASE_URL, token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/graphql"
         self._token = token
+        self._retry = retry
         self._catalog: _Catalog | None = None
 
     @staticmethod
@@ -291,6 +298,19 @@ class LinearClient:
             after = page.pageInfo.endCursor
 
     async def _execute(
+        self, operation: str, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One GraphQL call; a query (not a mutation) is retried inside the attempt."""
+
+        async def once() -> dict[str, Any]:
+            return await self._execute_once(operation, query, variables)
+
+        idempotent = not is_graphql_mutation(query)
+        return await retrying(
+            once, tool=TOOL, operation=operation, idempotent=idempotent, policy=self._retry
+        )
+
+    async def _execute_once(
         self, operation: str, query: str, variables: dict[str, Any]
     ) -> dict[str, Any]:
         request = self._http.build_request(

@@ -15,6 +15,7 @@ from connectors.errors import (
     UnknownFieldError,
 )
 from connectors.linear import LinearClient
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.server import Sandbox
 from tests.connectors.linear.helpers import TOKEN, fault
 
@@ -33,7 +34,7 @@ async def test_rate_limit_fault_is_read_from_the_body(
 
 async def test_real_complexity_limit_runs_out(http: httpx.AsyncClient) -> None:
     with Sandbox(seed=7, services=["linear"], rate_limits=True) as limited:
-        client = LinearClient(http, base_url=limited.urls["linear"], token=TOKEN)
+        client = LinearClient(http, base_url=limited.urls["linear"], token=TOKEN, retry=SINGLE_TRY)
         error = await _until_rate_limited(client, attempts=40)
         assert (error.code, error.status) == ("RATELIMITED", 400)
         assert error.retry_after is not None
@@ -87,7 +88,7 @@ async def test_server_error_is_transient(client: LinearClient, sandbox: Sandbox)
 async def test_nobody_listening_is_transient(http: httpx.AsyncClient) -> None:
     with Sandbox(seed=7, services=["linear"]) as stopped:
         url = stopped.urls["linear"]
-    client = LinearClient(http, base_url=url, token=TOKEN)
+    client = LinearClient(http, base_url=url, token=TOKEN, retry=SINGLE_TRY)
     with pytest.raises(TransientError) as caught:
         await client.get_issue("ENG-101")
     assert caught.value.status is None
@@ -97,7 +98,9 @@ async def test_nobody_listening_is_transient(http: httpx.AsyncClient) -> None:
 async def test_slow_answer_is_a_timeout(sandbox: Sandbox) -> None:
     sandbox.add_faults([fault("latency", seconds=0.5, times=1)])
     async with httpx.AsyncClient(timeout=httpx.Timeout(0.1)) as impatient:
-        client = LinearClient(impatient, base_url=sandbox.urls["linear"], token=TOKEN)
+        client = LinearClient(
+            impatient, base_url=sandbox.urls["linear"], token=TOKEN, retry=SINGLE_TRY
+        )
         with pytest.raises(ConnectorTimeoutError) as caught:
             await client.get_issue("ENG-101")
     assert caught.value.operation == "get_issue"
