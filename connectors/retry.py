@@ -45,6 +45,7 @@ class InnerRetry:
     error_class: str
     message: str
     delay_seconds: float
+    status: int | None = None
     reconciled: bool = False
     """True when the read-back found the write had landed (no second write was sent)."""
 
@@ -147,5 +148,6 @@ def _retry(
         error_class=type(exc).__name__,
         message=str(exc)[:300],
         delay_seconds=round(delay, 3),
+        status=exc.status,
         reconciled=reconciled,
     )
