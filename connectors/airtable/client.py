@@ -14,7 +14,7 @@ did land — updates the same record instead of creating a second.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -208,6 +208,21 @@ class AirtableClient:
         updated: list[str] = []
         for chunk in _chunks(records):
             before = await self._matches(base, table, chunk, merge_on)
+
+            async def landed(
+                chunk: Sequence[Fields] = chunk, before: dict[str, Record] = before
+            ) -> dict[str, Any] | None:
+                # A lost answer may hide an upsert that created records: they are ours.
+                now = await self._matches(base, table, chunk, merge_on)
+                new = [rid for rid in now if rid not in before]
+                if not new:
+                    return None  # nothing created: repeating the upsert is safe
+                return {
+                    "records": [r.image() for r in now.values()],
+                    "createdRecords": new,
+                    "updatedRecords": [rid for rid in now if rid in before],
+                }
+
             body = await self._request(
                 "PATCH",
                 [base, table],
@@ -218,6 +233,7 @@ class AirtableClient:
                     "typecast": typecast,
                 },
                 sent=chunk,
+                reconcile=landed,
             )
             answered = _records(body, "upsert_records")
             chunk_updated = set(body.get("updatedRecords", []))
@@ -308,12 +324,16 @@ class AirtableClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         sent: Iterable[Fields] = (),
+        reconcile: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
     ) -> dict[str, Any]:
         """One call, retried inside the attempt when repeating it is safe: every method but
         a POST that creates (a ``listRecords`` POST is a read) and a DELETE (a repeat of a
-        delete that landed is refused)."""
+        delete that landed is refused). With ``reconcile``, an answer that may hide a
+        landed write is first checked by reading back (see :mod:`connectors.retry`)."""
         sent = list(sent)
         idempotent = method in ("GET", "PATCH", "PUT") or path[-1] == "listRecords"
+        if reconcile is not None:
+            idempotent = False
 
         async def once() -> dict[str, Any]:
             return await self._request_once(
@@ -321,7 +341,12 @@ class AirtableClient:
             )
 
         return await retrying(
-            once, tool="airtable", operation=operation, idempotent=idempotent, policy=self._retry
+            once,
+            tool="airtable",
+            operation=operation,
+            idempotent=idempotent,
+            reconcile=reconcile,
+            policy=self._retry,
         )
 
     async def _request_once(

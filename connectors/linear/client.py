@@ -171,8 +171,25 @@ class LinearClient:
         payload = await self._create_input(issue, operation)
         if issue_id is not None:
             payload["id"] = issue_id
-        data = await self._execute(operation, queries.ISSUE_CREATE, {"input": payload})
-        return self._written(data.get("issueCreate"), None, issue.team_key, operation)
+
+        async def create() -> IssueWriteResult:
+            data = await self._execute(operation, queries.ISSUE_CREATE, {"input": payload})
+            return self._written(data.get("issueCreate"), None, issue.team_key, operation)
+
+        async def landed() -> IssueWriteResult | None:
+            # With our own id, a create behind a lost answer is found by that id.
+            assert issue_id is not None
+            found = await self._find_raw(issue_id, operation)
+            return None if found is None else self._result(None, found, issue.team_key, operation)
+
+        return await retrying(
+            create,
+            tool=TOOL,
+            operation=operation,
+            idempotent=False,
+            reconcile=landed if issue_id is not None else None,
+            policy=self._retry,
+        )
 
     async def _update(
         self, before: dict[str, Any], changes: IssueUpdate, operation: str

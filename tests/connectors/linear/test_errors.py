@@ -15,7 +15,8 @@ from connectors.errors import (
     UnknownFieldError,
 )
 from connectors.linear import LinearClient
-from connectors.retry import SINGLE_TRY
+from connectors.linear.models import IssueCreate
+from connectors.retry import SINGLE_TRY, recording_retries
 from connectors.sandbox.server import Sandbox
 from tests.connectors.linear.helpers import TOKEN, fault
 
@@ -134,3 +135,15 @@ async def test_unknown_field_names_the_field(client: LinearClient, sandbox: Sand
         400,
     )
     assert 'Cannot query field "priorityLabel" on type "Issue"' in error.message
+
+
+async def test_a_create_that_landed_behind_a_timeout_is_found_by_its_id(sandbox: Sandbox) -> None:
+    sandbox.add_faults([fault("duplicate_on_timeout", operation="issueCreate", times=1)])
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
+        client = LinearClient(http, base_url=sandbox.urls["linear"], token=TOKEN)
+        with recording_retries() as log:
+            written = await client.upsert_issue(
+                "intake:rec901", IssueCreate(team_key="ENG", title="Checkout slow")
+            )
+    assert written.write.action == "created"
+    assert [r.reconciled for r in log] == [True]
