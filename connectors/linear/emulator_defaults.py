@@ -56,10 +56,11 @@ _SCALAR_DEFAULTS: dict[str, Any] = {
     "JSONObject": {},
     "UUID": "00000000-0000-0000-0000-000000000000",
 }
+Info = GraphQLResolveInfo
 _STUB_NAMESPACE = uuid.UUID("5b1f3d52-6c1e-4d8e-9a51-7c2f0e6d4a10")
 
 
-def resolve_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+def resolve_field(source: Any, info: Info, **args: Any) -> Any:
     """graphql-core's field resolver for the whole schema (see the module docstring)."""
     name = info.field_name
     if isinstance(source, Mapping):
@@ -75,7 +76,7 @@ def resolve_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return default_value(info.return_type, name, info)
 
 
-def default_value(kind: GraphQLOutputType, key: str, info: GraphQLResolveInfo) -> Any:
+def default_value(kind: GraphQLOutputType, key: str, info: Info) -> Any:
     """What an unmodelled field of type ``kind`` resolves to (``key`` seeds stub ids)."""
     if not isinstance(kind, GraphQLNonNull):
         return None
@@ -91,7 +92,7 @@ def default_value(kind: GraphQLOutputType, key: str, info: GraphQLResolveInfo) -
     if isinstance(inner, GraphQLObjectType) and inner.name.endswith("Connection"):
         return empty_connection()
     if is_abstract_type(inner):
-        possible = info.schema.get_possible_types(inner)  # type: ignore[arg-type]
+        possible = info.schema.get_possible_types(inner)
         return {"__typename": possible[0].name, "id": stub_id(key)}
     return {"__typename": getattr(inner, "name", ""), "id": stub_id(key)}
 
