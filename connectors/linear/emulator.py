@@ -40,6 +40,7 @@ from connectors.linear.emulator_faults import collect
 from connectors.linear.emulator_limits import REQUESTS_PER_HOUR, LinearLimits, Usage, headers
 from connectors.linear.emulator_resolvers import Resolvers
 from connectors.linear.emulator_schema import (
+    SchemaDrift,
     complexity,
     is_mutation,
     operation_of,
@@ -95,6 +96,7 @@ class LinearEmulator:
         self.store = LinearStore(seed)
         self.engine = engine
         self.limits = LinearLimits(enforce=rate_limits)
+        schema_for(SchemaDrift())  # built now, not by the first request (it takes seconds)
 
     def reset(self) -> None:
         """Back to the seeded workspace, every write forgotten."""

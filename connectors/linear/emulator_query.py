@@ -33,12 +33,17 @@ _SORTABLE = ("priority", "createdAt", "updatedAt", "dueDate", "title", "estimate
 
 @dataclass(frozen=True)
 class Related:
-    """A to-many field of a view: its nodes, listed lazily, selected with the field's args."""
+    """A to-many field of a view: its nodes, listed lazily, selected with the field's args.
+
+    ``show`` turns a selected node into what the response carries (an issue under the
+    request's data faults); filters see the nodes as listed.
+    """
 
     nodes: Callable[[], list[Node]]
+    show: Callable[[Node], Node] | None = None
 
     def __call__(self, **args: Any) -> Node:
-        return select(self.nodes(), args)
+        return select(self.nodes(), args, self.show)
 
 
 def select(

@@ -35,10 +35,7 @@ class Resolvers(Mutations):
         return self.views.issue(self.store.find_issue(id))
 
     def issues(self, _info: Info, **args: Any) -> Node:
-        return select(self.views.issues(), args, self._faulty)
-
-    def _faulty(self, view: Node) -> Node:
-        return self.views.issue(self.store.issues[view["id"]])
+        return select(self.views.issues(), args, self.views.shown)
 
     # --- the workspace -------------------------------------------------------------
 
@@ -58,7 +55,7 @@ class Resolvers(Mutations):
 
     def workflowStates(self, _info: Info, **args: Any) -> Node:
         states = [self.views.state(s) for s in self.store.list_states(self.hidden)]
-        return select(states, {**args, "orderBy": args.get("orderBy")})
+        return select(states, args)
 
     def issueLabel(self, _info: Info, id: str) -> Node:
         label = next((x for x in self.store.list_labels(self.hidden) if x["id"] == id), None)

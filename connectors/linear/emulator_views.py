@@ -56,6 +56,14 @@ class Views:
         )
         return view
 
+    def shown(self, view: Node) -> Node:
+        """An unfaulted issue view as the response shows it, under the request's faults."""
+        return self.issue(self.store.issues[view["id"]])
+
+    def related_issues(self, **where: Any) -> Related:
+        """A to-many issue field: filtered on the stored truth, shown under the faults."""
+        return Related(lambda: self.issues(where=where), self.shown)
+
     def issues(self, *, where: dict[str, Any] | None = None) -> list[Node]:
         """Every issue (archived ones too), unfaulted, in creation order."""
         wanted = where or {}
@@ -74,7 +82,7 @@ class Views:
         team_id = self.store.team["id"]
         return {
             **self.store.team,
-            "issues": Related(self.issues),
+            "issues": self.related_issues(),
             "states": Related(lambda: [self.state(s) for s in self.store.list_states(self.hidden)]),
             "labels": Related(lambda: [self.label(x) for x in self.store.list_labels(self.hidden)]),
             "members": Related(lambda: [self.user(u) for u in self.store.users.values()]),
@@ -96,7 +104,7 @@ class Views:
     def _state_links(self, state_id: str) -> Node:
         return {
             "team": self.team(),
-            "issues": Related(lambda: self.issues(where={"state_id": state_id})),
+            "issues": self.related_issues(state_id=state_id),
         }
 
     def label(self, label: Node) -> Node:
@@ -104,7 +112,8 @@ class Views:
         return {
             **label,
             "issues": Related(
-                lambda: [v for v in self.issues() if label_id in v.get("labelIds", [])]
+                lambda: [v for v in self.issues() if label_id in v.get("labelIds", [])],
+                self.shown,
             ),
         }
 
@@ -116,7 +125,7 @@ class Views:
             "isMe": user_id == self.viewer_id(),
             "admin": user_id == self.viewer_id(),
             "teams": Related(lambda: [self.team()]),
-            "assignedIssues": Related(lambda: self.issues(where={"assignee_id": user_id})),
+            "assignedIssues": self.related_issues(assignee_id=user_id),
         }
 
     def viewer_id(self) -> str:
@@ -137,7 +146,7 @@ class Views:
     def comment(self, stored: StoredComment) -> Node:
         view = self.store.comment_view(stored)
         issue = self.store.issues.get(stored.issue_id)
-        view["issue"] = (lambda: self.issue(issue)) if issue else None
+        view["issue"] = self.issue(issue) if issue else None
         user = self.store.users.get(stored.user_id)
         view["user"] = self.user(user) if user else None
         return view
@@ -155,7 +164,7 @@ class Views:
             "updatedAt": stored.updated_at,
             "url": f"https://linear.app/{ORGANIZATION_URL_KEY}/project/{stored.id}",
             "teams": Related(lambda: [self.team()]),
-            "issues": Related(lambda: self.issues(where={"project_id": stored.id})),
+            "issues": self.related_issues(project_id=stored.id),
         }
 
     def webhook(self, stored: StoredWebhook) -> Node:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from connectors.sandbox.server import Sandbox
-from tests.connectors.linear.helpers import TOKEN
+from tests.connectors.linear.helpers import TOKEN, fault
 
 
 async def _data(
@@ -172,3 +172,34 @@ async def test_a_query_above_the_ceiling_is_refused(
     assert error["message"] == "Query too complex"
     assert error["extensions"]["code"] == "INPUT_ERROR"
     assert "Maximum allowed complexity: 10000." in error["extensions"]["userPresentableMessage"]
+
+
+async def test_nested_issue_lists_show_the_requests_faults(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    sandbox.add_faults([fault("rename_field", target="title", to="name")])
+    data = await _data(
+        http,
+        sandbox,
+        '{ team(id: "ENG") { issues(first: 3, filter: {title: {startsWith: ""}}) '
+        "{ nodes { name } } } }",
+    )
+    names = [n["name"] for n in data["team"]["issues"]["nodes"]]
+    assert len(names) == 3
+    assert all(names)  # the stored titles, under the renamed field
+
+
+async def test_comments_filter_by_issue(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
+    for issue in ("ENG-101", "ENG-102"):
+        await _data(
+            http,
+            sandbox,
+            f'mutation {{ commentCreate(input: {{issueId: "{issue}", body: "on {issue}"}}) '
+            "{ success } }",
+        )
+    data = await _data(
+        http,
+        sandbox,
+        "{ comments(filter: {issue: {number: {eq: 102}}}) { nodes { body } } }",
+    )
+    assert data["comments"]["nodes"] == [{"body": "on ENG-102"}]
