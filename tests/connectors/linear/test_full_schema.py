@@ -203,3 +203,19 @@ async def test_comments_filter_by_issue(sandbox: Sandbox, http: httpx.AsyncClien
         "{ comments(filter: {issue: {number: {eq: 102}}}) { nodes { body } } }",
     )
     assert data["comments"]["nodes"] == [{"body": "on ENG-102"}]
+
+
+async def test_sort_by_priority_puts_no_priority_last(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    query = (
+        """query($s: [IssueSortInput!]) { issues(first: 100, sort: $s) { nodes { priority } } }"""
+    )
+    rising = await _data(http, sandbox, query, {"s": [{"priority": {"order": "Ascending"}}]})
+    falling = await _data(http, sandbox, query, {"s": [{"priority": {"order": "Descending"}}]})
+    up = [n["priority"] for n in rising["issues"]["nodes"]]
+    down = [n["priority"] for n in falling["issues"]["nodes"]]
+    ranked = [p for p in up if p]
+    assert ranked == sorted(ranked) and up[len(ranked) :] == [0.0] * (len(up) - len(ranked))
+    assert [p for p in down if p] == sorted(ranked, reverse=True)
+    assert 0.0 in up and len(set(ranked)) > 1
