@@ -19,12 +19,8 @@ from graphql import GraphQLError, GraphQLResolveInfo
 from connectors.linear.emulator_errors import entity_not_found, invalid_input, reference_not_found
 from connectors.linear.emulator_faults import SERVICE, RequestFaults
 from connectors.linear.emulator_query import Node
-from connectors.linear.emulator_state import (
-    LinearStore,
-    StoredComment,
-    StoredProject,
-    StoredWebhook,
-)
+from connectors.linear.emulator_records import StoredComment, StoredProject, StoredWebhook
+from connectors.linear.emulator_state import LinearStore
 from connectors.linear.emulator_views import Views
 from connectors.sandbox.faults import FaultEngine
 from connectors.sandbox.seed import stable_uuid

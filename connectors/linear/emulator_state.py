@@ -1,4 +1,5 @@
-"""The emulator's stored world: one team, its people, workflow states, labels and issues.
+"""The emulator's stored world: one team, its people, workflow states, labels and issues,
+plus the comments, webhooks and projects written through the API (:mod:`.emulator_records`).
 
 Seeded from :mod:`connectors.sandbox.seed` and kept in memory. Writes validate their input
 the way Linear does (references must exist, priority 0–4, a title on create) and raise
@@ -26,6 +27,7 @@ from connectors.linear.emulator_errors import (
     reference_not_found,
 )
 from connectors.linear.emulator_query import connection
+from connectors.linear.emulator_records import StoredComment, StoredProject, StoredWebhook
 from connectors.sandbox.seed import (
     LINEAR_LABELS,
     LINEAR_STATES,
@@ -68,46 +70,6 @@ class StoredIssue:
     archived_at: str | None = None
     trashed: bool = False
     project_id: str | None = None
-
-
-@dataclass
-class StoredComment:
-    """A comment on an issue."""
-
-    id: str
-    issue_id: str
-    user_id: str
-    body: str
-    created_at: str
-    updated_at: str
-
-
-@dataclass
-class StoredWebhook:
-    """A registered webhook (stored and listed; the sandbox does not deliver to it)."""
-
-    id: str
-    url: str
-    label: str | None
-    enabled: bool
-    resource_types: list[str]
-    team_id: str | None
-    all_public_teams: bool
-    secret: str | None
-    created_at: str
-    updated_at: str
-
-
-@dataclass
-class StoredProject:
-    """A project, with the teams it belongs to."""
-
-    id: str
-    name: str
-    description: str
-    team_ids: list[str]
-    created_at: str
-    updated_at: str
 
 
 @dataclass(frozen=True)

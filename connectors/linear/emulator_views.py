@@ -18,14 +18,8 @@ from typing import Any
 from connectors.linear.emulator_defaults import stub_id
 from connectors.linear.emulator_faults import RequestFaults, present
 from connectors.linear.emulator_query import Node, Related
-from connectors.linear.emulator_state import (
-    ORGANIZATION_URL_KEY,
-    LinearStore,
-    StoredComment,
-    StoredIssue,
-    StoredProject,
-    StoredWebhook,
-)
+from connectors.linear.emulator_records import StoredComment, StoredProject, StoredWebhook
+from connectors.linear.emulator_state import ORGANIZATION_URL_KEY, LinearStore, StoredIssue
 
 
 class Views:
