@@ -8,7 +8,8 @@ name; :func:`resolve_field` is graphql-core's field resolver for all of them:
 - a key that is present is the field's value; a callable value is a field with arguments
   (a connection such as ``team.issues(filter:, first:)``) and is called with them;
 - a key that is absent is a field the emulator does not model, and resolves to what an
-  empty Linear workspace would show: ``null`` where the schema allows it, otherwise an
+  empty Linear workspace would show (a root query by ``id``, such as ``cycle(id:)``,
+  answers the stub with that id): ``null`` where the schema allows it, otherwise an
   empty list, an empty connection, ``0``/``""``/``false``, the first enum value, a fixed
   timestamp, or a stub object with a stable id whose own fields follow the same rules.
 
@@ -73,7 +74,10 @@ def resolve_field(source: Any, info: Info, **args: Any) -> Any:
         return method(info, **args)
     if info.operation.operation == OperationType.MUTATION:
         raise not_emulated(name)
-    return default_value(info.return_type, name, info)
+    value = default_value(info.return_type, name, info)
+    if isinstance(value, dict) and isinstance(args.get("id"), str) and "nodes" not in value:
+        value["id"] = args["id"]  # ``cycle(id: X)`` answers the stub X a parent pointed to
+    return value
 
 
 def default_value(kind: GraphQLOutputType, key: str, info: Info) -> Any:

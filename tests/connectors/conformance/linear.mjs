@@ -147,6 +147,56 @@ await run("rate limit is RatelimitedLinearError", async () => {
   await addFaults("linear", [{ service: "linear", kind: "rate_limit", retry_after: 5 }]);
   await expectError(linear.teams(), (e) => e instanceof RatelimitedLinearError, "limited");
 });
+// Breadth: every read the SDK can make without arguments, on the client and on the
+// models an automation holds, validates and resolves (unmodelled parts read as empty).
+// Skipped: mutations the sandbox does not model, calls missing a required argument, and
+// a lookup given no key at all (comment() finds nothing, as the live API does).
+const WRITE = /^(create|update|delete|archive|unarchive|import|suspend|unsuspend|paginate|fetch|request)/;
+const skipped = (e) => /does not emulate the mutation|to be provided|^Entity not found/.test(e.message);
+
+async function readAll(target, label) {
+  const failures = [];
+  let reads = 0;
+  const names = new Set();
+  for (let p = Object.getPrototypeOf(target); p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const name of Object.getOwnPropertyNames(p)) names.add(name);
+  }
+  for (const name of names) {
+    if (name === "constructor" || name.startsWith("_") || WRITE.test(name)) continue;
+    let desc;
+    for (let p = Object.getPrototypeOf(target); p && !desc; p = Object.getPrototypeOf(p)) {
+      desc = Object.getOwnPropertyDescriptor(p, name);
+    }
+    const call = desc.get
+      ? () => target[name]
+      : typeof desc.value === "function" && desc.value.length <= 1 ? () => target[name]() : null;
+    if (!call) continue;
+    try {
+      await call();
+      reads += 1;
+    } catch (error) {
+      if (!skipped(error)) failures.push(`${label}.${name}: ${error.message.slice(0, 120)}`);
+    }
+  }
+  expect(failures.length === 0, failures.join("; "));
+  return reads;
+}
+
+await run("every argument-free read of the client resolves", async () => {
+  expect((await readAll(linear, "client")) >= 60, "at least 60 reads");
+});
+await run("every relation of an issue, team, user, state and label resolves", async () => {
+  const targets = {
+    issue: await linear.issue("ENG-102"),
+    team: state.team,
+    user: await linear.viewer,
+    state: state.started,
+    label: state.bug,
+  };
+  let reads = 0;
+  for (const [label, target] of Object.entries(targets)) reads += await readAll(target, label);
+  expect(reads >= 100, `${reads} reads`);
+});
 await run("a query above 10,000 points is refused", async () => {
   const heavy = `query { issues(first: 250) { nodes { id labels { nodes { id name } }
     comments { nodes { id body } } children { nodes { id title } } } } }`;

@@ -219,3 +219,10 @@ async def test_sort_by_priority_puts_no_priority_last(
     assert ranked == sorted(ranked) and up[len(ranked) :] == [0.0] * (len(up) - len(ranked))
     assert [p for p in down if p] == sorted(ranked, reverse=True)
     assert 0.0 in up and len(set(ranked)) > 1
+
+
+async def test_an_unmodelled_root_query_by_id_answers_that_stub(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    data = await _data(http, sandbox, '{ cycle(id: "c-1") { id number issues { nodes { id } } } }')
+    assert data["cycle"] == {"id": "c-1", "number": 0.0, "issues": {"nodes": []}}
