@@ -27,6 +27,24 @@ from connectors.sandbox.seed import stable_uuid
 
 Info = GraphQLResolveInfo
 
+# The input fields each modelled mutation stores; any other field set is refused rather
+# than dropped, so a write is never silently smaller in the sandbox than it would be live.
+_ISSUE_INPUT = frozenset(
+    {"id", "teamId", "title", "description", "priority", "estimate", "dueDate", "stateId"}
+    | {"assigneeId", "labelIds", "addedLabelIds", "removedLabelIds", "projectId"}
+)
+_MODELLED_INPUT: dict[str, frozenset[str]] = {
+    "IssueCreateInput": _ISSUE_INPUT,
+    "IssueUpdateInput": _ISSUE_INPUT,
+    "CommentCreateInput": frozenset({"id", "issueId", "body"}),
+    "CommentUpdateInput": frozenset({"body"}),
+    "ProjectCreateInput": frozenset({"id", "name", "description", "teamIds"}),
+    "WebhookCreateInput": frozenset(
+        {"id", "url", "label", "enabled", "resourceTypes", "teamId", "allPublicTeams", "secret"}
+    ),
+    "WebhookUpdateInput": frozenset({"url", "label", "enabled", "resourceTypes", "secret"}),
+}
+
 
 class Mutations:
     """The Mutation fields the emulator models."""
@@ -41,7 +59,7 @@ class Mutations:
     # --- issues --------------------------------------------------------------------
 
     def issueCreate(self, _info: Info, input: Node) -> Node:
-        issue = self.store.create_issue(self._unrename(input), self.hidden)
+        issue = self.store.create_issue(self._modelled(input, "IssueCreateInput"), self.hidden)
         return self._payload("issue", self.views.issue(issue), changed=False)
 
     def issueUpdate(self, _info: Info, id: str, input: Node) -> Node:
@@ -49,7 +67,7 @@ class Mutations:
         edit = self.engine.fire(SERVICE, ["concurrent_edit"], operation="issueUpdate")
         if edit is not None and edit.when == "before_write":
             self.store.person_edit(issue, edit.target or "", edit.value)
-        self.store.update_issue(issue, self._unrename(input), self.hidden)
+        self.store.update_issue(issue, self._modelled(input, "IssueUpdateInput"), self.hidden)
         result = self._payload("issue", self.views.issue(issue), changed=False)
         if edit is not None and edit.when == "after_write":
             self.store.person_edit(issue, edit.target or "", edit.value)
@@ -81,6 +99,7 @@ class Mutations:
     # --- comments ------------------------------------------------------------------
 
     def commentCreate(self, _info: Info, input: Node) -> Node:
+        input = self._modelled(input, "CommentCreateInput")
         if not input.get("issueId"):
             raise invalid_input("issueId", "issueId must be set to comment on an issue")
         try:
@@ -98,6 +117,7 @@ class Mutations:
 
     def commentUpdate(self, _info: Info, id: str, input: Node) -> Node:
         comment = self._found(self.store.comments, id, "Comment")
+        input = self._modelled(input, "CommentUpdateInput")
         if input.get("body") is not None:
             comment.body = input["body"]
             comment.updated_at = self.store.tick()
@@ -111,6 +131,7 @@ class Mutations:
     # --- projects ------------------------------------------------------------------
 
     def projectCreate(self, _info: Info, input: Node, **_args: Any) -> Node:
+        input = self._modelled(input, "ProjectCreateInput")
         for team_id in input.get("teamIds") or []:
             if team_id != self.store.team["id"]:
                 raise reference_not_found("Team", "teamIds")
@@ -133,6 +154,7 @@ class Mutations:
     # --- webhooks (registration only) ----------------------------------------------
 
     def webhookCreate(self, _info: Info, input: Node) -> Node:
+        input = self._modelled(input, "WebhookCreateInput")
         _check_url(input["url"])
         if not input.get("resourceTypes"):
             raise invalid_input("resourceTypes", "resourceTypes should not be empty")
@@ -159,6 +181,7 @@ class Mutations:
 
     def webhookUpdate(self, _info: Info, id: str, input: Node) -> Node:
         webhook = self._found(self.store.webhooks, id, "Webhook")
+        input = self._modelled(input, "WebhookUpdateInput")
         if input.get("url") is not None:
             _check_url(input["url"])
             webhook.url = input["url"]
@@ -197,10 +220,19 @@ class Mutations:
             raise invalid_input("id", "id must be a UUID") from None
         return wanted
 
-    def _unrename(self, data: Node) -> Node:
-        """Input under a renamed field (``rename_field``) is stored under the real name."""
-        back = {new: old for old, new in self.faults.drift.renamed}
-        return {back.get(key, key): value for key, value in data.items()}
+    def _modelled(self, data: Node, input_type: str) -> Node:
+        """``data`` under its real field names; a set field the sandbox does not store is
+        refused (``INVALID_INPUT`` naming it) instead of being dropped."""
+        back = {new: old for old, new in self.faults.drift.renamed} if "Issue" in input_type else {}
+        real = {back.get(key, key): value for key, value in data.items()}
+        for key, value in real.items():
+            if value is not None and key not in _MODELLED_INPUT[input_type]:
+                raise invalid_input(
+                    key,
+                    f"the steptrace sandbox does not store {input_type}.{key}; "
+                    "see docs/sandbox.md for what it models",
+                )
+        return real
 
 
 def _check_url(url: str) -> None:

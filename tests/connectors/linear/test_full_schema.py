@@ -226,3 +226,18 @@ async def test_an_unmodelled_root_query_by_id_answers_that_stub(
 ) -> None:
     data = await _data(http, sandbox, '{ cycle(id: "c-1") { id number issues { nodes { id } } } }')
     assert data["cycle"] == {"id": "c-1", "number": 0.0, "issues": {"nodes": []}}
+
+
+async def test_an_input_field_the_sandbox_does_not_store_is_refused(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    body = await _body(
+        http,
+        sandbox,
+        'mutation { issueUpdate(id: "ENG-101", input: {parentId: "ENG-102"}) { success } }',
+    )
+    error = body["errors"][0]
+    assert error["extensions"]["validationErrors"][0]["property"] == "parentId"
+    assert (
+        "does not store IssueUpdateInput.parentId" in error["extensions"]["userPresentableMessage"]
+    )
