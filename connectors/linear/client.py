@@ -45,6 +45,8 @@ from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_BASE_URL = "https://api.linear.app"
 LIST_PAGE_SIZE = 250
+# A page of full issues above this is over Linear's per-query complexity ceiling.
+MAX_ISSUE_PAGE = 100
 # Fixed forever: changing it would give every natural key a new issue id.
 UPSERT_NAMESPACE = uuid.UUID("6f0b3c1e-4a51-5d2f-9c3e-7a1d2b4c5e60")
 
@@ -91,7 +93,16 @@ class LinearClient:
     async def list_issues(
         self, team_key: str | None = None, first: int = 50, after: str | None = None
     ) -> IssuePage:
-        """One page of issues (Linear's order: oldest first), optionally of one team."""
+        """One page of issues (Linear's order: oldest first), optionally of one team.
+
+        At most :data:`MAX_ISSUE_PAGE` issues: a larger page of full issues is over
+        Linear's 10,000-point ceiling for one query, which refuses it outright.
+        """
+        if not 1 <= first <= MAX_ISSUE_PAGE:
+            raise ValueError(
+                f"linear.list_issues: first={first} is outside 1..{MAX_ISSUE_PAGE}; Linear "
+                "refuses larger pages of full issues as too complex - page with `after`"
+            )
         variables: dict[str, Any] = {"first": first, "after": after}
         if team_key is not None:
             variables["filter"] = {"team": {"key": {"eq": team_key}}}
