@@ -17,6 +17,7 @@ default retry policy. For each fault rate it reports:
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -59,15 +60,29 @@ def weather(rate: float) -> list[Fault]:
     return faults
 
 
-async def one_rate(rate: float, runs: int, concurrency: int = 4) -> dict[str, Any]:
+async def one_rate(rate: float, runs: int) -> dict[str, Any]:
     pipeline = load_pipeline(PIPELINE)
     triggers = [{"issue": ISSUES[i % len(ISSUES)], "api_token": PLANTED} for i in range(runs)]
-    options = StackOptions(faults=weather(rate), database_url="sqlite://")
+    folder = tempfile.TemporaryDirectory(prefix="steptrace-bench-faults-")
+    database = f"sqlite:///{folder.name}/trace.db"
+    options = StackOptions(faults=weather(rate), database_url=database)
     started = time.perf_counter()
+    with folder:
+        return await _measure(options, pipeline, triggers, rate, runs, started)
+
+
+async def _measure(
+    options: StackOptions,
+    pipeline: Any,
+    triggers: Sequence[dict[str, Any]],
+    rate: float,
+    runs: int,
+    started: float,
+) -> dict[str, Any]:
     async with open_stack(options) as stack:
         assert stack.store is not None and stack.sandbox is not None
         before = _objects(stack.sandbox.state)
-        outcomes = await _run_all(stack, pipeline, triggers, concurrency)
+        outcomes = await _run_all(stack, pipeline, triggers)
         after = _objects(stack.sandbox.state)
         store = stack.store
         figures = _ledger(store, outcomes, before, after)
@@ -81,7 +96,7 @@ async def one_rate(rate: float, runs: int, concurrency: int = 4) -> dict[str, An
 
 
 async def _run_all(
-    stack: Stack, pipeline: Any, triggers: Sequence[dict[str, Any]], concurrency: int
+    stack: Stack, pipeline: Any, triggers: Sequence[dict[str, Any]], concurrency: int = 4
 ) -> list[RunOutcome]:
     # Runs of one issue go one after another (two at once would race on one record).
     by_issue: dict[str, list[dict[str, Any]]] = {}
