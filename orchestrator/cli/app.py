@@ -114,6 +114,8 @@ def run(
     from orchestrator.cli.views import run_view
     from orchestrator.service.stack import StackOptions, open_stack
 
+    _configure_process()
+
     async def go() -> dict[str, Any]:
         async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
             outcome = await stack.run(loaded, payload)
@@ -138,6 +140,8 @@ def run(
 def up(seed: SeedOption = 7) -> None:
     """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
     from orchestrator.service.stack import StackOptions, open_stack
+
+    _configure_process()
 
     async def serve() -> None:
         async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
@@ -644,6 +648,7 @@ def _configure_process() -> None:
         configure_tracing()
     except RuntimeError as exc:
         _fail(str(exc))
+    # The SDK's provider flushes queued spans at exit (shutdown_on_exit).
 
 
 async def _with_ops(main: Any) -> None:

@@ -14,11 +14,11 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import uvicorn
-from prometheus_client import make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from orchestrator.runtime.devserver import free_port
 
@@ -40,11 +40,14 @@ def ops_app(checks: Mapping[str, ReadinessCheck]) -> Starlette:
             return JSONResponse({"ready": False, "failing": failing}, status_code=503)
         return JSONResponse({"ready": True, "checks": sorted(checks)})
 
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Mount("/metrics", app=make_asgi_app()),
+            Route("/metrics", metrics),
         ]
     )
 

@@ -93,8 +93,8 @@ class _Observed(ActivityInboundInterceptor):
             self._guard(_after_step, call, result)
             return result
         finally:
+            self._guard(_step_done, call, attempt, status, time.perf_counter() - started)
             STEP_CONTEXT.reset(token)
-            self._guard(_step_metrics, call, attempt, status, time.perf_counter() - started)
 
     def _guard(self, function: Callable[..., None], *args: Any) -> None:
         try:
@@ -117,10 +117,14 @@ def _error_class(exc: BaseException) -> str:
     return str(getattr(exc, "type", None) or type(exc).__name__)
 
 
-def _step_metrics(call: StepCall, attempt: int, status: str, seconds: float) -> None:
+def _step_done(call: StepCall, attempt: int, status: str, seconds: float) -> None:
     metrics.STEP_SECONDS.labels(call.pipeline, call.step_id, call.op, status).observe(seconds)
     if attempt > 1:
         metrics.RETRIES.labels(call.pipeline, call.step_id, call.op).inc()
+    # The step context filter adds the run and step ids to this line.
+    level = logging.DEBUG if status == "succeeded" else logging.WARNING
+    extra = {"status": status, "duration_ms": round(seconds * 1000)}
+    log.log(level, "step %s", status, extra=extra)
 
 
 def _after_step(call: StepCall, result: Any) -> None:

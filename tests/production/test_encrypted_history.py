@@ -11,21 +11,20 @@ import base64
 import contextlib
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
 
 from connectors.sandbox.faults import Fault
 from orchestrator.config.settings import Settings
 from orchestrator.runtime.codec import Keyring, new_key_entry
-from orchestrator.runtime.devserver import DevServer, free_port, temporal_binary
+from orchestrator.runtime.devserver import DevServer, temporal_binary
 from orchestrator.service.codec_server import CodecServerConfig, codec_app
 from orchestrator.service.stack import RunOutcome, StackOptions, open_stack
 from orchestrator.spec.pipeline import LoadedPipeline
 from tests.databases import all_database_text
+from tests.production.servers import serve_app
 
 # Synthetic secrets, one set per run so each run's leak is told apart.
 ENCRYPTED = ("xoxb-5550001-CodecPlantedAlpha9Zq", "Bearer-CodecTriggerAlpha7Lm3")
@@ -94,24 +93,11 @@ def _decoded_data(value: Any) -> list[str]:
     return []
 
 
-@contextlib.asynccontextmanager
-async def codec_server(keys: str) -> AsyncIterator[str]:
+def codec_server(keys: str) -> contextlib.AbstractAsyncContextManager[str]:
     config = CodecServerConfig(
         Keyring.parse(keys, source="test"), "default", ["http://127.0.0.1:8233"], TOKEN
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(codec_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the codec server stopped before it started"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    return serve_app(codec_app(config))
 
 
 async def test_history_holds_ciphertext_and_the_codec_server_decodes_it(
