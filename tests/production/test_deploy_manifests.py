@@ -98,7 +98,8 @@ def render_kustomization() -> list[dict[str, Any]]:
 
 def containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
     spec = obj.get("spec", {})
-    pod = spec.get("template", {}).get("spec", {}) if "template" in spec else {}
+    spec = spec.get("jobTemplate", {}).get("spec", spec)  # a CronJob wraps a Job
+    pod = spec.get("template", {}).get("spec", {})
     return list(pod.get("containers", []))
 
 
