@@ -6,6 +6,7 @@ Observation never raises into the pipeline: a metric is a side effect, not a ste
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -49,8 +50,16 @@ STORE_WRITE_SECONDS = Histogram(
 
 
 def watch_open_escalations(count: Callable[[], int]) -> None:
-    """Read the gauge from ``count`` at every scrape (the store is the truth)."""
-    OPEN_ESCALATIONS.set_function(lambda: float(count()))
+    """Read the gauge from ``count`` at every scrape (the store is the truth). A store
+    that cannot answer makes the gauge NaN, never the scrape fail."""
+
+    def read() -> float:
+        try:
+            return float(count())
+        except Exception:
+            return math.nan
+
+    OPEN_ESCALATIONS.set_function(read)
 
 
 class TimedCommitter(GroupCommitter):

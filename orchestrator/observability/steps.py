@@ -122,7 +122,7 @@ def _step_done(call: StepCall, attempt: int, status: str, seconds: float) -> Non
     if attempt > 1:
         metrics.RETRIES.labels(call.pipeline, call.step_id, call.op).inc()
     # The step context filter adds the run and step ids to this line.
-    level = logging.DEBUG if status == "succeeded" else logging.WARNING
+    level = logging.DEBUG if status == "succeeded" else logging.INFO
     extra = {"status": status, "duration_ms": round(seconds * 1000)}
     log.log(level, "step %s", status, extra=extra)
 
