@@ -254,11 +254,14 @@ class EmbeddedDisabledError(RuntimeError):
 
 
 def _interceptors(committer: GroupCommitter | None, options: StackOptions) -> list[Interceptor]:
+    observer = StepObserver()
+    if options.on_capture_error is not None:  # tests fail on a swallowed error
+        observer.settings.on_internal_error = options.on_capture_error
     if committer is None:
-        return [StepObserver()]
+        return [observer]
     capture = CaptureSettings(committer=committer)
     if options.durable_within is not None:
         capture.durable_within = options.durable_within
     if options.on_capture_error is not None:
         capture.on_internal_error = options.on_capture_error
-    return [StepObserver(), TraceInterceptor(capture)]
+    return [observer, TraceInterceptor(capture)]

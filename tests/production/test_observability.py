@@ -76,7 +76,12 @@ async def test_spans_metrics_and_health_after_real_runs(
         ),
         "writes": sample("steptrace_store_write_seconds_count"),
     }
-    options = StackOptions(faults=FAULTS, database_url=f"sqlite:///{tmp_path / 'trace.db'}")
+    swallowed: list[BaseException] = []  # observer and capture errors: a failure here
+    options = StackOptions(
+        faults=FAULTS,
+        database_url=f"sqlite:///{tmp_path / 'trace.db'}",
+        on_capture_error=swallowed.append,
+    )
     async with open_stack(options, Settings(temporal_address=dev_server.address)) as stack:
         outcomes = []
         for index, issue in enumerate(ISSUES, start=1):
@@ -88,6 +93,7 @@ async def test_spans_metrics_and_health_after_real_runs(
             live = await http.get(f"{ops}/healthz")
             scraped = (await http.get(f"{ops}/metrics")).text
 
+    assert not swallowed, swallowed
     assert [o.status for o in outcomes] == ["succeeded", "succeeded", "qc_failed", "failed"]
     finished = spans.get_finished_spans()
     assert_step_spans(finished, outcomes[0].run_id)
