@@ -122,6 +122,8 @@ def run(
     from orchestrator.service.stack import StackOptions, open_stack
     from tracer.run_views import run_view
 
+    _configure_process()
+
     async def go() -> dict[str, Any]:
         async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
             outcome = await stack.run(loaded, payload)
@@ -146,6 +148,8 @@ def run(
 def up(seed: SeedOption = 7) -> None:
     """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
     from orchestrator.service.stack import StackOptions, open_stack
+
+    _configure_process()
 
     async def serve() -> None:
         async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
@@ -186,9 +190,19 @@ def worker(
     settings = Settings.from_env()
     queue = task_queue or settings.task_queue
 
+    _configure_process()
+
     async def serve() -> None:
-        async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
+        from orchestrator.observability.server import ops_endpoints
+        from orchestrator.service.health import stack_checks
+
+        async with (
+            open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack,
+            ops_endpoints(stack_checks(stack)) as ops,
+        ):
             print(f"steptrace worker: task queue {stack.task_queue}", flush=True)
+            if ops:
+                print(f"steptrace worker: metrics and health on {ops}", flush=True)
             await _until_signalled()
 
     _run_async(serve())
@@ -215,7 +229,8 @@ def bot(
         config = bot_config(os.environ, settings)
     except BotConfigError as exc:
         _fail(str(exc))
-    _run_async(run_bot(config, settings, _open_store(), host=host, port=port))
+    _configure_process()
+    _run_async(_with_ops(run_bot(config, settings, _open_store(), host=host, port=port)))
 
 
 @bench_app.command("diff")
@@ -585,13 +600,22 @@ def _trigger(text: str) -> dict[str, Any]:
 
 
 def _run_async(coroutine: Any) -> Any:
+    from orchestrator.runtime.codec import CodecKeyError
+    from orchestrator.runtime.connection import ConnectionConfigError
     from orchestrator.runtime.devserver import DevServerError
+    from orchestrator.service.stack import EmbeddedDisabledError
     from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
     try:
         return asyncio.run(coroutine)
-    except (DevServerError, TraceStoreError) as exc:
+    except (
+        DevServerError,
+        TraceStoreError,
+        CodecKeyError,
+        ConnectionConfigError,
+        EmbeddedDisabledError,
+    ) as exc:
         _fail(str(exc))
 
 
@@ -610,6 +634,12 @@ def _quiet_expected_failures() -> None:
 
     for name in ("temporalio.activity", "temporalio.workflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _register_ops(target: typer.Typer) -> None:
+    from orchestrator.cli.ops import register
+
+    register(target)
 
 
 async def _until_signalled() -> None:
@@ -631,6 +661,27 @@ def _wait_for_interrupt() -> None:
         pass
 
 
+def _configure_process() -> None:
+    """A service process: JSON logs and OTLP export when the environment asks for them."""
+    from orchestrator.observability.logs import configure_logging
+    from orchestrator.observability.otel import configure_tracing
+
+    configure_logging()
+    try:
+        configure_tracing()
+    except RuntimeError as exc:
+        _fail(str(exc))
+    # The SDK's provider flushes queued spans at exit (shutdown_on_exit).
+
+
+async def _with_ops(main: Any) -> None:
+    """Run ``main`` with the metrics and health endpoints beside it (liveness only)."""
+    from orchestrator.observability.server import ops_endpoints
+
+    async with ops_endpoints({}):
+        await main
+
+
 def _fail(message: str) -> NoReturn:
     print(f"steptrace: {message}", file=sys.stderr)
     raise typer.Exit(code=2)
@@ -638,6 +689,9 @@ def _fail(message: str) -> NoReturn:
 
 def main() -> None:
     app()
+
+
+_register_ops(app)
 
 
 if __name__ == "__main__":

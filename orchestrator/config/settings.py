@@ -3,6 +3,16 @@
 Nothing set means the embedded default (DESIGN §2): a Temporal dev server started by
 steptrace, the SQLite trace store under ``.steptrace/``, and the sandbox emulators for
 the four tools. Setting a tool's URL and token points that tool at the real API.
+
+The Temporal connection (docs/deploy.md): ``STEPTRACE_TEMPORAL_ADDRESS``,
+``STEPTRACE_TEMPORAL_NAMESPACE``, TLS with ``STEPTRACE_TEMPORAL_TLS=1`` and optionally
+``STEPTRACE_TEMPORAL_TLS_CA`` (server CA file), ``STEPTRACE_TEMPORAL_TLS_CERT`` and
+``STEPTRACE_TEMPORAL_TLS_KEY`` (client certificate and key files, mTLS),
+``STEPTRACE_TEMPORAL_TLS_SERVER_NAME``; ``STEPTRACE_TEMPORAL_API_KEY`` (Temporal Cloud;
+implies TLS). Payload encryption keys: ``STEPTRACE_CODEC_KEYS`` or
+``STEPTRACE_CODEC_KEYS_FILE`` (see :mod:`orchestrator.runtime.codec`).
+``STEPTRACE_EMBEDDED=0`` (the production image) forbids starting the dev server or the
+sandbox: a missing address or tool endpoint is then an error, not a silent emulator.
 """
 
 from __future__ import annotations
@@ -25,6 +35,17 @@ class ToolEndpoint(BaseModel):
     token: SecretStr
 
 
+class TemporalTls(BaseModel):
+    """TLS to the Temporal frontend; file paths, read when connecting."""
+
+    model_config = ConfigDict(frozen=True)
+
+    server_ca: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    server_name: str | None = None
+
+
 class Settings(BaseModel):
     """Everything configurable, with the embedded defaults."""
 
@@ -38,6 +59,11 @@ class Settings(BaseModel):
     airtable_base: str = "Ops Tracker"
     monday_board: str = "Triage"
     temporal_ui_url: str | None = None
+    temporal_tls: TemporalTls | None = None
+    temporal_api_key: SecretStr | None = None
+    codec_keys: SecretStr | None = None
+    codec_keys_file: str | None = None
+    embedded: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,12 +77,18 @@ class Settings(BaseModel):
         return cls(
             database_url=env.get("STEPTRACE_DATABASE_URL") or None,
             temporal_address=env.get("STEPTRACE_TEMPORAL_ADDRESS") or None,
-            namespace=env.get("STEPTRACE_NAMESPACE", "default"),
+            namespace=env.get("STEPTRACE_TEMPORAL_NAMESPACE")
+            or env.get("STEPTRACE_NAMESPACE", "default"),
             task_queue=env.get("STEPTRACE_TASK_QUEUE", "steptrace"),
             endpoints=endpoints,
             airtable_base=env.get("STEPTRACE_AIRTABLE_BASE", "Ops Tracker"),
             monday_board=env.get("STEPTRACE_MONDAY_BOARD", "Triage"),
             temporal_ui_url=env.get("STEPTRACE_TEMPORAL_UI_URL") or None,
+            temporal_tls=_tls_from_env(env),
+            temporal_api_key=_secret(env.get("STEPTRACE_TEMPORAL_API_KEY")),
+            codec_keys=_secret(env.get("STEPTRACE_CODEC_KEYS")),
+            codec_keys_file=env.get("STEPTRACE_CODEC_KEYS_FILE") or None,
+            embedded=_flag(env.get("STEPTRACE_EMBEDDED"), default=True),
         )
 
     def missing_endpoints(self) -> list[Tool]:
@@ -69,3 +101,27 @@ class Settings(BaseModel):
         for tool in self.missing_endpoints():
             filled[tool] = ToolEndpoint(base_url=urls[tool], token=SecretStr(SANDBOX_TOKEN))
         return self.model_copy(update={"endpoints": filled})
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value else None
+
+
+def _flag(value: str | None, *, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _tls_from_env(env: Mapping[str, str]) -> TemporalTls | None:
+    """TLS when asked for, or when any TLS file or an API key is given (Cloud needs TLS)."""
+    tls = TemporalTls(
+        server_ca=env.get("STEPTRACE_TEMPORAL_TLS_CA") or None,
+        client_cert=env.get("STEPTRACE_TEMPORAL_TLS_CERT") or None,
+        client_key=env.get("STEPTRACE_TEMPORAL_TLS_KEY") or None,
+        server_name=env.get("STEPTRACE_TEMPORAL_TLS_SERVER_NAME") or None,
+    )
+    wanted = _flag(env.get("STEPTRACE_TEMPORAL_TLS"), default=False)
+    if wanted or tls != TemporalTls() or env.get("STEPTRACE_TEMPORAL_API_KEY"):
+        return tls
+    return None

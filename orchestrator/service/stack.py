@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowFailureError
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
@@ -28,16 +27,20 @@ from orchestrator.config.settings import Settings
 from orchestrator.humanloop.replay.starter import ReplayOutcome, replay_run
 from orchestrator.humanloop.rollback.plan import RollbackResult
 from orchestrator.humanloop.rollback.starter import rollback_run
+from orchestrator.observability.metrics import TimedCommitter, watch_open_escalations
 from orchestrator.runtime.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
+from orchestrator.runtime.connection import connect
 from orchestrator.runtime.devserver import DevServer
 from orchestrator.runtime.pipeline_workflow import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
+from orchestrator.runtime.step_observer import StepObserver
 from orchestrator.runtime.worker import build_worker
 from orchestrator.service.composition import WORKFLOWS, product_activities
 from orchestrator.spec.pipeline import LoadedPipeline
 from orchestrator.tools.clients import ToolClients
 from rubrics.judge import judge_from_env
 from tracer.capture import CaptureSettings, TraceInterceptor
-from tracer.store import GroupCommitter, TraceStore
+from tracer.store import GroupCommitter, RunStatus, TraceStore
+from tracer.store.retention import count_runs
 
 HTTP_TIMEOUT_SECONDS = 10.0
 
@@ -153,6 +156,9 @@ async def open_stack(
     async with contextlib.AsyncExitStack() as stack:
         sandbox = None
         if settings.missing_endpoints():
+            _require_embedded(
+                settings, f"no endpoint for {', '.join(settings.missing_endpoints())}"
+            )
             sandbox = Sandbox(seed=options.seed, faults=options.faults).start()
             stack.callback(sandbox.stop)
             settings = settings.with_sandbox(sandbox.urls)
@@ -204,7 +210,8 @@ def _open_store(
         return None, None
     store = TraceStore.open(options.database_url or settings.database_url)
     stack.callback(store.close)
-    committer = GroupCommitter(store)
+    committer = TimedCommitter(store)
+    watch_open_escalations(lambda: count_runs(store, RunStatus.ESCALATED))
     # Bounded: with the store gone for good, an unbounded drain would hang the exit; this
     # way the exit fails with StoreUnavailableError saying how many records were lost.
     stack.callback(committer.close, options.drain_seconds)
@@ -215,26 +222,36 @@ async def _temporal(
     stack: contextlib.AsyncExitStack, options: StackOptions, settings: Settings
 ) -> tuple[Client, str | None]:
     if settings.temporal_address:
-        client = await Client.connect(
-            settings.temporal_address,
-            namespace=settings.namespace,
-            data_converter=pydantic_data_converter,
-        )
-        return client, settings.temporal_ui_url
+        return await connect(settings), settings.temporal_ui_url
+    _require_embedded(settings, "STEPTRACE_TEMPORAL_ADDRESS is not set")
     server = DevServer(ui=options.ui)
-    client = await server.start()
+    await server.start()
     stack.push_async_callback(server.stop)
-    return client, server.ui_url
+    # The same connection as production's (codec, interceptors) to the embedded server.
+    return await connect(settings, server.address), server.ui_url
 
 
-def _interceptors(
-    committer: GroupCommitter | None, options: StackOptions
-) -> list[TraceInterceptor]:
+def _require_embedded(settings: Settings, why: str) -> None:
+    if not settings.embedded:
+        raise EmbeddedDisabledError(
+            f"{why}, and STEPTRACE_EMBEDDED=0 forbids starting the embedded dev server or "
+            "sandbox: configure the real endpoint (docs/deploy.md)"
+        )
+
+
+class EmbeddedDisabledError(RuntimeError):
+    """Production settings lack an endpoint that only the embedded stack would fill."""
+
+
+def _interceptors(committer: GroupCommitter | None, options: StackOptions) -> list[Interceptor]:
+    observer = StepObserver()
+    if options.on_capture_error is not None:  # tests fail on a swallowed error
+        observer.settings.on_internal_error = options.on_capture_error
     if committer is None:
-        return []
+        return [observer]
     capture = CaptureSettings(committer=committer)
     if options.durable_within is not None:
         capture.durable_within = options.durable_within
     if options.on_capture_error is not None:
         capture.on_internal_error = options.on_capture_error
-    return [TraceInterceptor(capture)]
+    return [observer, TraceInterceptor(capture)]

@@ -16,6 +16,7 @@ PACKAGE_RULES = {
 # Rooms of orchestrator/, by level: a room imports only rooms of a lower level.
 ROOM_LEVELS = {
     "config": 0,
+    "observability": 1,
     "tools": 1,
     "spec": 2,
     "runtime": 3,

@@ -126,11 +126,14 @@ class StoreBase:
         keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
         session.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
-    def _new_payload_rows(self, payloads: Iterable[EncodedPayload]) -> list[dict[str, Any]]:
+    def _new_payload_rows(
+        self, payloads: Iterable[EncodedPayload], *, trust_known: bool = True
+    ) -> list[dict[str, Any]]:
+        """Rows for the payloads not known to be stored (all of them without ``trust_known``)."""
         now = utcnow()
         unique = {p.hash: p for p in payloads}
         with self._known_lock:
-            fresh = [p for h, p in unique.items() if h not in self._known]
+            fresh = [p for h, p in unique.items() if not trust_known or h not in self._known]
         return [
             {
                 "hash": p.hash,

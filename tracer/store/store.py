@@ -141,11 +141,7 @@ class TraceStore(StoreBase):
         row = run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
         if trigger is not None:
             row["trigger_hash"] = trigger.hash
-        payload_rows = self._new_payload_rows([trigger] if trigger else [])
-        with self._write_rows() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, Run, [row])
-        self._mark_known(r["hash"] for r in payload_rows)
+        self._write_referring([trigger] if trigger else [], Run, [row])
 
     def finish_run(
         self,
@@ -196,12 +192,31 @@ class TraceStore(StoreBase):
         A record referring to a payload that is neither passed nor stored raises
         :class:`StoreDataError` and nothing of the batch is written.
         """
-        payload_rows = self._new_payload_rows(payloads)
         attempt_rows = [self._attempt_row(r) for r in records]
-        with self._write_rows() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, StepAttempt, attempt_rows)
-        self._mark_known(r["hash"] for r in payload_rows)
+        self._write_referring(payloads, StepAttempt, attempt_rows)
+
+    def _write_referring(
+        self, payloads: Iterable[EncodedPayload], model: Any, rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert ``rows`` with the payloads they refer to, in one transaction.
+
+        Payloads this process remembers as stored are skipped; but ``steptrace prune`` (in
+        another process) may have deleted one since. On a refusal, write once more with
+        every payload before giving up.
+        """
+        payloads = list(payloads)
+        for trust_known in (True, False):
+            payload_rows = self._new_payload_rows(payloads, trust_known=trust_known)
+            try:
+                with self._write_rows() as session:
+                    self._insert_ignore(session, Payload, payload_rows)
+                    self._insert_ignore(session, model, rows)
+            except StoreDataError:
+                if not trust_known or len(payload_rows) == len({p.hash for p in payloads}):
+                    raise
+                continue
+            self._mark_known(r["hash"] for r in payload_rows)
+            return
 
     def _attempt_row(self, record: AttemptRecord) -> dict[str, Any]:
         row = record.model_dump(exclude={"error", "external_writes", "inner_retries"})
