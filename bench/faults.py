@@ -173,6 +173,7 @@ def _ledger(
         for tool, objs in after.items()
     }
     return {
+        "new_objects": sum(len(objs) for objs in new.values()),
         "untraced_writes": len(untraced),
         "untraced_examples": untraced[:5],
         "duplicates": sum(len(found) for found in duplicates.values()),
@@ -206,7 +207,7 @@ async def run(*, runs: int = 24, rates: Sequence[float] = (0.10, 0.25, 0.40)) ->
 def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
     rows = [
         f"| {r['rate']:.0%} | {r['completed']}/{r['runs']} | {r['duplicates']} | "
-        f"{r['untraced_writes']} | {r['secrets_found']} | {r['inner_retries']} "
+        f"{r['untraced_writes']} of {r['new_objects']} | {r['secrets_found']} | {r['inner_retries']} "
         f"({r['reconciled_writes']} reconciled) | {r['attempts_failed']} | {r['seconds']} |"
         for r in result["rates"]
     ]
@@ -219,7 +220,7 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
             "retry policy; a credential planted in every trigger. "
             f"{result['machine']}.",
             "",
-            "| request faults | runs completed | duplicates | untraced writes | secrets found "
+            "| request faults | runs completed | duplicates | untraced of new objects | secrets found "
             "| inner retries | failed attempts | seconds |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
             *rows,
