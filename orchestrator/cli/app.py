@@ -285,6 +285,20 @@ def bench_why(
     print(json.dumps(result) if as_json else _bench_line(result))
 
 
+@bench_app.command("insights")
+def bench_insights(
+    runs: Annotated[int, typer.Option(help="Runs in the synthesised corpus.")] = 100_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Planted patterns in a corpus cloned from real runs: recall, precision, time."""
+    from bench import insights as bench_module
+
+    _quiet_expected_failures()
+    result = bench_module.run(runs=runs, progress=_progress)
+    bench_module.write_docs(result, command=f"steptrace bench insights --runs {runs}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
 @scenario_app.command("run")
 def scenario_run(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A scenario file (YAML).")],
@@ -434,6 +448,41 @@ def qc(
         print(json.dumps(report))
     else:
         print_qc(_console(), report)
+
+
+@app.command()
+def insights(
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
+    ] = None,
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    as_json: JsonFlag = False,
+    as_md: Annotated[bool, typer.Option("--md", help="Print Markdown.")] = False,
+) -> None:
+    """What the automations systematically do: failure groups, their conditions and
+    silent patterns, each with prevalence k/N (CI) and cited runs."""
+    import os
+    from datetime import UTC, datetime
+
+    from orchestrator.insights import report
+    from tracer.insights import InsightsError
+
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC) if since else None
+    except ValueError:
+        _fail(f"--since {since!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-09-01")
+    url = (
+        os.environ.get("STEPTRACE_DATABASE_URL")
+        or f"sqlite:///{Path('.steptrace/trace.db').absolute()}"
+    )
+    try:
+        analysis = report.build_report(url, since=start, pipeline=pipeline)
+    except InsightsError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(report.render_json(analysis))
+    else:
+        print(report.render_markdown(analysis) if as_md else report.render_text(analysis))
 
 
 @app.command()

@@ -1,0 +1,90 @@
+"""The insights report: findings ranked by impact, rendered for a terminal, Markdown or
+JSON, and the spec-derived hints (value-map defaults) the analysis watches.
+
+Every number and run id in a report comes from :func:`tracer.insights.analyse`; nothing
+here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from tracer.insights import Analysis, analyse
+from tracer.insights.silent import DefaultHint
+
+__all__ = ["build_report", "default_hints", "render_json", "render_markdown", "render_text"]
+
+TOP = 20
+
+
+def default_hints(store_url: str) -> list[DefaultHint]:
+    """(pipeline, step, field, default) of every value-map default in the stored specs.
+
+    Read from the ``pipeline_version`` table as YAML: a ``transform`` step's ``map``
+    entry with a ``default`` is a value the pipeline fills in silently.
+    """
+    from tracer.insights.source import open_reader
+
+    hints: set[DefaultHint] = set()
+    with open_reader(store_url) as reader:
+        for pipeline, spec in reader.rows("SELECT pipeline, spec FROM pipeline_version"):
+            try:
+                data = yaml.safe_load(spec) or {}
+            except yaml.YAMLError:
+                continue
+            for step in data.get("steps", []) if isinstance(data, dict) else []:
+                for name, entry in (step.get("map") or {}).items():
+                    if isinstance(entry, dict) and "default" in entry:
+                        hints.add((pipeline, step["id"], name, _text(entry["default"])))
+    return sorted(hints)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "∅" if value in (None, "") else str(value)
+
+
+def build_report(
+    store_url: str, *, since: datetime | None = None, pipeline: str | None = None
+) -> Analysis:
+    """Analyse the store (raises :class:`tracer.insights.InsightsError` on bad input)."""
+    return analyse(store_url, since=since, pipeline=pipeline, hints=default_hints(store_url))
+
+
+def render_json(analysis: Analysis) -> str:
+    return json.dumps(
+        {
+            "runs": analysis.runs,
+            "database": analysis.database,
+            "paths": [p.describe() for p in analysis.paths],
+            "groups": [g.model_dump(mode="json") for g in analysis.groups],
+            "findings": [f.model_dump(mode="json") for f in analysis.findings],
+        }
+    )
+
+
+def render_text(analysis: Analysis, top: int = TOP) -> str:
+    lines = [f"Insights over {analysis.runs} runs ({analysis.database})", ""]
+    for number, finding in enumerate(analysis.findings[:top], 1):
+        lines.append(f"{number}. [{finding.kind}] {finding.sentence}")
+        lines.append(f"   runs: {', '.join(finding.cited_runs[:3])}")
+    if not analysis.findings:
+        lines.append("No finding: no failure group and no significant pattern.")
+    lines += ["", f"Analysed paths ({len(analysis.paths)}; low-cardinality leaves):"]
+    lines += [f"  {p.describe()}" for p in analysis.paths[:40]]
+    return "\n".join(lines)
+
+
+def render_markdown(analysis: Analysis, top: int = TOP) -> str:
+    lines = [f"# Insights over {analysis.runs} runs", ""]
+    for finding in analysis.findings[:top]:
+        runs = ", ".join(f"`{r}`" for r in finding.cited_runs[:3])
+        lines.append(f"- **{finding.kind}** — {finding.sentence} (runs: {runs})")
+    lines += ["", "## Paths analysed", ""]
+    lines += [f"- {p.describe()}" for p in analysis.paths]
+    return "\n".join(lines) + "\n"
