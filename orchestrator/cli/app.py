@@ -456,11 +456,18 @@ def insights(
         str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
     ] = None,
     pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    cohort: Annotated[
+        str | None, typer.Option(help="Compare the runs matching this expression ...")
+    ] = None,
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="... with those matching this one.")
+    ] = None,
     as_json: JsonFlag = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print Markdown.")] = False,
 ) -> None:
     """What the automations systematically do: failure groups, their conditions and
-    silent patterns, each with prevalence k/N (CI) and cited runs."""
+    silent patterns, each with prevalence k/N (CI) and cited runs. With --cohort and
+    --vs (e.g. --cohort "version = 'a15e1dd2'" --vs "version = '8a122f3f'"): what differs."""
     import os
     from datetime import UTC, datetime
 
@@ -475,8 +482,16 @@ def insights(
         os.environ.get("STEPTRACE_DATABASE_URL")
         or f"sqlite:///{Path('.steptrace/trace.db').absolute()}"
     )
+    if (cohort is None) != (vs is None):
+        _fail(
+            '--cohort and --vs go together: name both cohorts, e.g. --cohort "day >= '
+            "'2026-09-14'\" --vs \"day < '2026-09-14'\""
+        )
     try:
-        analysis = report.build_report(url, since=start, pipeline=pipeline)
+        if cohort is not None and vs is not None:
+            analysis = report.build_cohort_report(url, cohort, vs, since=start, pipeline=pipeline)
+        else:
+            analysis = report.build_report(url, since=start, pipeline=pipeline)
     except InsightsError as exc:
         _fail(str(exc))
     if as_json:

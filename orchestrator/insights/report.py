@@ -13,10 +13,17 @@ from typing import Any
 
 import yaml
 
-from tracer.insights import Analysis, analyse
+from tracer.insights import Analysis, analyse, load_corpus
 from tracer.insights.silent import DefaultHint
 
-__all__ = ["build_report", "default_hints", "render_json", "render_markdown", "render_text"]
+__all__ = [
+    "build_cohort_report",
+    "build_report",
+    "default_hints",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
 
 TOP = 20
 
@@ -56,6 +63,29 @@ def build_report(
     return analyse(store_url, since=since, pipeline=pipeline, hints=default_hints(store_url))
 
 
+def build_cohort_report(
+    store_url: str,
+    cohort: str,
+    versus: str,
+    *,
+    since: datetime | None = None,
+    pipeline: str | None = None,
+) -> Analysis:
+    """Compare two cohorts (raises :class:`tracer.insights.CohortSyntaxError` on an
+    expression that does not parse, before the store is read)."""
+    from tracer.insights.cohort import compare_cohorts
+    from tracer.insights.cohort_parse import parse
+
+    parse(cohort)
+    parse(versus)
+    corpus = load_corpus(store_url, since=since, pipeline=pipeline)
+    try:
+        findings = compare_cohorts(corpus, cohort, versus)
+        return Analysis(corpus.runs, corpus.database, corpus.paths, [], findings)
+    finally:
+        corpus.close()
+
+
 def render_json(analysis: Analysis) -> str:
     return json.dumps(
         {
@@ -74,7 +104,14 @@ def render_text(analysis: Analysis, top: int = TOP) -> str:
         lines.append(f"{number}. [{finding.kind}] {finding.sentence}")
         lines.append(f"   runs: {', '.join(finding.cited_runs[:3])}")
     if not analysis.findings:
-        lines.append("No finding: no failure group and no significant pattern.")
+        lines.append("No finding: no pattern of three runs or more is significant.")
+    if analysis.groups:
+        lines += ["", f"Failure groups ({len(analysis.groups)}):"]
+        lines += [
+            f"  {g.id}  {g.prevalence.text()}  {g.pipeline} at {g.onset_step or '-'}: "
+            f"{g.fault_class}: {g.signature}"
+            for g in analysis.groups[:top]
+        ]
     lines += ["", f"Analysed paths ({len(analysis.paths)}; low-cardinality leaves):"]
     lines += [f"  {p.describe()}" for p in analysis.paths[:40]]
     return "\n".join(lines)

@@ -10,8 +10,10 @@ in-memory DuckDB database with these tables, one row per
 - ``rubrics``: rubric result that did not pass (fail, error, …);
 - ``diagnoses``: run's newest diagnosis (onset step, fault class, fix kind, verified);
 - ``writes``: external write of a failed run (tool, object) — the objects a group touched;
-- ``leaves``: low-cardinality leaf value of a run's trigger or of a step's output
-  (``source`` is ``trigger`` or the step id), for the paths listed in ``Corpus.paths``;
+- ``leaves`` (a view): low-cardinality leaf value of a run's trigger or of a step's
+  output (``source`` is ``trigger`` or the step id), for the paths in ``Corpus.paths``;
+  it joins ``uses`` (run, source, payload hash) with ``hash_chosen`` (hash, path,
+  value), so aggregate over ``uses`` first when counting runs;
 - ``attrs``: the attributes explanations and cohorts may use, ``(run_id, attr, value)``:
   the trigger leaves plus ``version``, ``hour``, ``weekday`` and ``retries`` (extra
   attempts on steps other than the failed one: a cause may be upstream, never the
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -33,19 +35,14 @@ import pyarrow as pa
 
 from tracer.insights.errors import CorpusUnavailableError
 from tracer.insights.leaves import flatten
-from tracer.insights.source import Columns, StoreReader, open_reader
+from tracer.insights.source import StoreReader, open_reader, quote
 from tracer.payloads import decode
 
 __all__ = ["MIN_RUNS", "ChosenPath", "Corpus", "load_corpus"]
 
 MIN_RUNS = 2
 _BATCH = 500
-_RUN_COLUMNS = ("run_id", "pipeline", "version_hash", "status", "kind", "started", "ended")
-_RUN_COLUMNS_REST = ("failed_step", "trigger_hash")
-_ATTEMPT_COLUMNS = (
-    "run_id", "step_id", "step_index", "op", "attempt", "status", "output_hash", "error",
-    "duration_ms", "started",
-)  # fmt: skip
+Columns = dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -103,36 +100,39 @@ def load_corpus(
     that is not at the current schema.
     """
     with open_reader(url) as reader:
-        where, params = _run_filter(reader, since, pipeline)
-        runs = reader.columns(
-            f"SELECT run_id, pipeline, version_hash, status, kind, {reader.ts('started_at')}, "
-            f"{reader.ts('ended_at')}, failed_step, trigger_hash FROM run WHERE {where}",
-            _RUN_COLUMNS + _RUN_COLUMNS_REST,
-            params,
+        where = _run_filter(reader, since, pipeline)
+        runs = reader.arrow(
+            f"SELECT run_id, pipeline, coalesce(version_hash, '') AS version_hash, status, "
+            f"kind, {reader.ts('started_at')} AS started, {reader.ts('ended_at')} AS ended, "
+            "coalesce(failed_step, '') AS failed_step, coalesce(trigger_hash, '') AS "
+            f"trigger_hash FROM run WHERE {where}"
         )
-        _check_size(len(runs["run_id"]), reader.database, since, pipeline)
+        _check_size(runs.num_rows, reader.database, since, pipeline)
         con = duckdb.connect(config={"threads": 2})
         con.execute("SET enable_progress_bar = false")
         _load_runs(con, runs)
-        _load_attempts(con, reader, where, params)
-        _load_small_tables(con, reader, where, params)
+        # Only a narrowed corpus is filtered in the store; the whole one is read in one
+        # scan and semi-joined here, which is cheaper than an index probe per attempt.
+        narrowed = since is not None or pipeline is not None
+        _load_attempts(con, reader, where if narrowed else None)
+        _load_small_tables(con, reader, where if narrowed else None)
         paths = _load_leaves(con, reader, max_values, min_coverage)
         _build_attrs(con)
-        return Corpus(con, reader.database, len(runs["run_id"]), paths, since, pipeline)
+        return Corpus(con, reader.database, runs.num_rows, paths, since, pipeline)
 
 
-def _run_filter(
-    reader: StoreReader, since: datetime | None, pipeline: str | None
-) -> tuple[str, list[Any]]:
+def _run_filter(reader: StoreReader, since: datetime | None, pipeline: str | None) -> str:
     clauses = ["kind IN ('pipeline', 'workflow')", "status <> 'running'"]
-    params: list[Any] = []
     if since is not None:
-        clauses.append(f"started_at >= {reader.mark}")
-        params.append(since.strftime("%Y-%m-%d %H:%M:%S") if reader.dialect == "sqlite" else since)
+        text = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        clauses.append(
+            f"started_at >= {quote(text)}"
+            if reader.dialect == "sqlite"
+            else f"started_at >= CAST({quote(text + '+00')} AS TIMESTAMPTZ)"
+        )
     if pipeline is not None:
-        clauses.append(f"pipeline = {reader.mark}")
-        params.append(pipeline)
-    return " AND ".join(clauses), params
+        clauses.append(f"pipeline = {quote(pipeline)}")
+    return " AND ".join(clauses)
 
 
 def _check_size(count: int, database: str, since: datetime | None, pipeline: str | None) -> None:
@@ -151,18 +151,27 @@ def _check_size(count: int, database: str, since: datetime | None, pipeline: str
     )
 
 
+def _of_runs(reader: StoreReader, table: str, where: str | None, extra: str = "") -> str:
+    """FROM/WHERE of a query over ``table`` restricted to the corpus's runs (when the
+    corpus is narrowed; else DuckDB semi-joins)."""
+    if where is None:
+        return f"FROM {table} t WHERE 1 = 1 {extra}"
+    narrowed = " AND ".join(f"r.{c.strip()}" for c in where.split(" AND "))
+    return f"FROM {table} t JOIN run r ON r.run_id = t.run_id WHERE {narrowed} {extra}"
+
+
 def _arrow(columns: Columns) -> pa.Table:
-    return pa.table({name: pa.array(values) for name, values in columns.items()})
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
-def _load_runs(con: duckdb.DuckDBPyConnection, runs: Columns) -> None:
-    raw = _arrow(runs)
-    con.register("raw_runs", raw)
+def _load_runs(con: duckdb.DuckDBPyConnection, runs: pa.Table) -> None:
+    con.register("raw_runs", runs)
     con.execute("""
         CREATE TABLE runs AS SELECT
-            run_id, pipeline, coalesce(substr(version_hash, 1, 8), '-') AS version,
+            run_id, pipeline, coalesce(substr(nullif(version_hash, ''), 1, 8), '-') AS version,
             status, kind, CAST(started AS TIMESTAMP) AS started_at,
-            CAST(ended AS TIMESTAMP) AS ended_at, failed_step, trigger_hash,
+            CAST(nullif(ended, '') AS TIMESTAMP) AS ended_at,
+            nullif(failed_step, '') AS failed_step, nullif(trigger_hash, '') AS trigger_hash,
             CAST(CAST(started AS TIMESTAMP) AS DATE) AS day,
             hour(CAST(started AS TIMESTAMP)) AS hour,
             dayname(CAST(started AS TIMESTAMP)) AS weekday,
@@ -171,26 +180,23 @@ def _load_runs(con: duckdb.DuckDBPyConnection, runs: Columns) -> None:
     con.unregister("raw_runs")
 
 
-def _load_attempts(
-    con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str, params: list[Any]
-) -> None:
-    attempts = reader.columns(
-        f"SELECT run_id, step_id, step_index, op, attempt, status, output_hash, "
-        f"{reader.text('error')}, duration_ms, {reader.ts('started_at')} FROM step_attempt "
-        f"WHERE run_id IN (SELECT run_id FROM run WHERE {where})",
-        _ATTEMPT_COLUMNS,
-        params,
+def _load_attempts(con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str | None) -> None:
+    attempts = reader.arrow(
+        "SELECT t.run_id, t.step_id, t.step_index, t.op, t.attempt, t.status, "
+        f"coalesce(t.output_hash, '') AS output_hash, {reader.text('t.error')} AS error, "
+        f"t.duration_ms {_of_runs(reader, 'step_attempt', where)}"
     )
-    con.register("raw_attempts", _arrow(attempts))
+    con.register("raw_attempts", attempts)
     con.execute("""
         CREATE TABLE attempts AS SELECT
             run_id, step_id, step_index, op, split_part(op, '.', 1) AS tool, attempt, status,
-            output_hash, json_extract_string(error, '$.error_class') AS error_class,
-            json_extract_string(error, '$.code') AS error_code,
-            CAST(json_extract(error, '$.status') AS INTEGER) AS error_status,
-            json_extract_string(error, '$.message') AS error_message,
-            duration_ms, CAST(started AS TIMESTAMP) AS started_at
-        FROM raw_attempts""")
+            nullif(output_hash, '') AS output_hash,
+            json_extract_string(nullif(error, ''), '$.error_class') AS error_class,
+            json_extract_string(nullif(error, ''), '$.code') AS error_code,
+            CAST(json_extract(nullif(error, ''), '$.status') AS INTEGER) AS error_status,
+            json_extract_string(nullif(error, ''), '$.message') AS error_message,
+            duration_ms
+        FROM raw_attempts SEMI JOIN runs USING (run_id)""")
     con.unregister("raw_attempts")
     con.execute("""
         CREATE TABLE steps AS SELECT
@@ -210,23 +216,26 @@ def _load_attempts(
 
 
 def _load_small_tables(
-    con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str, params: list[Any]
+    con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str | None
 ) -> None:
-    in_runs = f"run_id IN (SELECT run_id FROM run WHERE {where})"
-    rubrics = reader.columns(
-        "SELECT run_id, rubric_id, outcome, severity, step_id FROM rubric_result "
-        f"WHERE outcome NOT IN ('pass', 'not_applicable', 'not_judged') AND {in_runs}",
-        ("run_id", "rubric_id", "outcome", "severity", "step_id"),
-        params,
+    rubrics = reader.arrow(
+        "SELECT t.run_id, t.rubric_id, t.outcome, t.severity, "
+        "coalesce(t.step_id, '') AS step_id "
+        + _of_runs(
+            reader,
+            "rubric_result",
+            where,
+            "AND t.outcome NOT IN ('pass', 'not_applicable', 'not_judged')",
+        )
     )
-    con.register("raw_rubrics", _arrow(rubrics))
-    con.execute("CREATE TABLE rubrics AS SELECT * FROM raw_rubrics")
-    diagnoses = reader.columns(
-        f"SELECT id, run_id, {reader.text('body')} FROM diagnosis WHERE {in_runs}",
-        ("id", "run_id", "body"),
-        params,
+    con.register("raw_rubrics", rubrics)
+    con.execute("""CREATE TABLE rubrics AS SELECT run_id, rubric_id, outcome, severity,
+        nullif(step_id, '') AS step_id FROM raw_rubrics SEMI JOIN runs USING (run_id)""")
+    diagnoses = reader.arrow(
+        f"SELECT t.id, t.run_id, {reader.text('t.body')} AS body "
+        + _of_runs(reader, "diagnosis", where)
     )
-    con.register("raw_diagnoses", _arrow(diagnoses))
+    con.register("raw_diagnoses", diagnoses)
     con.execute("""
         CREATE TABLE diagnoses AS SELECT
             run_id, json_extract_string(body, '$.onset_step') AS onset_step,
@@ -235,23 +244,30 @@ def _load_small_tables(
             CAST(json_extract(body, '$.proposed_fix.verified') AS BOOLEAN) AS fix_verified,
             json_extract_string(body, '$.proposed_fix.patched_version') AS patched_version,
             json_extract_string(body, '$.proposed_fix.detail') AS fix_detail
-        FROM raw_diagnoses QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY id DESC) = 1
+        FROM raw_diagnoses SEMI JOIN runs USING (run_id)
+        QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY id DESC) = 1
     """)
-    failed = (
-        f"run_id IN (SELECT run_id FROM run WHERE {where} AND status IN ('failed', 'qc_failed'))"
+    failed = con.execute("SELECT count(*) FROM runs WHERE failed").fetchall()[0]
+    writes = (
+        reader.arrow(
+            f"SELECT t.run_id, {reader.text('t.external_writes')} AS writes "
+            + _of_runs(
+                reader,
+                "step_attempt",
+                where,
+                "AND t.run_id IN (SELECT run_id FROM run WHERE status IN ('failed', 'qc_failed'))",
+            )
+        )
+        if failed and failed[0]
+        else pa.table({"run_id": pa.array([], pa.string()), "writes": pa.array([], pa.string())})
     )
-    writes = reader.columns(
-        f"SELECT run_id, {reader.text('external_writes')} FROM step_attempt WHERE {failed}",
-        ("run_id", "writes"),
-        params,
-    )
-    con.register("raw_writes", _arrow(writes))
+    con.register("raw_writes", writes)
     con.execute("""
         CREATE TABLE writes AS SELECT DISTINCT run_id,
             json_extract_string(w, '$.tool') AS tool,
             json_extract_string(w, '$.object_id') AS object_id
         FROM (SELECT run_id, unnest(CAST(writes AS JSON[])) AS w FROM raw_writes
-              WHERE writes IS NOT NULL AND writes <> '[]')""")
+              SEMI JOIN runs USING (run_id) WHERE writes NOT IN ('', '[]'))""")
     for name in ("raw_rubrics", "raw_diagnoses", "raw_writes"):
         con.unregister(name)
 
@@ -306,8 +322,10 @@ def _load_leaves(
         FROM (SELECT DISTINCT pipeline, source, hash FROM uses) u JOIN hash_leaves l USING (hash)
         SEMI JOIN chosen c ON c.pipeline = u.pipeline AND c.source = u.source
             AND c.path = l.path""")
+    # A view, not a table: a run's leaves are its payloads' leaves, and payloads are
+    # shared, so counting goes through ``uses`` (run -> hash) and ``hash_chosen``.
     con.execute("""
-        CREATE TABLE leaves AS SELECT u.run_id, u.pipeline, u.source, h.path, h.value
+        CREATE VIEW leaves AS SELECT u.run_id, u.pipeline, u.source, h.path, h.value
         FROM uses u JOIN hash_chosen h USING (pipeline, source, hash)""")
     con.unregister("chosen")
     return paths
@@ -316,12 +334,12 @@ def _load_leaves(
 def _decode_leaves(reader: StoreReader, hashes: list[str]) -> Columns:
     out: Columns = {"hash": [], "path": [], "value": []}
     for start in range(0, len(hashes), _BATCH):
-        batch = hashes[start : start + _BATCH]
-        marks = ", ".join(reader.mark for _ in batch)
-        for hash_, data in reader.rows(
-            f"SELECT hash, data FROM payload WHERE hash IN ({marks})", batch
+        batch = ", ".join(quote(h) for h in hashes[start : start + _BATCH])
+        table = reader.arrow(f"SELECT hash, data FROM payload WHERE hash IN ({batch})")
+        for hash_, data in zip(
+            table.column("hash").to_pylist(), table.column("data").to_pylist(), strict=True
         ):
-            for path, value in flatten(decode(bytes(data))):
+            for path, value in flatten(decode(data)):
                 out["hash"].append(hash_)
                 out["path"].append(path)
                 out["value"].append(value)
@@ -331,7 +349,8 @@ def _decode_leaves(reader: StoreReader, hashes: list[str]) -> Columns:
 def _build_attrs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE TABLE attrs AS
-        SELECT run_id, 'trigger.' || path AS attr, value FROM leaves WHERE source = 'trigger'
+        SELECT u.run_id, 'trigger.' || h.path AS attr, h.value FROM uses u
+            JOIN hash_chosen h USING (pipeline, source, hash) WHERE u.source = 'trigger'
         UNION ALL SELECT run_id, 'version', version FROM runs
         UNION ALL SELECT run_id, 'hour', lpad(CAST(hour AS VARCHAR), 2, '0') FROM runs
         UNION ALL SELECT run_id, 'weekday', weekday FROM runs

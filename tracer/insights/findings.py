@@ -20,6 +20,7 @@ from tracer.insights.silent import DefaultHint, SilentSettings, silent_patterns
 __all__ = ["Analysis", "analyse", "analyse_corpus", "failure_groups"]
 
 CITATIONS = 5
+MIN_CITED = 3
 
 
 @dataclass
@@ -79,6 +80,8 @@ def analyse_corpus(
         _explanation_finding(corpus, e, by_id[e.group_id]) for e in diff(corpus, diff_settings)
     ]
     findings += silent_patterns(corpus, hints, silent_settings)
+    # A finding stands on at least MIN_CITED runs; smaller groups stay in ``groups``.
+    findings = [f for f in findings if len(f.cited_runs) >= MIN_CITED]
     findings.sort(key=lambda f: -f.impact)
     return Analysis(corpus.runs, corpus.database, corpus.paths, groups, findings)
 

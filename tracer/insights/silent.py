@@ -91,10 +91,12 @@ def _value_series(corpus: Corpus, s: SilentSettings) -> list[_Series]:
         WITH present AS (
             SELECT r.pipeline, st.step_id, r.day, count(*) AS n FROM steps st
             JOIN runs r USING (run_id) WHERE st.output_hash IS NOT NULL GROUP BY ALL),
+        hash_days AS (
+            SELECT u.pipeline, u.source, u.hash, r.day, count(*) AS runs FROM uses u
+            JOIN runs r USING (run_id) WHERE u.source <> 'trigger' GROUP BY ALL),
         hits AS (
-            SELECT l.pipeline, l.source, l.path, l.value, r.day,
-                count(DISTINCT l.run_id) AS k
-            FROM leaves l JOIN runs r USING (run_id) WHERE l.source <> 'trigger' GROUP BY ALL),
+            SELECT d.pipeline, d.source, h.path, h.value, d.day, sum(d.runs) AS k
+            FROM hash_days d JOIN hash_chosen h USING (pipeline, source, hash) GROUP BY ALL),
         totals AS (
             SELECT pipeline, source, path, value, sum(k) AS k FROM hits GROUP BY ALL),
         steps_n AS (SELECT pipeline, step_id AS source, sum(n) AS n FROM present GROUP BY ALL)
