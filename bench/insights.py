@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,9 +67,9 @@ def _day(text: str | None) -> int | None:
 def _matches(finding: dict[str, Any], pattern: Pattern, truth: Truth) -> bool:
     if finding["pipeline"] != pattern.pipeline:
         return False
-    kind = finding["kind"]
+    kind = str(finding["kind"])
     if pattern.kind == "failure_group":
-        return kind == "failure_group" and finding["step"] == pattern.step
+        return kind == "failure_group" and bool(finding["step"] == pattern.step)
     if pattern.kind == "explanation":
         wanted = {
             k: (truth.version_v2[:8] if k == "version" else v)
@@ -166,9 +165,7 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
 Budgets (DESIGN §8): planted-pattern recall ≥ 0.9, precision ≥ 0.9, prevalence within
 ±1 pp, 100 % of citations valid, 100 000 runs in ≤ {BUDGET_SECONDS:.0f} s.
 
-| runs | recall | precision | prevalence error (max / mean) | citations valid | analysis | process | peak RSS |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-| {result["runs"]} | {result["recall"]} ({result["found"]}/{result["truth_patterns"]}) | {result["precision"]} ({result["findings"]} findings) | {result["prevalence_error_pp_max"]} / {result["prevalence_error_pp_mean"]} pp | {result["citations_valid"]} of {result["citations"]} | {result["seconds"]} s | {result["process_seconds"]} s | {result["peak_rss_mb"]:.0f} MB |
+{_table(result)}
 
 Time budget {"met" if result["budget_met"] else "**missed**"}. Missed patterns: {missed}.
 Findings matching no truth pattern: {unmatched}.
@@ -190,6 +187,25 @@ groups, DIFF, silent patterns); "process" adds interpreter start and imports.
 - Load average when the run started: {result["load_average"]}
 """
     replace_section(SECTION, section, docs)
+
+
+def _table(result: dict[str, Any]) -> str:
+    header = [
+        "runs", "recall", "precision", "prevalence error (max / mean)", "citations valid",
+        "analysis", "process", "peak RSS",
+    ]  # fmt: skip
+    cells = [
+        str(result["runs"]),
+        f"{result['recall']} ({result['found']}/{result['truth_patterns']})",
+        f"{result['precision']} ({result['findings']} findings)",
+        f"{result['prevalence_error_pp_max']} / {result['prevalence_error_pp_mean']} pp",
+        f"{result['citations_valid']} of {result['citations']}",
+        f"{result['seconds']} s",
+        f"{result['process_seconds']} s",
+        f"{result['peak_rss_mb']:.0f} MB",
+    ]
+    rows = [header, ["---"] * len(header), cells]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

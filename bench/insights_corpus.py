@@ -53,7 +53,7 @@ class Pattern:
     """One planted (or base) pattern and the runs that exhibit it."""
 
     id: str
-    kind: str  # failure_group | explanation | default_taken | value_shift | retry_absorbed | latency_shift
+    kind: str  # a FindingKind: failure_group, explanation, default_taken, …
     pipeline: str
     planted: bool
     step: str | None = None
@@ -196,10 +196,11 @@ def _second_version(
     spec = db.execute("SELECT spec FROM pipeline_version WHERE hash = ?", (base,)).fetchone()[0]
     v2 = "b2" + base[2:]
     db.execute(
-        "INSERT OR IGNORE INTO pipeline_version (hash, pipeline, spec, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT OR IGNORE INTO pipeline_version (hash, pipeline, spec, created_at) "
+        "VALUES (?, ?, ?, ?)",
         (v2, "linear-triage-sync-due-default", spec + "\n# v2\n", FIRST_DAY.strftime(SQLITE_TIME)),
     )
-    return v2
+    return str(v2)
 
 
 def _patterns() -> dict[str, Pattern]:
@@ -276,7 +277,8 @@ def _patterns() -> dict[str, Pattern]:
     return {p.id: p for p in plist}
 
 
-_FAILURES = (  # (pattern, pipeline, rate, condition on the trigger fields)
+_FAILURES: tuple[tuple[str, str, float, dict[str, str]], ...] = (
+    # (pattern, pipeline, rate, condition on the trigger fields)
     ("G-team", "linear-triage-sync", 0.16, {"team": "OPS"}),
     ("G-urgent", "airtable-intake-to-linear", 0.5, {"priority": "urgent", "source": "schedule"}),
     ("G-decoy", "linear-triage-sync-wrong-priority-map", 0.04, {}),

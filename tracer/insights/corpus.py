@@ -186,9 +186,10 @@ def _load_attempts(con: duckdb.DuckDBPyConnection, reader: StoreReader, where: s
         f"coalesce(t.output_hash, '') AS output_hash, {reader.text('t.error')} AS error, "
         f"t.duration_ms {_of_runs(reader, 'step_attempt', where)}"
     )
+    # A view over the Arrow table the driver returned: no second copy of every attempt.
     con.register("raw_attempts", attempts)
     con.execute("""
-        CREATE TABLE attempts AS SELECT
+        CREATE VIEW attempts AS SELECT
             run_id, step_id, step_index, op, split_part(op, '.', 1) AS tool, attempt, status,
             nullif(output_hash, '') AS output_hash,
             json_extract_string(nullif(error, ''), '$.error_class') AS error_class,
@@ -197,7 +198,6 @@ def _load_attempts(con: duckdb.DuckDBPyConnection, reader: StoreReader, where: s
             json_extract_string(nullif(error, ''), '$.message') AS error_message,
             duration_ms
         FROM raw_attempts SEMI JOIN runs USING (run_id)""")
-    con.unregister("raw_attempts")
     con.execute("""
         CREATE TABLE steps AS SELECT
             run_id, step_id, min(step_index) AS step_index, any_value(op) AS op,

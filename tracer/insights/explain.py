@@ -8,7 +8,8 @@ this way than a run without it — with the Katz 95 % interval and an exact p-va
 (hypergeometric upper tail, i.e. Fisher's exact test). All tested
 combinations of all groups are then corrected together (Bonferroni), and a
 combination is reported only when its q-value is ≤ ``alpha``, its ratio ≥ ``min_ratio``
-(3, MacroBase's default) and the interval's lower end ≥ ``min_ratio / 1.5``. As in MacroBase, only *minimal* explanations are kept: a
+(3, MacroBase's default) and the interval's lower end ≥ ``min_ratio / 1.5``. As in
+MacroBase, only *minimal* explanations are kept: a
 larger combination replaces a smaller one it contains only when it keeps ≥ 90 % of the
 smaller one's outlier runs and raises the ratio by half again (``team = OPS and
 priority = urgent`` rather than ``team = OPS`` when the failures need both).
@@ -17,10 +18,10 @@ priority = urgent`` rather than ``team = OPS`` when the failures need both).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 from tracer.insights.corpus import Corpus
 from tracer.insights.groups import build_group_table
+from tracer.insights.itemsets import count_itemsets, load_wide
 from tracer.insights.stats import RiskRatio, hypergeom_sf, risk_ratio
 
 __all__ = ["DiffSettings", "Explanation", "diff"]
@@ -105,9 +106,8 @@ def _where(e: Explanation, names: list[str]) -> str:
 
 
 def _test_all(corpus: Corpus, s: DiffSettings) -> list[Explanation]:
-    """Count every attribute combination of up to ``max_order`` attributes with one
-    GROUP BY per combination over a wide table (one row per run, one column per
-    attribute), all pipelines and groups at once; test those with enough support."""
+    """Test every combination of up to ``max_order`` attribute values that holds for
+    enough of a group's runs (:mod:`.itemsets` counts them)."""
     classes = {
         gid: (pipeline, int(outliers), int(runs))
         for gid, pipeline, outliers, runs in corpus.query(
@@ -119,53 +119,28 @@ def _test_all(corpus: Corpus, s: DiffSettings) -> list[Explanation]:
     }
     if not classes:
         return []
-    names = [row[0] for row in corpus.query("SELECT DISTINCT attr FROM attrs ORDER BY 1")]
-    columns = ", ".join(
-        f"min(a.value) FILTER (WHERE a.attr = ?) AS c{i}" for i in range(len(names))
-    )
-    corpus.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE wide AS SELECT r.run_id, r.pipeline,
-            any_value(f.group_id) AS group_id, {columns}
-        FROM runs r JOIN attrs a USING (run_id) LEFT JOIN failures f USING (run_id)
-        GROUP BY r.run_id, r.pipeline""",
-        names,
-    )
+    wide = load_wide(corpus)
     floors = {
-        g: max(s.min_outliers, int(s.min_support * o + 0.999)) for g, (_, o, _) in classes.items()
+        gid: max(s.min_outliers, int(s.min_support * outliers + 0.999))
+        for gid, (_, outliers, _) in classes.items()
     }
-    combos = [
-        combo
-        for order in range(1, s.max_order + 1)
-        for combo in combinations(range(len(names)), order)
-    ]
-    sets = ", ".join("(pipeline, " + ", ".join(f"c{i}" for i in c) + ")" for c in combos)
-    every = ", ".join(f"c{i}" for i in range(len(names)))
-    rows = corpus.query(
-        f"""SELECT GROUPING({every}) AS gid, pipeline, {every}, count(*), histogram(group_id)
-        FROM wide GROUP BY GROUPING SETS ({sets})"""
-    )
-    width = len(names)
     tested: list[Explanation] = []
-    for row in rows:
-        mask, pipeline, values, matched, per_group = row[0], row[1], row[2:-2], row[-2], row[-1]
-        grouped = [i for i in range(width) if not (mask >> (width - 1 - i)) & 1]
-        if any(values[i] is None for i in grouped):
-            continue  # the attribute is absent from these runs
-        items = tuple((names[i], values[i]) for i in grouped)
-        for gid, k in (per_group or {}).items():
-            if gid not in classes or k < floors[gid] or classes[gid][0] != pipeline:
-                continue
-            _, outliers, runs = classes[gid]
-            if matched == runs:
-                continue  # holds for every run: no information
-            ratio = risk_ratio(int(k), int(matched), outliers, runs)
-            exact = RiskRatio(
-                ratio.ratio, ratio.low, ratio.high,
-                hypergeom_sf(int(k), runs, outliers, int(matched)),
-            )  # fmt: skip
-            tested.append(
-                Explanation(gid, pipeline, items, int(k), int(matched), outliers, runs, exact, 1.0)
+    for count in count_itemsets(wide, floors, s.max_order):
+        _, outliers, runs = classes[count.group_id]
+        k, matched = count.outliers_with, count.runs_with
+        if matched == runs:
+            continue  # holds for every run: no information
+        approx = risk_ratio(k, matched, outliers, runs)
+        # The exact tail is only worth computing where the effect could be reported;
+        # the rest still count as tests for the correction.
+        strong = approx.ratio >= s.min_ratio and approx.low >= s.min_ratio / 1.5
+        p_value = hypergeom_sf(k, runs, outliers, matched) if strong else 1.0
+        exact = RiskRatio(approx.ratio, approx.low, approx.high, p_value)
+        tested.append(
+            Explanation(
+                count.group_id, count.pipeline, count.items, k, matched, outliers, runs, exact, 1.0
             )
+        )
     return tested
 
 

@@ -139,7 +139,7 @@ def _explanation_finding(corpus: Corpus, e: Explanation, group: FailureGroup) ->
 
 def _cite(corpus: Corpus, group_id: str, items: tuple[tuple[str, str], ...]) -> list[str]:
     clauses = " ".join(
-        f"AND f.run_id IN (SELECT run_id FROM attrs WHERE attr = ? AND value = ?)" for _ in items
+        "AND f.run_id IN (SELECT run_id FROM attrs WHERE attr = ? AND value = ?)" for _ in items
     )
     params: list[str] = [group_id]
     for attr, value in items:

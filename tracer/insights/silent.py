@@ -22,7 +22,7 @@ from datetime import date
 from tracer.insights.changepoint import level_change, rate_change
 from tracer.insights.corpus import Corpus
 from tracer.insights.leaves import EMPTY
-from tracer.insights.models import Finding, Prevalence
+from tracer.insights.models import Finding, FindingKind, Prevalence
 from tracer.insights.stats import benjamini_hochberg
 
 __all__ = ["DefaultHint", "SilentSettings", "silent_patterns"]
@@ -154,6 +154,7 @@ def _finding(
     cited = _cite(corpus, one, since, s.citations)
     when = f" since {since}" if since else ""
     was = f" (was {100 * before:.1f} % before)" if before is not None else ""
+    kind: FindingKind
     if one.kind == "retry":
         kind = "retry_absorbed"
         sentence = (
@@ -173,7 +174,7 @@ def _finding(
             f"{one.pipeline}: `{one.step}.{one.path}` {what} in {prevalence.text()} runs{when}{was}"
         )
     return Finding(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         key=f"{kind}|{one.pipeline}|{one.step}|{one.path or ''}|{one.value}",
         sentence=sentence,
         pipeline=one.pipeline,
