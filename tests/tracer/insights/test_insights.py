@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import random
 import sqlite3
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.tracer.insights.corpus import fill_store as _fill
 from tracer.insights import CorpusUnavailableError, analyse, failure_groups
 from tracer.insights.stats import benjamini_hochberg, hypergeom_sf, wilson
-from tracer.payloads import encode
-from tracer.store import AttemptError, AttemptRecord, AttemptStatus, NewRun, RunStatus, TraceStore
-
-T0 = datetime(2026, 9, 1, tzinfo=UTC)
-
-
-def _fill(store: TraceStore, runs: int = 120) -> set[str]:
-    """Runs of one pipeline; those with team OPS fail at `write` (a planted condition)."""
-    rng = random.Random(3)
-    failing = set()
-    for i in range(runs):
-        team = rng.choice(["ENG", "OPS", "DATA"])
-        run_id = f"p-{i}/r"
-        trigger = encode({"team": team, "region": rng.choice(["eu", "us"])})
-        started = T0 + timedelta(minutes=30 * i)
-        store.start_run(
-            NewRun(run_id=run_id, pipeline="p", started_at=started, trigger_hash=trigger.hash),
-            trigger=trigger,
-        )
-        fails = team == "OPS"
-        output = encode({"status": "ok", "team": team})
-        records = [
-            AttemptRecord(
-                workflow_id=f"p-{i}", temporal_run_id="r", activity_id="1", attempt=1,
-                run_id=run_id, step_id="read", step_index=0, op="linear.get_issue",
-                status=AttemptStatus.SUCCEEDED, input_hash=trigger.hash,
-                output_hash=output.hash, started_at=started, ended_at=started,
-                duration_ms=5,
-            ),
-            AttemptRecord(
-                workflow_id=f"p-{i}", temporal_run_id="r", activity_id="2", attempt=1,
-                run_id=run_id, step_id="write", step_index=1, op="airtable.upsert_record",
-                status=AttemptStatus.FAILED if fails else AttemptStatus.SUCCEEDED,
-                input_hash=output.hash, output_hash=None if fails else output.hash,
-                error=AttemptError(error_class="UnknownFieldError", message=f"bad field {i}")
-                if fails else None,
-                started_at=started, ended_at=started, duration_ms=7,
-            ),
-        ]  # fmt: skip
-        store.record_attempts(records, [trigger, output])
-        store.finish_run(
-            run_id, RunStatus.FAILED if fails else RunStatus.SUCCEEDED,
-            "write" if fails else None, ended_at=started,
-        )  # fmt: skip
-        if fails:
-            failing.add(run_id)
-    return failing
+from tracer.store import TraceStore
 
 
 def test_groups_and_explanation(store: TraceStore, store_url: str) -> None:
