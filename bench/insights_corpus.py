@@ -113,6 +113,8 @@ class _Writer:
         self.db = db
         self.payloads: dict[str, str] = {}  # canonical json -> hash
         self.known: set[str] = {r[0] for r in db.execute("SELECT hash FROM payload")}
+        # derived payloads of this store: (base hash, change) -> hash
+        self.derived: dict[tuple[str, str], str] = {}
 
     def payload(self, value: Any) -> str:
         encoded = encode(value)
@@ -377,14 +379,11 @@ def _mark(truth: Truth, pattern_id: str, run_id: str) -> None:
     truth.patterns[pattern_id].runs.add(run_id)
 
 
-_TRIGGERS: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
-
-
 def _trigger(writer: _Writer, base_hash: str, fields: dict[str, str]) -> str:
-    key = (base_hash, tuple(sorted(fields.items())))
-    if key not in _TRIGGERS:
-        _TRIGGERS[key] = writer.payload({**writer.decoded(base_hash), **fields})
-    return _TRIGGERS[key]
+    key = (base_hash, json.dumps(fields, sort_keys=True))
+    if key not in writer.derived:
+        writer.derived[key] = writer.payload({**writer.decoded(base_hash), **fields})
+    return writer.derived[key]
 
 
 def _attempts(
@@ -405,15 +404,12 @@ def _attempts(
     return rows
 
 
-_VARIANTS: dict[tuple[str, str, str], str] = {}
-
-
 def _variant(writer: _Writer, row: dict[str, Any], key: str, value: Any) -> None:
     """Point the attempt's output at a copy of its payload with ``key`` set to ``value``."""
-    cache = (row["output_hash"], key, json.dumps(value))
-    if cache not in _VARIANTS:
-        _VARIANTS[cache] = writer.payload({**writer.decoded(row["output_hash"]), key: value})
-    row["output_hash"] = _VARIANTS[cache]
+    cache = (row["output_hash"], json.dumps({key: value}))
+    if cache not in writer.derived:
+        writer.derived[cache] = writer.payload({**writer.decoded(row["output_hash"]), key: value})
+    row["output_hash"] = writer.derived[cache]
 
 
 def _silent(
