@@ -468,36 +468,14 @@ def insights(
     """What the automations systematically do: failure groups, their conditions and
     silent patterns, each with prevalence k/N (CI) and cited runs. With --cohort and
     --vs (e.g. --cohort "version = 'a15e1dd2'" --vs "version = '8a122f3f'"): what differs."""
-    import os
-    from datetime import UTC, datetime
-
-    from orchestrator.insights import report
+    from orchestrator.insights.report import command_output
     from tracer.insights import InsightsError
 
+    fmt = "json" if as_json else "md" if as_md else "text"
     try:
-        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC) if since else None
-    except ValueError:
-        _fail(f"--since {since!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-09-01")
-    url = (
-        os.environ.get("STEPTRACE_DATABASE_URL")
-        or f"sqlite:///{Path('.steptrace/trace.db').absolute()}"
-    )
-    if (cohort is None) != (vs is None):
-        _fail(
-            '--cohort and --vs go together: name both cohorts, e.g. --cohort "day >= '
-            "'2026-09-14'\" --vs \"day < '2026-09-14'\""
-        )
-    try:
-        if cohort is not None and vs is not None:
-            analysis = report.build_cohort_report(url, cohort, vs, since=start, pipeline=pipeline)
-        else:
-            analysis = report.build_report(url, since=start, pipeline=pipeline)
+        print(command_output(since=since, pipeline=pipeline, cohort=cohort, vs=vs, fmt=fmt))
     except InsightsError as exc:
         _fail(str(exc))
-    if as_json:
-        print(report.render_json(analysis))
-    else:
-        print(report.render_markdown(analysis) if as_md else report.render_text(analysis))
 
 
 @app.command()

@@ -8,17 +8,21 @@ here computes a statistic.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tracer.insights import Analysis, analyse, load_corpus
+from tracer.insights import Analysis, InsightsError, analyse, load_corpus
 from tracer.insights.silent import DefaultHint
 
 __all__ = [
     "build_cohort_report",
     "build_report",
+    "command_output",
     "default_hints",
     "render_json",
     "render_markdown",
@@ -26,6 +30,7 @@ __all__ = [
 ]
 
 TOP = 20
+DEFAULT_STORE = ".steptrace/trace.db"
 
 
 def default_hints(store_url: str) -> list[DefaultHint]:
@@ -84,6 +89,39 @@ def build_cohort_report(
         return Analysis(corpus.runs, corpus.database, corpus.paths, [], findings)
     finally:
         corpus.close()
+
+
+def command_output(
+    *,
+    since: str | None,
+    pipeline: str | None,
+    cohort: str | None,
+    vs: str | None,
+    fmt: str,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """What ``steptrace insights`` prints, for the store of ``STEPTRACE_DATABASE_URL``
+    (default ``.steptrace/trace.db``); :class:`InsightsError` on any bad input."""
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC) if since else None
+    except ValueError as exc:
+        raise InsightsError(
+            f"--since {since!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-09-01"
+        ) from exc
+    if (cohort is None) != (vs is None):
+        raise InsightsError(
+            "--cohort and --vs go together: name both cohorts, e.g. "
+            "--cohort \"day >= '2026-09-14'\" --vs \"day < '2026-09-14'\""
+        )
+    environ = os.environ if env is None else env
+    url = environ.get("STEPTRACE_DATABASE_URL") or f"sqlite:///{Path(DEFAULT_STORE).absolute()}"
+    if cohort is not None and vs is not None:
+        analysis = build_cohort_report(url, cohort, vs, since=start, pipeline=pipeline)
+    else:
+        analysis = build_report(url, since=start, pipeline=pipeline)
+    if fmt == "json":
+        return render_json(analysis)
+    return render_markdown(analysis) if fmt == "md" else render_text(analysis)
 
 
 def render_json(analysis: Analysis) -> str:

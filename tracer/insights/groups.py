@@ -11,6 +11,8 @@ page. :func:`fingerprint` computes it from the parts, for callers that hold one 
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import UTC
 from typing import Any
 
 from tracer.insights.corpus import Corpus
@@ -25,9 +27,8 @@ _NORMALISE_SQL = r"""regexp_replace(regexp_replace(lower(coalesce({m}, '')),
 
 
 def normalise(message: str) -> str:
-    """The message as a signature: lower case, ids and numbers replaced (as in SQL)."""
-    import re
-
+    """The message as a signature: lower case, ids and numbers replaced — exactly what the
+    SQL of :func:`build_group_table` does, so one run's fingerprint matches its group."""
     text = re.sub(r"[0-9a-f]{8,}(-[0-9a-f]{4,})*", "<id>", message.lower())
     return re.sub(r"[0-9]+", "<n>", text)
 
@@ -89,8 +90,8 @@ def groups_of(corpus: Corpus) -> list[FailureGroup]:
                 status=status,
                 count=count,
                 prevalence=Prevalence.of(count, n),
-                first_seen=first,
-                last_seen=last,
+                first_seen=first.replace(tzinfo=UTC),
+                last_seen=last.replace(tzinfo=UTC),
                 trend=trends.get(gid, []),
                 affected_objects=names,
                 affected_object_count=object_count,

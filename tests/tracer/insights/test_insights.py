@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.tracer.insights.corpus import fill_store as _fill
-from tracer.insights import CorpusUnavailableError, analyse, failure_groups
+from tracer.insights import CorpusUnavailableError, analyse, failure_groups, fingerprint
+from tracer.insights.groups import normalise
 from tracer.insights.stats import benjamini_hochberg, hypergeom_sf, wilson
 from tracer.store import TraceStore
 
@@ -20,6 +21,9 @@ def test_groups_and_explanation(store: TraceStore, store_url: str) -> None:
     group = groups[0]
     assert group.count == len(failing)
     assert group.signature == "UnknownFieldError: bad field <n>"  # numbers normalised
+    # an alert can compute the same id from one run, to thread with the group
+    signature = "UnknownFieldError: " + normalise("Bad field 17")
+    assert fingerprint("p", "write", "undiagnosed", signature) == group.id
     assert set(group.representative_runs) <= failing
     analysis = analyse(store_url)
     explanations = [f for f in analysis.findings if f.kind == "explanation"]
