@@ -100,7 +100,7 @@ def load_corpus(
     that is not at the current schema.
     """
     with open_reader(url) as reader:
-        where = _run_filter(reader, since, pipeline)
+        where = _run_filter(reader, since, pipeline, "run")
         runs = reader.arrow(
             f"SELECT run_id, pipeline, coalesce(version_hash, '') AS version_hash, status, "
             f"kind, {reader.ts('started_at')} AS started, {reader.ts('ended_at')} AS ended, "
@@ -114,24 +114,28 @@ def load_corpus(
         # Only a narrowed corpus is filtered in the store; the whole one is read in one
         # scan and semi-joined here, which is cheaper than an index probe per attempt.
         narrowed = since is not None or pipeline is not None
-        _load_attempts(con, reader, where if narrowed else None)
-        _load_small_tables(con, reader, where if narrowed else None)
+        joined = _run_filter(reader, since, pipeline, "r") if narrowed else None
+        _load_attempts(con, reader, joined)
+        _load_small_tables(con, reader, joined)
         paths = _load_leaves(con, reader, max_values, min_coverage)
         _build_attrs(con)
         return Corpus(con, reader.database, runs.num_rows, paths, since, pipeline)
 
 
-def _run_filter(reader: StoreReader, since: datetime | None, pipeline: str | None) -> str:
-    clauses = ["kind IN ('pipeline', 'workflow')", "status <> 'running'"]
+def _run_filter(
+    reader: StoreReader, since: datetime | None, pipeline: str | None, alias: str
+) -> str:
+    """The SQL condition on the ``run`` table (as ``alias``) that selects the corpus."""
+    clauses = [f"{alias}.kind IN ('pipeline', 'workflow')", f"{alias}.status <> 'running'"]
     if since is not None:
         text = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         clauses.append(
-            f"started_at >= {quote(text)}"
+            f"{alias}.started_at >= {quote(text)}"
             if reader.dialect == "sqlite"
-            else f"started_at >= CAST({quote(text + '+00')} AS TIMESTAMPTZ)"
+            else f"{alias}.started_at >= CAST({quote(text + '+00')} AS TIMESTAMPTZ)"
         )
     if pipeline is not None:
-        clauses.append(f"pipeline = {quote(pipeline)}")
+        clauses.append(f"{alias}.pipeline = {quote(pipeline)}")
     return " AND ".join(clauses)
 
 
@@ -156,8 +160,7 @@ def _of_runs(reader: StoreReader, table: str, where: str | None, extra: str = ""
     corpus is narrowed; else DuckDB semi-joins)."""
     if where is None:
         return f"FROM {table} t WHERE 1 = 1 {extra}"
-    narrowed = " AND ".join(f"r.{c.strip()}" for c in where.split(" AND "))
-    return f"FROM {table} t JOIN run r ON r.run_id = t.run_id WHERE {narrowed} {extra}"
+    return f"FROM {table} t JOIN run r ON r.run_id = t.run_id WHERE {where} {extra}"
 
 
 def _arrow(columns: Columns) -> pa.Table:

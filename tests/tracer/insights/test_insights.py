@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.tracer.insights.corpus import fill_store as _fill
+from tests.tracer.insights.corpus import fill_store
 from tracer.insights import CorpusUnavailableError, analyse, failure_groups, fingerprint
 from tracer.insights.groups import normalise
 from tracer.insights.stats import benjamini_hochberg, hypergeom_sf, wilson
@@ -15,7 +16,7 @@ from tracer.store import TraceStore
 
 
 def test_groups_and_explanation(store: TraceStore, store_url: str) -> None:
-    failing = _fill(store)
+    failing = fill_store(store)
     groups = failure_groups(store_url)
     assert len(groups) == 1
     group = groups[0]
@@ -34,6 +35,17 @@ def test_groups_and_explanation(store: TraceStore, store_url: str) -> None:
     assert explanations[0].prevalence.k == len(failing)
 
 
+def test_since_and_pipeline_narrow_the_corpus(store: TraceStore, store_url: str) -> None:
+    failing = fill_store(store, runs=120)  # 2 hours apart: 10 days
+    since = datetime(2026, 9, 6, tzinfo=UTC)
+    later = {r for r in failing if int(r.split("-")[1].split("/")[0]) >= 60}
+    (group,) = failure_groups(store_url, since=since, pipeline="p")
+    assert group.count == len(later)
+    assert group.prevalence.n == 60
+    with pytest.raises(CorpusUnavailableError, match="of pipeline 'q'"):
+        failure_groups(store_url, pipeline="q")
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusUnavailableError, match="does not exist"):
         failure_groups(f"sqlite:///{tmp_path / 'none.db'}")
@@ -42,13 +54,13 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_empty_and_one_run_stores(sqlite_store: TraceStore, sqlite_url: str) -> None:
     with pytest.raises(CorpusUnavailableError, match="no finished runs"):
         analyse(sqlite_url)
-    _fill(sqlite_store, runs=1)
+    fill_store(sqlite_store, runs=1)
     with pytest.raises(CorpusUnavailableError, match="one finished run"):
         analyse(sqlite_url)
 
 
 def test_store_mid_migration(sqlite_store: TraceStore, sqlite_url: str) -> None:
-    _fill(sqlite_store, runs=3)
+    fill_store(sqlite_store, runs=3)
     db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
     with db:
         db.execute("UPDATE alembic_version SET version_num = '0000'")
