@@ -188,7 +188,11 @@ day 18, a 429 absorbed by a retry, a latency shift since day 20 — and one patt
 recorded runs themselves: the failed run of the due-date pipeline took the spec's
 default for the due date, so its clones do too. Decoys of the same
 size: a random trigger field (`region`), failure groups with no condition, a value at
-a constant 8 % (no change). "analysis" is `build_report` in a fresh process (load,
+a constant 8 % (no change). The prevalence error compares each matched finding's k/N with
+the planted share over the same denominator (the pipeline's runs, or its runs since the
+planted day): it is non-zero when a change day is found late or a group's runs are split
+or merged wrongly. A citation is valid when the generator put that run into the
+pattern. "analysis" is `build_report` in a fresh process (load,
 groups, DIFF, silent patterns); "process" adds interpreter start and imports; "CPU" is
 the user + system time of that process over all its threads (DuckDB uses two): on a
 shared machine the wall times stretch with the load average below, the CPU time does
