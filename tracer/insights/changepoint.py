@@ -4,7 +4,6 @@ first split), with a p-value that pays for having searched every split (Bonferro
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 
 __all__ = ["Change", "level_change", "rate_change"]
@@ -48,25 +47,31 @@ def rate_change(ks: list[int], ns: list[int], min_side: int = 2) -> Change | Non
     return Change(at=t, before=k1 / n1, after=k2 / n2, p_value=p)
 
 
-def level_change(levels: list[float], min_side: int = 2) -> Change | None:
-    """The split of daily levels (e.g. log p50 latency) with the largest t statistic."""
-    days = len(levels)
-    if days < 2 * min_side:
+def level_change(
+    ns: list[int], sums: list[float], squares: list[float], min_side: int = 2
+) -> Change | None:
+    """The split of daily groups of values (count, sum, sum of squares per day — e.g. of
+    log durations) with the largest two-sample z statistic over the runs themselves.
+
+    Means over runs, not daily medians: a step whose runs come in two speeds has an
+    unstable daily median but a stable mean, and only a real shift moves the mean.
+    """
+    days = len(ns)
+    if days < 2 * min_side or sum(ns) < 2:
         return None
-    best: tuple[float, int] | None = None
+    best: tuple[float, int, float, float] | None = None
     for t in range(min_side, days - min_side + 1):
-        a, b = levels[:t], levels[t:]
-        spread = math.sqrt(
-            (statistics.pvariance(a) * len(a) + statistics.pvariance(b) * len(b)) / days
-        )
-        score = abs(statistics.fmean(b) - statistics.fmean(a)) / max(spread, 1e-3)
-        if best is None or score > best[0]:
-            best = (score, t)
+        n1, n2 = sum(ns[:t]), sum(ns[t:])
+        if n1 < 2 or n2 < 2:
+            continue
+        m1, m2 = sum(sums[:t]) / n1, sum(sums[t:]) / n2
+        within = sum(squares) - n1 * m1 * m1 - n2 * m2 * m2
+        sd = math.sqrt(max(within, 0.0) / (n1 + n2 - 2))
+        z = abs(m2 - m1) / max(sd * math.sqrt(1 / n1 + 1 / n2), 1e-9)
+        if best is None or z > best[0]:
+            best = (z, t, m1, m2)
     if best is None:
         return None
-    score, t = best
-    n_eff = (t * (days - t)) / days
-    p = min(1.0, math.erfc(score * math.sqrt(n_eff) / math.sqrt(2)) * (days - 2 * min_side + 1))
-    return Change(
-        at=t, before=statistics.fmean(levels[:t]), after=statistics.fmean(levels[t:]), p_value=p
-    )
+    z, t, m1, m2 = best
+    p = min(1.0, math.erfc(z / math.sqrt(2)) * (days - 2 * min_side + 1))
+    return Change(at=t, before=m1, after=m2, p_value=p)

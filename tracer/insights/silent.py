@@ -6,7 +6,7 @@
   whose daily rate has a significant change point;
 - **retries absorbed** — a step whose failed attempt was followed by a successful one,
   per error, at any rate;
-- **latency shifts** — a step whose daily p50 duration moved by half or more.
+- **latency shifts** — a step whose geometric mean duration moved by half or more.
 
 Rates are per day over the pipeline's runs; a change point is the best single split
 (:mod:`.changepoint`); p-values of all series are corrected together (Benjamini–Hochberg).
@@ -107,7 +107,7 @@ def _value_series(corpus: Corpus, s: SilentSettings) -> list[_Series]:
         JOIN present p ON p.pipeline = h.pipeline AND p.step_id = h.source
         LEFT JOIN hits h2 ON h2.pipeline = h.pipeline AND h2.source = h.source
             AND h2.path = h.path AND h2.value = h.value AND h2.day = p.day
-        WHERE h.k >= ? AND h.k <= 0.6 * t.n AND h.k >= ? * t.n
+        WHERE h.k >= ? AND h.k >= ? * t.n
         GROUP BY ALL""",
         [s.min_runs, s.min_rate],
     )
@@ -213,19 +213,22 @@ def _cite(corpus: Corpus, one: _Series, since: date | None, limit: int) -> list[
 
 def _latency(corpus: Corpus, s: SilentSettings) -> list[Finding]:
     rows = corpus.query(
-        """SELECT r.pipeline, st.step_id, r.day, median(st.duration_ms), count(*)
+        """SELECT r.pipeline, st.step_id, r.day, count(*), sum(ln(greatest(st.duration_ms, 1))),
+            sum(ln(greatest(st.duration_ms, 1)) ^ 2)
         FROM steps st JOIN runs r USING (run_id) WHERE st.final_status = 'succeeded'
         GROUP BY ALL ORDER BY 1, 2, 3"""
     )
-    by_step: dict[tuple[str, str], list[tuple[date, float, int]]] = {}
-    for pipeline, step, day, p50, count in rows:
-        by_step.setdefault((pipeline, step), []).append((day, float(p50), int(count)))
+    by_step: dict[tuple[str, str], list[tuple[date, int, float, float]]] = {}
+    for pipeline, step, day, count, total, squares in rows:
+        by_step.setdefault((pipeline, step), []).append(
+            (day, int(count), float(total), float(squares))
+        )
     findings = []
     for (pipeline, step), days in by_step.items():
-        change = level_change([math.log(max(p50, 1.0)) for _, p50, _ in days])
+        change = level_change([d[1] for d in days], [d[2] for d in days], [d[3] for d in days])
         if change is None or change.p_value > s.alpha:
             continue
-        factor = math.exp(change.after - change.before)
+        factor = math.exp(change.after - change.before)  # of the geometric means
         if max(factor, 1 / factor) < s.latency_factor:
             continue
         since = days[change.at][0]
