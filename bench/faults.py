@@ -207,8 +207,9 @@ async def run(*, runs: int = 24, rates: Sequence[float] = (0.10, 0.25, 0.40)) ->
 def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
     rows = [
         f"| {r['rate']:.0%} | {r['completed']}/{r['runs']} | {r['duplicates']} | "
-        f"{r['untraced_writes']} of {r['new_objects']} | {r['secrets_found']} | {r['inner_retries']} "
-        f"({r['reconciled_writes']} reconciled) | {r['attempts_failed']} | {r['seconds']} |"
+        f"{r['untraced_writes']} of {r['new_objects']} | {r['secrets_found']} | "
+        f"{r['inner_retries']} ({r['reconciled_writes']} reconciled) | "
+        f"{r['attempts_failed']} | {r['seconds']} |"
         for r in result["rates"]
     ]
     section = "\n".join(
@@ -220,8 +221,8 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
             "retry policy; a credential planted in every trigger. "
             f"{result['machine']}.",
             "",
-            "| request faults | runs completed | duplicates | untraced of new objects | secrets found "
-            "| inner retries | failed attempts | seconds |",
+            "| request faults | runs completed | duplicates | untraced of new objects "
+            "| secrets found | inner retries | failed attempts | seconds |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
             *rows,
             "",

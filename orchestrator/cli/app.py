@@ -321,6 +321,20 @@ def bench_why(
     print(json.dumps(result) if as_json else _bench_line(result))
 
 
+@bench_app.command("insights")
+def bench_insights(
+    runs: Annotated[int, typer.Option(help="Runs in the synthesised corpus.")] = 100_000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Planted patterns in a corpus cloned from real runs: recall, precision, time."""
+    bench_module = _bench("insights")
+
+    _quiet_expected_failures()
+    result = bench_module.run(runs=runs, progress=_progress)
+    bench_module.write_docs(result, command=f"steptrace bench insights --runs {runs}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
 @scenario_app.command("run")
 def scenario_run(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="A scenario file (YAML).")],
@@ -471,6 +485,34 @@ def qc(
         print(json.dumps(report))
     else:
         print_qc(_console(), report)
+
+
+@app.command()
+def insights(
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
+    ] = None,
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    cohort: Annotated[
+        str | None, typer.Option(help="Compare the runs matching this expression ...")
+    ] = None,
+    vs: Annotated[
+        str | None, typer.Option("--vs", help="... with those matching this one.")
+    ] = None,
+    as_json: JsonFlag = False,
+    as_md: Annotated[bool, typer.Option("--md", help="Print Markdown.")] = False,
+) -> None:
+    """What the automations systematically do: failure groups, their conditions and
+    silent patterns, each with prevalence k/N (CI) and cited runs. With --cohort and
+    --vs (e.g. --cohort "version = 'a15e1dd2'" --vs "version = '8a122f3f'"): what differs."""
+    from orchestrator.insights.report import command_output
+    from tracer.insights import InsightsError
+
+    fmt = "json" if as_json else "md" if as_md else "text"
+    try:
+        print(command_output(since=since, pipeline=pipeline, cohort=cohort, vs=vs, fmt=fmt))
+    except InsightsError as exc:
+        _fail(str(exc))
 
 
 @app.command()
