@@ -13,6 +13,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from tracer.detectors import PII_KINDS, PiiKind
+from tracer.redaction import DEFAULT_SECRET_KEYS, RedactionPolicy
+
 Tool = Literal["linear", "airtable", "monday", "slack"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)
 SANDBOX_TOKEN = "sandbox-token"
@@ -38,6 +41,7 @@ class Settings(BaseModel):
     airtable_base: str = "Ops Tracker"
     monday_board: str = "Triage"
     temporal_ui_url: str | None = None
+    redaction: RedactionPolicy = RedactionPolicy()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +61,7 @@ class Settings(BaseModel):
             airtable_base=env.get("STEPTRACE_AIRTABLE_BASE", "Ops Tracker"),
             monday_board=env.get("STEPTRACE_MONDAY_BOARD", "Triage"),
             temporal_ui_url=env.get("STEPTRACE_TEMPORAL_UI_URL") or None,
+            redaction=redaction_from_env(env),
         )
 
     def missing_endpoints(self) -> list[Tool]:
@@ -69,3 +74,32 @@ class Settings(BaseModel):
         for tool in self.missing_endpoints():
             filled[tool] = ToolEndpoint(base_url=urls[tool], token=SecretStr(SANDBOX_TOKEN))
         return self.model_copy(update={"endpoints": filled})
+
+
+class SettingsError(ValueError):
+    """A ``STEPTRACE_*`` variable holds a value steptrace cannot use; the message says which."""
+
+
+def redaction_from_env(env: Mapping[str, str]) -> RedactionPolicy:
+    """The redaction policy: the defaults plus ``STEPTRACE_REDACT_KEYS`` / ``_PATHS`` / ``_PII``.
+
+    ``STEPTRACE_REDACT_PII=email,phone`` treats e-mail addresses and phone numbers as
+    secrets; ``STEPTRACE_PHONE_REGION`` (default ``US``) says how national numbers look.
+    """
+    pii: list[PiiKind] = []
+    for kind in _csv(env.get("STEPTRACE_REDACT_PII", "")):
+        if kind not in PII_KINDS:
+            raise SettingsError(
+                f"STEPTRACE_REDACT_PII: unknown kind {kind!r} (known: {', '.join(PII_KINDS)})"
+            )
+        pii.append(kind)
+    return RedactionPolicy(
+        keys=DEFAULT_SECRET_KEYS | frozenset(_csv(env.get("STEPTRACE_REDACT_KEYS", ""))),
+        paths=tuple(_csv(env.get("STEPTRACE_REDACT_PATHS", ""))),
+        pii=frozenset(pii),
+        phone_region=env.get("STEPTRACE_PHONE_REGION", "US").upper(),
+    )
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

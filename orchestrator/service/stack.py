@@ -176,7 +176,7 @@ async def open_stack(
                 *RollbackActivities(store, clients).all(),
                 *_escalation_activities(client, task_queue, store, clients),
             ],
-            interceptors=_interceptors(committer, options),
+            interceptors=_interceptors(committer, options, settings),
         )
         await stack.enter_async_context(worker)
         yield Stack(
@@ -212,7 +212,9 @@ def _open_store(
 ) -> tuple[TraceStore | None, GroupCommitter | None]:
     if not options.tracing:
         return None, None
-    store = TraceStore.open(options.database_url or settings.database_url)
+    store = TraceStore.open(
+        options.database_url or settings.database_url, policy=settings.redaction
+    )
     stack.callback(store.close)
     committer = GroupCommitter(store)
     # Bounded: with the store gone for good, an unbounded drain would hang the exit; this
@@ -238,11 +240,11 @@ async def _temporal(
 
 
 def _interceptors(
-    committer: GroupCommitter | None, options: StackOptions
+    committer: GroupCommitter | None, options: StackOptions, settings: Settings
 ) -> list[TraceInterceptor]:
     if committer is None:
         return []
-    capture = CaptureSettings(committer=committer)
+    capture = CaptureSettings(committer=committer, policy=settings.redaction)
     if options.durable_within is not None:
         capture.durable_within = options.durable_within
     if options.on_capture_error is not None:
