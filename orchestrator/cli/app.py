@@ -98,7 +98,10 @@ def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
 @app.command()
 def run(
     pipeline: Annotated[Path, typer.Argument(help="A pipeline spec (YAML).")],
-    trigger: Annotated[str, typer.Option(help="The trigger, as a JSON object.")] = "{}",
+    trigger: Annotated[
+        str,
+        typer.Option(help="The trigger: a JSON object, @FILE (a JSON file) or - (standard input)."),
+    ] = "{}",
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
 ) -> None:
@@ -329,7 +332,7 @@ def runs(
     from orchestrator.cli.views import run_view
     from tracer.store import RunStatus
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         wanted = RunStatus(status) if status else None
     except ValueError:
@@ -352,7 +355,7 @@ def show(
     from orchestrator.cli.render import print_timeline
     from orchestrator.cli.views import find_run, run_view
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         view = run_view(store, find_run(store, run_ref))
     except LookupError as exc:
@@ -375,7 +378,7 @@ def diff(
     """Structural diff of one step's output: this run against another."""
     from orchestrator.cli.compare import StepDiffError, compare_step
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         result = compare_step(store, run_ref, step, against)
     except (LookupError, StepDiffError) as exc:
@@ -403,7 +406,10 @@ def why(
     from orchestrator.diagnosis.why import render_diagnosis
     from orchestrator.diagnosis.why import why as diagnose
 
-    store = _open_store()
+    store = _open_store(read_only=True)
+    if _needs_diagnosis(store, run_ref):  # computing one stores it: only then open to write
+        store.close()
+        store = _open_store()
     try:
         diagnosis = diagnose(store, run_ref)
     except (LookupError, DiagnosisError) as exc:
@@ -425,7 +431,10 @@ def qc(
     from orchestrator.qc.review import qc_report
     from rubrics.judge import JudgeConfigError, judge_from_env
 
-    store = _open_store()
+    store = _open_store(read_only=True)
+    if _needs_review(store, run_ref):  # a post-hoc review stores its results
+        store.close()
+        store = _open_store()
     try:
         report = qc_report(store, find_run(store, run_ref).run_id, judge_from_env())
     except (LookupError, JudgeConfigError) as exc:
@@ -540,25 +549,47 @@ def _command_name() -> str:
     return invoked
 
 
-def _open_store() -> TraceStore:
+def _open_store(*, read_only: bool = False) -> TraceStore:
+    """The store; ``read_only`` for commands that only read: never migrated nor locked."""
     import os
 
     from tracer.store import TraceStore, TraceStoreError
 
     try:
-        return TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None)
+        return TraceStore.open(
+            os.environ.get("STEPTRACE_DATABASE_URL") or None, read_only=read_only
+        )
     except TraceStoreError as exc:
         _fail(str(exc))
 
 
-def _trigger(text: str) -> dict[str, Any]:
+def _needs_diagnosis(store: TraceStore, run_ref: str) -> bool:
+    from orchestrator.cli.views import find_run
+    from orchestrator.diagnosis.diagnoser import stored_diagnosis
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(f"--trigger is not JSON ({exc.msg} at column {exc.colno}): {text!r}")
-    if not isinstance(value, dict):
-        _fail(f'--trigger must be a JSON object such as \'{{"issue": "ENG-101"}}\', got {text!r}')
-    return value
+        run = find_run(store, "latest-failed" if run_ref == "latest" else run_ref)
+    except LookupError:
+        return False  # the command reports it
+    return stored_diagnosis(store, run.run_id) is None
+
+
+def _needs_review(store: TraceStore, run_ref: str) -> bool:
+    from orchestrator.cli.views import find_run
+
+    try:
+        return not store.rubric_results(find_run(store, run_ref).run_id)
+    except LookupError:
+        return False
+
+
+def _trigger(text: str) -> dict[str, Any]:
+    from orchestrator.cli.trigger_input import TriggerError, read_trigger
+
+    try:
+        return read_trigger(text)
+    except TriggerError as exc:
+        _fail(str(exc))
 
 
 def _run_async(coroutine: Any) -> Any:
