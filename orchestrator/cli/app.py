@@ -604,11 +604,11 @@ def _run_async(coroutine: Any) -> Any:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from orchestrator.cli.terminal import SafeConsole
 
-    console = Console()
+    console = SafeConsole()
     if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
-        console = Console(width=max(console.width, 132))
+        console = SafeConsole(width=max(console.width, 132))
     return console
 
 
@@ -640,7 +640,9 @@ def _wait_for_interrupt() -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"steptrace: {message}", file=sys.stderr)
+    from orchestrator.cli.terminal import escape_controls
+
+    print(f"steptrace: {escape_controls(message)}", file=sys.stderr)
     raise typer.Exit(code=2)
 
 
