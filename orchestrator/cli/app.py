@@ -593,13 +593,14 @@ def _trigger(text: str) -> dict[str, Any]:
 
 
 def _run_async(coroutine: Any) -> Any:
+    from orchestrator.config.settings import SettingsError
     from orchestrator.runtime.devserver import DevServerError
     from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
     try:
         return asyncio.run(coroutine)
-    except (DevServerError, TraceStoreError) as exc:
+    except (DevServerError, TraceStoreError, SettingsError) as exc:
         _fail(str(exc))
 
 
