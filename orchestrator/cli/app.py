@@ -553,13 +553,16 @@ def _open_store(*, read_only: bool = False) -> TraceStore:
     """The store; ``read_only`` for commands that only read: never migrated nor locked."""
     import os
 
+    from orchestrator.config.settings import SettingsError, redaction_from_env
     from tracer.store import TraceStore, TraceStoreError
 
     try:
         return TraceStore.open(
-            os.environ.get("STEPTRACE_DATABASE_URL") or None, read_only=read_only
+            os.environ.get("STEPTRACE_DATABASE_URL") or None,
+            read_only=read_only,
+            policy=redaction_from_env(os.environ),  # what a diagnosis or review stores
         )
-    except TraceStoreError as exc:
+    except (TraceStoreError, SettingsError) as exc:
         _fail(str(exc))
 
 

@@ -19,7 +19,7 @@ from orchestrator.cli.trigger_input import MAX_TRIGGER_BYTES, TriggerError, read
 from orchestrator.service.stack import Stack
 from orchestrator.spec.pipeline import parse_pipeline
 from tests.orchestrator.conftest import StackFactory
-from tracer.store import NewRun, RunStatus, TraceStore
+from tracer.store import NewRun, RunStatus, TraceStore, TraceStoreError
 
 STEPTRACE = Path(sys.executable).with_name("steptrace")
 REFERENCE = Path(__file__).resolve().parents[2] / "pipelines" / "linear-triage-sync.yaml"
@@ -185,3 +185,11 @@ def test_control_and_bidi_characters_are_shown_escaped(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "\x1b]" not in out and "\u202e" not in out and "\x07" not in out
     assert "\\x1b" in out and "\\u202e" in out
+
+
+def test_a_read_only_postgresql_store_reads_and_refuses_writes(pg_url: str) -> None:
+    _store_with_a_run(pg_url)
+    with TraceStore.open(pg_url, read_only=True) as store:
+        assert [r.run_id for r in store.list_runs()] == ["r-1"]
+        with pytest.raises(TraceStoreError, match="read-only"):
+            store.finish_run("r-1", RunStatus.SUCCEEDED, None)

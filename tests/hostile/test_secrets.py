@@ -9,7 +9,7 @@ A second run posts to a channel that does not exist, so its failure, its error m
 and its diagnosis carry the same handoffs.
 
 Then every place a secret could surface is searched: every byte of the store (payloads
-decompressed), the CLI's ``--json`` output of ``runs``/``show``/``why``/``diff``,
+decompressed), the CLI's ``--json`` output of ``runs``/``show``/``why``/``diff``/``qc``,
 the bot's answers over real signed HTTP, and every log record and line printed.
 """
 
@@ -161,6 +161,7 @@ def _cli_outputs(url: str, posted: str, failed: str) -> list[str]:
         ["show", failed],
         ["why", failed],
         ["diff", failed, "compose", "--against", posted],
+        ["qc", posted],
     ]
     outputs = []
     for command in commands:

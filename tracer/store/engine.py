@@ -92,9 +92,11 @@ def create_store_engine(
     if backend == "postgresql":
         if parsed.get_driver_name() in ("", "psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        if read_only:
-            options = {"options": "-c default_transaction_read_only=on"}
-            return create_engine(parsed, pool_pre_ping=True, connect_args=options)
+        if read_only:  # added to the URL's own options (a search_path, say), not instead
+            given = parsed.query.get("options")
+            given = given if isinstance(given, str) else " ".join(given or ())
+            options = f"{given} -c default_transaction_read_only=on".strip()
+            parsed = parsed.update_query_dict({"options": options})
         return create_engine(parsed, pool_pre_ping=True)
     raise TraceStoreError(
         f"unsupported database backend {backend!r}; use sqlite:///path/to/trace.db or "
