@@ -26,9 +26,7 @@ from orchestrator.service.stack import StackOptions, open_stack
 from orchestrator.spec.pipeline import load_pipeline
 from tracer.store import TraceStore
 
-REFERENCE_PIPELINE = (
-    Path(__file__).resolve().parent.parent / "pipelines" / "linear-triage-sync.yaml"
-)
+REFERENCE_PIPELINE = Path(__file__).resolve().parents[2] / "pipelines" / "linear-triage-sync.yaml"
 DEMO_ISSUES = tuple(f"ENG-{n}" for n in range(101, 109))
 DEMO_FAULTS = (
     # Airtable has a bad minute: two 503s, absorbed by retries in run 2.
