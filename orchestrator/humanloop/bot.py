@@ -10,7 +10,8 @@
   the bot stores every outcome with ``add_human_action`` and tells a refused person why,
   ephemerally.
 
-Every request passes :mod:`orchestrator.humanloop.bot_gate` first: body size capped,
+Every request passes :mod:`orchestrator.humanloop.bot_gate` first (the ASGI app in
+:mod:`orchestrator.humanloop.bot_http` puts it there): body size capped,
 Slack's signature (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}`` keyed with
 ``STEPTRACE_SLACK_SIGNING_SECRET``, at most five minutes old) checked on the raw bytes
 before anything parses them, a replayed signature refused, a malformed payload answered
@@ -31,20 +32,13 @@ import contextlib
 import logging
 import re
 import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
-from slack_bolt.adapter.starlette.async_handler import to_starlette_response
-from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import FailureError
@@ -60,7 +54,8 @@ from orchestrator.humanloop.alerts import (
     diagnosis_text,
     parse_button_value,
 )
-from orchestrator.humanloop.bot_gate import Refused, SlackGate, payload_problem
+from orchestrator.humanloop.bot_gate import SlackGate
+from orchestrator.humanloop.bot_http import EVENTS_PATH, BotApp, bind, http_server
 from orchestrator.humanloop.escalation import (
     ActionRequest,
     EscalationWorkflow,
@@ -69,7 +64,6 @@ from orchestrator.humanloop.escalation import (
 from tracer.store import HumanActionRecord, TraceStore
 
 SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
-EVENTS_PATH = "/slack/events"
 COMMAND = "/steptrace"
 USAGE = (
     "Usage: `/steptrace why <run|latest>` · `/steptrace runs` · `/steptrace rollback <run> <step>`"
@@ -89,14 +83,6 @@ class BotConfig:
     signing_secret: SecretStr
     slack_url: str
     slack_token: SecretStr
-
-
-@dataclass(frozen=True)
-class BotApp:
-    """The bolt app and the gate every request passes before bolt sees it."""
-
-    bolt: AsyncApp
-    gate: SlackGate
 
 
 def signing_secret(env: Mapping[str, str]) -> SecretStr:
@@ -377,40 +363,6 @@ async def local_bot(
         await serving
 
 
-def asgi_app(app: BotApp) -> Starlette:
-    """The bot as an ASGI app: Slack's events, commands and interactions on one path,
-    each through the gate before bolt parses it."""
-    known_actions = frozenset(ACTION_IDS)
-
-    async def endpoint(request: Request) -> Response:
-        body = await app.gate.read(request)
-        if isinstance(body, Refused):
-            return _refuse(body)
-        refused = app.gate.verify(request.headers, body)
-        if refused is not None:
-            return _refuse(refused)
-        content_type = request.headers.get("content-type", "")
-        problem = payload_problem(body, content_type, known_actions)
-        if problem is not None:
-            return _refuse(Refused(400, problem))
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8"),
-            query=str(request.query_params),
-            headers={k: v for k, v in request.headers.items()},
-        )
-        answer = await app.bolt.async_dispatch(bolt_request)
-        if answer.status == 404:  # an event nobody listens to: acknowledged, ignored
-            return Response(status_code=200)
-        return to_starlette_response(answer)
-
-    return Starlette(routes=[Route(EVENTS_PATH, endpoint, methods=["POST"])])
-
-
-def _refuse(refused: Refused) -> Response:
-    log.warning("steptrace bot: %d %s", refused.status, refused.reason)
-    return Response(refused.reason, status_code=refused.status, media_type="text/plain")
-
-
 def _button_run(value: str) -> str | None:
     try:
         return parse_button_value(value).run_id
@@ -423,21 +375,6 @@ def _no_run(ref: str) -> str:
 
 
 _URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]+:)[^@/\s]+@", re.I)
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket (``port`` 0: the OS picks one)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    return sock
-
-
-def http_server(app: BotApp) -> uvicorn.Server:
-    return uvicorn.Server(
-        uvicorn.Config(asgi_app(app), log_level="warning", lifespan="off", access_log=False)
-    )
 
 
 def _api_root(url: str) -> str:
