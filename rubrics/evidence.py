@@ -39,6 +39,9 @@ class WriteEvidence(_Plain):
     previous_run: str | None = None
     earlier_object_ids: list[str] = Field(default_factory=list)
     """Objects the same step wrote in the same container for the same trigger earlier."""
+    concurrent_after: list[dict[str, Any]] = Field(default_factory=list)
+    """After-images of the same object written by our other runs that overlapped this one
+    (two runs of the same row): a value one of them wrote is not a person's edit."""
 
 
 class StepEvidence(_Plain):

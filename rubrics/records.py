@@ -252,7 +252,7 @@ def _overwritten(step_id: str, index: int, write: WriteEvidence) -> Failures:
         after = get_path(write.after, path)
         if path and path[-1] in VOLATILE_KEYS:
             continue
-        if before != ours and after != before:
+        if before != ours and after != before and not _ours_concurrently(write, path, before):
             item = EvidenceItem(
                 step=step_id, path=write_path(step_id, index, "before", *path), value=before
             )
@@ -264,6 +264,11 @@ def _overwritten(step_id: str, index: int, write: WriteEvidence) -> Failures:
                 )
             )
     return failures
+
+
+def _ours_concurrently(write: WriteEvidence, path: tuple[Any, ...], before: Any) -> bool:
+    """True when another run of ours, running at the same time, wrote ``before``."""
+    return any(get_path(image, path) == before for image in write.concurrent_after)
 
 
 def _flat(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:

@@ -32,7 +32,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from tracer.payloads import EncodedPayload, RedactionPolicy, encode, to_json_data
+from tracer.payloads import EncodedPayload, RedactionPolicy, encode, redact_json, to_json_data
 from tracer.steps import StepCall, StepReturn, WriteImage
 from tracer.store import (
     AttemptError,
@@ -43,6 +43,7 @@ from tracer.store import (
     WriteRecord,
     run_id_for,
 )
+from tracer.taint import Taint, run_taint
 
 log = logging.getLogger(__name__)
 
@@ -123,34 +124,40 @@ def _build(
     ended = datetime.now(UTC)
     call = next((a for a in attempt.args if isinstance(a, StepCall)), None)
     returned = attempt.result if isinstance(attempt.result, StepReturn) else None
+    assert info.workflow_id is not None and info.workflow_run_id is not None
+    run_id = call.run_id if call else run_id_for(info.workflow_id, info.workflow_run_id)
+    # The run's taint: what earlier handoffs redacted is redacted here too (input first,
+    # so a secret the input names is caught again in the output built from it).
+    taint = run_taint(run_id)
     input_value = call.args if call else to_json_data(list(attempt.args))
-    payloads = [encode(input_value, policy)]
+    payloads = [encode(input_value, policy, taint)]
     output_hash = None
     writes: list[WriteRecord] = []
     if attempt.error is None:
         output = returned.output if returned else to_json_data(attempt.result)
-        payloads.append(encode(output, policy))
+        payloads.append(encode(output, policy, taint))
         output_hash = payloads[-1].hash
         for write in returned.writes if returned else []:
-            write_record, images = _write_record(write, policy)
+            write_record, images = _write_record(write, policy, taint)
             writes.append(write_record)
             payloads += images
-    assert info.workflow_id is not None and info.workflow_run_id is not None
     record = AttemptRecord(
         workflow_id=info.workflow_id,
         temporal_run_id=info.workflow_run_id,
         activity_id=info.activity_id,
         attempt=info.attempt,
-        run_id=call.run_id if call else run_id_for(info.workflow_id, info.workflow_run_id),
+        run_id=run_id,
         step_id=call.step_id if call else info.activity_type,
         step_index=call.step_index if call else -1,
         op=call.op if call else info.activity_type,
         status=AttemptStatus.FAILED if attempt.error else AttemptStatus.SUCCEEDED,
         input_hash=payloads[0].hash,
         output_hash=output_hash,
-        error=_error_record(attempt.error) if attempt.error else None,
+        error=_error_record(attempt.error, policy, taint) if attempt.error else None,
         external_writes=tuple(writes),
-        inner_retries=tuple(_inner_retries(returned, attempt.error)),
+        inner_retries=tuple(
+            redact_json(retry, policy, taint) for retry in _inner_retries(returned, attempt.error)
+        ),
         started_at=attempt.started,
         ended_at=ended,
         duration_ms=max(0, int((ended - attempt.started).total_seconds() * 1000)),
@@ -159,10 +166,10 @@ def _build(
 
 
 def _write_record(
-    write: WriteImage, policy: RedactionPolicy | None
+    write: WriteImage, policy: RedactionPolicy | None, taint: Taint
 ) -> tuple[WriteRecord, list[EncodedPayload]]:
     images = [
-        encode(image, policy) if image is not None else None
+        encode(image, policy, taint) if image is not None else None
         for image in (write.before, write.after)
     ]
     record = WriteRecord(
@@ -190,8 +197,14 @@ def _inner_retries(
     return []
 
 
-def _error_record(error: BaseException) -> AttemptError:
-    """What the attempt's error says, read from the activity's ApplicationError."""
+def _error_record(
+    error: BaseException, policy: RedactionPolicy | None, taint: Taint
+) -> AttemptError:
+    """What the attempt's error says, read from the activity's ApplicationError.
+
+    The message is redacted with the run's taint here, where the taint is known: a tool
+    that quotes the value it refused must not carry a secret into the store.
+    """
     details: dict[str, Any] = {}
     retryable: bool | None = None
     error_class = type(error).__name__
@@ -202,7 +215,7 @@ def _error_record(error: BaseException) -> AttemptError:
         details = first if isinstance(first, dict) else {}
     return AttemptError(
         error_class=str(details.get("class") or error_class),
-        message=str(details.get("message") or error),
+        message=str(redact_json(str(details.get("message") or error), policy, taint)),
         retryable=details.get("retryable", retryable),
         status=details.get("status"),
         code=details.get("code"),

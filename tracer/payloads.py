@@ -6,8 +6,10 @@ Every payload goes through the same four steps, in this order:
    ``model_dump(mode="json")``, tuples to lists); anything else — a ``datetime``, a
    ``set``, NaN — raises :class:`PayloadError` naming the type and the path;
 2. **redact** secrets: values under secret-looking keys or configured paths, and
-   token-like substrings anywhere in text, are *replaced* by a marker that says why
-   (``"[redacted: Slack token]"``) — never deleted, so a diff still shows the field;
+   credentials (and configured personal data) anywhere in text, are *replaced* by a
+   marker that says why (``"[redacted: Slack token]"``) — never deleted, so a diff still
+   shows the field; given the run's :class:`~tracer.taint.Taint`, every replaced value is
+   remembered and its later copies (also inside longer text) are replaced too;
 3. **canonicalise** to JSON with sorted keys, no whitespace, UTF-8, and **hash** those
    bytes (sha256 hex) — the hash is the payload's identity, so the same value with keys
    in another order is stored once;
@@ -32,6 +34,7 @@ from typing import Any
 import zstandard
 from pydantic import BaseModel
 
+from tracer.detectors import scan_text
 from tracer.redaction import (
     DEFAULT_SECRET_KEY_SUFFIXES,
     DEFAULT_SECRET_KEYS,
@@ -39,6 +42,7 @@ from tracer.redaction import (
     RedactionPolicy,
     redact_text,
 )
+from tracer.taint import Taint
 
 __all__ = [
     "DEFAULT_SECRET_KEYS",
@@ -91,13 +95,23 @@ def _show(path: str) -> str:
 # --------------------------------------------------------------------------- redact
 
 
-def redact(value: Any, policy: RedactionPolicy | None = None) -> tuple[Any, list[Redaction]]:
+def redact(
+    value: Any, policy: RedactionPolicy | None = None, taint: Taint | None = None
+) -> tuple[Any, list[Redaction]]:
     """Return a redacted copy of ``value`` as plain JSON data, and what was replaced.
 
     Normalises like :func:`to_json_data` in the same pass; the input is not modified.
+    With ``taint``, every replaced value is remembered in it and remembered values are
+    replaced wherever they occur (a value found late in the walk, under a secret key,
+    sends the walk round once more so that an earlier copy is caught too).
     """
-    walker = _Walker(policy or RedactionPolicy())
-    return walker.walk(value, None, 0), walker.found
+    policy = policy or RedactionPolicy()
+    walker = _Walker(policy, taint)
+    out = walker.walk(value, None, 0)
+    if walker.learned_keyed:
+        walker = _Walker(policy, taint)
+        out = walker.walk(value, None, 0)
+    return out, walker.found
 
 
 # A path under construction as a linked list (parent, segment): building it is O(1) per
@@ -123,9 +137,12 @@ class _Walker:
     Per-key decisions are cached: the same keys repeat in every record of a big payload.
     """
 
-    def __init__(self, policy: RedactionPolicy) -> None:
+    def __init__(self, policy: RedactionPolicy, taint: Taint | None = None) -> None:
         self.policy = policy
-        self.scan_text = policy.scan_text
+        self.taint = taint
+        self.learned_keyed = False
+        """A value under a secret key or path was new to the taint: walk again."""
+        self.scan_text = policy.scan_text or bool(policy.pii) or taint is not None
         self.found: list[Redaction] = []
         self.secret_keys: dict[str, bool] = {}
         self.path_depth = max((len(p.split(".")) for p in policy.paths), default=0)
@@ -134,9 +151,9 @@ class _Walker:
         if depth and depth <= self.path_depth:
             pattern = self.policy.path_is_secret(_segments(path))
             if pattern is not None and _has_content(value):
-                return self.mark(path, f"path '{pattern}'")
+                return self.mark(path, f"path '{pattern}'", value)
         if isinstance(value, str):
-            return self.walk_str(value, path) if self.scan_text and len(value) >= 8 else value
+            return self.walk_str(value, path) if self.scan_text and len(value) >= 6 else value
         if isinstance(value, Mapping):
             return self.walk_dict(value, path, depth)
         if isinstance(value, list | tuple):
@@ -162,7 +179,24 @@ class _Walker:
         )
 
     def walk_str(self, value: str, path: _Path) -> str:
-        text, reasons = redact_text(value)
+        reasons: list[str] = []
+        text = value
+        # Detectors first, so a recognisable secret keeps the marker of its own kind;
+        # taint then catches the copies of keyed values that have no recognisable format.
+        if self.policy.scan_text or self.policy.pii:
+            text, found = scan_text(
+                text,
+                self.policy.pii,
+                credentials=self.policy.scan_text,
+                phone_region=self.policy.phone_region,
+            )
+            for item in found:
+                reasons.append(item.reason)
+                if self.taint is not None:
+                    self.taint.remember(item.secret, item.reason)
+        if self.taint is not None:
+            text, copies = self.taint.apply(text)
+            reasons += copies
         if reasons:
             where = _dotted(path)
             self.found.extend(Redaction(path=where, reason=r) for r in reasons)
@@ -181,13 +215,17 @@ class _Walker:
                     )
                 secret = self.secret_keys[key] = self.policy.key_is_secret(key)
             if secret and _has_content(item):
-                out[key] = self.mark((path, key), f"key '{key.lower()}'")
+                out[key] = self.mark((path, key), f"key '{key.lower()}'", item)
             else:
                 out[key] = self.walk(item, (path, key), depth + 1)
         return out
 
-    def mark(self, path: _Path, reason: str) -> str:
+    def mark(self, path: _Path, reason: str, value: Any) -> str:
         self.found.append(Redaction(path=_dotted(path), reason=reason))
+        if self.taint is not None:
+            known = self.taint.generation
+            self.taint.remember(value, reason)
+            self.learned_keyed |= self.taint.generation != known
         return f"[redacted: {reason}]"
 
 
@@ -257,9 +295,11 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return dec
 
 
-def encode(value: Any, policy: RedactionPolicy | None = None) -> EncodedPayload:
-    """Normalise, redact, canonicalise, hash and compress ``value``."""
-    redacted, found = redact(value, policy)
+def encode(
+    value: Any, policy: RedactionPolicy | None = None, taint: Taint | None = None
+) -> EncodedPayload:
+    """Normalise, redact (remembering in and applying ``taint``), canonicalise, hash, compress."""
+    redacted, found = redact(value, policy, taint)
     raw = canonical_json(redacted)
     return EncodedPayload(
         hash=content_hash(raw),
@@ -278,6 +318,8 @@ def decode(data: bytes) -> Any:
     return json.loads(raw)
 
 
-def redact_json(value: Any, policy: RedactionPolicy | None = None) -> Any:
+def redact_json(
+    value: Any, policy: RedactionPolicy | None = None, taint: Taint | None = None
+) -> Any:
     """Normalise and redact ``value``; for JSON columns that are stored uncompressed."""
-    return redact(value, policy)[0]
+    return redact(value, policy, taint)[0]

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from connectors.sandbox.faults import Fault, FaultSpecError, parse_faults
+from connectors.sandbox.safe_yaml import YamlLimitError, compose_bounded, safe_load_bounded
 
 
 class FaultFileError(ValueError):
@@ -35,7 +36,11 @@ def load_fault_file(path: Path) -> list[Fault]:
 
 def _parse_yaml(text: str, path: Path) -> Any:
     try:
-        return yaml.safe_load(text)
+        return safe_load_bounded(text, str(path))
+    except YamlLimitError as exc:
+        raise FaultFileError(str(exc)) from exc
+    except RecursionError as exc:
+        raise FaultFileError(f"{path}: nested too deeply to read; flatten the file") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
@@ -61,7 +66,7 @@ def _with_line(message: str, text: str, path: Path) -> str:
 
 
 def _entry_line(text: str, position: int) -> int | None:
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = compose_bounded(text, "fault file")  # parsed once already: within the bounds
     if isinstance(node, yaml.MappingNode):
         node = next((v for k, v in node.value if k.value == "faults"), None)
     if isinstance(node, yaml.SequenceNode) and 0 < position <= len(node.value):

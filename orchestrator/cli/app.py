@@ -106,7 +106,10 @@ def demo(seed: SeedOption = 7, as_json: JsonFlag = False) -> None:
 @app.command()
 def run(
     pipeline: Annotated[Path, typer.Argument(help="A pipeline spec (YAML).")],
-    trigger: Annotated[str, typer.Option(help="The trigger, as a JSON object.")] = "{}",
+    trigger: Annotated[
+        str,
+        typer.Option(help="The trigger: a JSON object, @FILE (a JSON file) or - (standard input)."),
+    ] = "{}",
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
 ) -> None:
@@ -379,7 +382,7 @@ def runs(
     from tracer.run_views import run_view
     from tracer.store import RunStatus
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         wanted = RunStatus(status) if status else None
     except ValueError:
@@ -403,7 +406,7 @@ def show(
     from tracer.run_model import find_run
     from tracer.run_views import run_view
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         view = run_view(store, find_run(store, run_ref))
     except LookupError as exc:
@@ -426,7 +429,7 @@ def diff(
     """Structural diff of one step's output: this run against another."""
     from orchestrator.cli.compare import StepDiffError, compare_step
 
-    store = _open_store()
+    store = _open_store(read_only=True)
     try:
         result = compare_step(store, run_ref, step, against)
     except (LookupError, StepDiffError) as exc:
@@ -454,7 +457,10 @@ def why(
     from orchestrator.diagnosis.why import render_diagnosis
     from orchestrator.diagnosis.why import why as diagnose
 
-    store = _open_store()
+    store = _open_store(read_only=True)
+    if _needs_diagnosis(store, run_ref):  # computing one stores it: only then open to write
+        store.close()
+        store = _open_store()
     try:
         diagnosis = diagnose(store, run_ref)
     except (LookupError, DiagnosisError) as exc:
@@ -476,7 +482,10 @@ def qc(
     from rubrics.judge import JudgeConfigError, judge_from_env
     from tracer.run_model import find_run
 
-    store = _open_store()
+    store = _open_store(read_only=True)
+    if _needs_review(store, run_ref):  # a post-hoc review stores its results
+        store.close()
+        store = _open_store()
     try:
         report = qc_report(store, find_run(store, run_ref).run_id, judge_from_env())
     except (LookupError, JudgeConfigError) as exc:
@@ -620,28 +629,54 @@ def _command_name() -> str:
     return invoked
 
 
-def _open_store() -> TraceStore:
+def _open_store(*, read_only: bool = False) -> TraceStore:
+    """The store; ``read_only`` for commands that only read: never migrated nor locked."""
     import os
 
+    from orchestrator.config.settings import SettingsError, redaction_from_env
     from tracer.store import TraceStore, TraceStoreError
 
     try:
-        return TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None)
-    except TraceStoreError as exc:
+        return TraceStore.open(
+            os.environ.get("STEPTRACE_DATABASE_URL") or None,
+            read_only=read_only,
+            policy=redaction_from_env(os.environ),  # what a diagnosis or review stores
+        )
+    except (TraceStoreError, SettingsError) as exc:
         _fail(str(exc))
 
 
-def _trigger(text: str) -> dict[str, Any]:
+def _needs_diagnosis(store: TraceStore, run_ref: str) -> bool:
+    from orchestrator.diagnosis.diagnoser import stored_diagnosis
+    from tracer.run_model import find_run
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(f"--trigger is not JSON ({exc.msg} at column {exc.colno}): {text!r}")
-    if not isinstance(value, dict):
-        _fail(f'--trigger must be a JSON object such as \'{{"issue": "ENG-101"}}\', got {text!r}')
-    return value
+        run = find_run(store, "latest-failed" if run_ref == "latest" else run_ref)
+    except LookupError:
+        return False  # the command reports it
+    return stored_diagnosis(store, run.run_id) is None
+
+
+def _needs_review(store: TraceStore, run_ref: str) -> bool:
+    from tracer.run_model import find_run
+
+    try:
+        return not store.rubric_results(find_run(store, run_ref).run_id)
+    except LookupError:
+        return False
+
+
+def _trigger(text: str) -> dict[str, Any]:
+    from orchestrator.cli.trigger_input import TriggerError, read_trigger
+
+    try:
+        return read_trigger(text)
+    except TriggerError as exc:
+        _fail(str(exc))
 
 
 def _run_async(coroutine: Any) -> Any:
+    from orchestrator.config.settings import SettingsError
     from orchestrator.runtime.codec import CodecKeyError
     from orchestrator.runtime.connection import ConnectionConfigError
     from orchestrator.runtime.devserver import DevServerError
@@ -657,16 +692,17 @@ def _run_async(coroutine: Any) -> Any:
         CodecKeyError,
         ConnectionConfigError,
         EmbeddedDisabledError,
+        SettingsError,
     ) as exc:
         _fail(str(exc))
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from orchestrator.cli.terminal import SafeConsole
 
-    console = Console()
+    console = SafeConsole()
     if not console.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
-        console = Console(width=max(console.width, 132))
+        console = SafeConsole(width=max(console.width, 132))
     return console
 
 
@@ -725,7 +761,9 @@ async def _with_ops(main: Any) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"steptrace: {message}", file=sys.stderr)
+    from orchestrator.cli.terminal import escape_controls
+
+    print(f"steptrace: {escape_controls(message)}", file=sys.stderr)
     raise typer.Exit(code=2)
 
 

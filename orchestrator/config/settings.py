@@ -23,6 +23,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from tracer.detectors import PII_KINDS, PiiKind
+from tracer.redaction import DEFAULT_SECRET_KEYS, RedactionPolicy
+
 Tool = Literal["linear", "airtable", "monday", "slack"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)
 SANDBOX_TOKEN = "sandbox-token"
@@ -64,6 +67,7 @@ class Settings(BaseModel):
     codec_keys: SecretStr | None = None
     codec_keys_file: str | None = None
     embedded: bool = True
+    redaction: RedactionPolicy = RedactionPolicy()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +93,7 @@ class Settings(BaseModel):
             codec_keys=_secret(env.get("STEPTRACE_CODEC_KEYS")),
             codec_keys_file=env.get("STEPTRACE_CODEC_KEYS_FILE") or None,
             embedded=_flag(env.get("STEPTRACE_EMBEDDED"), default=True),
+            redaction=redaction_from_env(env),
         )
 
     def missing_endpoints(self) -> list[Tool]:
@@ -125,3 +130,32 @@ def _tls_from_env(env: Mapping[str, str]) -> TemporalTls | None:
     if wanted or tls != TemporalTls() or env.get("STEPTRACE_TEMPORAL_API_KEY"):
         return tls
     return None
+
+
+class SettingsError(ValueError):
+    """A ``STEPTRACE_*`` variable holds a value steptrace cannot use; the message says which."""
+
+
+def redaction_from_env(env: Mapping[str, str]) -> RedactionPolicy:
+    """The redaction policy: the defaults plus ``STEPTRACE_REDACT_KEYS`` / ``_PATHS`` / ``_PII``.
+
+    ``STEPTRACE_REDACT_PII=email,phone`` treats e-mail addresses and phone numbers as
+    secrets; ``STEPTRACE_PHONE_REGION`` (default ``US``) says how national numbers look.
+    """
+    pii: list[PiiKind] = []
+    for kind in _csv(env.get("STEPTRACE_REDACT_PII", "")):
+        if kind not in PII_KINDS:
+            raise SettingsError(
+                f"STEPTRACE_REDACT_PII: unknown kind {kind!r} (known: {', '.join(PII_KINDS)})"
+            )
+        pii.append(kind)
+    return RedactionPolicy(
+        keys=DEFAULT_SECRET_KEYS | frozenset(_csv(env.get("STEPTRACE_REDACT_KEYS", ""))),
+        paths=tuple(_csv(env.get("STEPTRACE_REDACT_PATHS", ""))),
+        pii=frozenset(pii),
+        phone_region=env.get("STEPTRACE_PHONE_REGION", "US").upper(),
+    )
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -10,32 +10,35 @@
   the bot stores every outcome with ``add_human_action`` and tells a refused person why,
   ephemerally.
 
-Every request must carry Slack's signature (``v0=`` HMAC-SHA256 of
-``v0:{timestamp}:{body}`` keyed with ``STEPTRACE_SLACK_SIGNING_SECRET``, at most five
-minutes old): bolt answers anything else with 401 before a listener runs. Listeners
-``ack()`` at once; the slow part (the store, Temporal, the Web API) runs after the HTTP
-answer (``process_before_response=False``).
+Every request passes :mod:`orchestrator.humanloop.bot_gate` first (the ASGI app in
+:mod:`orchestrator.humanloop.bot_http` puts it there): body size capped,
+Slack's signature (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}`` keyed with
+``STEPTRACE_SLACK_SIGNING_SECRET``, at most five minutes old) checked on the raw bytes
+before anything parses them, a replayed signature refused, a malformed payload answered
+400 — each with one log line, never a traceback. Listeners ``ack()`` at once; the slow
+part (the store, Temporal, the Web API) runs after the HTTP answer
+(``process_before_response=False``).
+
+A button acts on the run of the alert it belongs to (read from the alert's metadata),
+never on a run its value names; every refusal is audited, in the store when the run is
+stored and on the ``steptrace.audit`` log otherwise. Answers never name the store's
+location or carry a URL's credentials.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
@@ -49,6 +52,8 @@ from orchestrator.humanloop.alerts import (
     diagnosis_text,
     parse_button_value,
 )
+from orchestrator.humanloop.bot_gate import SlackGate
+from orchestrator.humanloop.bot_http import EVENTS_PATH, BotApp, bind, http_server
 from orchestrator.humanloop.escalation.model import ActionRequest
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.runtime.connection import connect
@@ -57,12 +62,14 @@ from tracer.run_model import find_run
 from tracer.store import HumanActionRecord, TraceStore
 
 SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
-EVENTS_PATH = "/slack/events"
 COMMAND = "/steptrace"
 USAGE = (
     "Usage: `/steptrace why <run|latest>` · `/steptrace runs` · `/steptrace rollback <run> <step>`"
 )
 _RUNS_SHOWN = 10
+
+log = logging.getLogger("steptrace.bot")
+audit_log = logging.getLogger("steptrace.audit")
 
 
 class BotConfigError(ValueError):
@@ -127,7 +134,7 @@ class SteptraceBot:
         self._store = store
         self._temporal = temporal
 
-    def build_app(self, config: BotConfig) -> AsyncApp:
+    def build_app(self, config: BotConfig) -> BotApp:
         client = AsyncWebClient(
             token=config.slack_token.get_secret_value(), base_url=_api_root(config.slack_url)
         )
@@ -140,7 +147,13 @@ class SteptraceBot:
         app.command(COMMAND)(self.on_command)
         for action_id in ACTION_IDS:
             app.action(action_id)(self.on_button)
-        return app
+        app.error(self.on_error)
+        return BotApp(app, SlackGate(config.signing_secret.get_secret_value()))
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """One line per failed listener, never a traceback (nor the payload) in the log."""
+        kind = body.get("type") or body.get("command") or "request"
+        log.warning("steptrace bot: %s failed: %s", kind, type(error).__name__)
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -154,7 +167,7 @@ class SteptraceBot:
                 text = "This thread is not a steptrace alert. Try `/steptrace why <run|latest>`."
             else:
                 text = await self._why(run_id)
-        await client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
+        await client.chat_postMessage(channel=channel, thread_ts=thread, text=self._public(text))
 
     async def on_command(
         self, ack: Callable[..., Awaitable[None]], command: dict[str, Any], client: AsyncWebClient
@@ -171,30 +184,41 @@ class SteptraceBot:
         else:
             text = USAGE
         if text:
-            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+            await client.chat_postEphemeral(channel=channel, user=user, text=self._public(text))
 
     async def on_button(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         action = body["actions"][0]
-        value = parse_button_value(str(action["value"]))
+        user = str(body["user"]["id"])
         channel = str(body["channel"]["id"])
         message_ts = str((body.get("container") or {}).get("message_ts") or body["message"]["ts"])
-        refusal = await self.request_action(
-            run_id=value.run_id,
-            workflow_id=value.workflow_id,
-            request=ActionRequest(
-                action=ACTION_IDS[str(action["action_id"])], user=str(body["user"]["id"])
-            ),
-            detail={"source": "button", "channel": channel, "message_ts": message_ts},
-        )
+        request = ActionRequest(action=ACTION_IDS[str(action["action_id"])], user=user)
+        detail: dict[str, Any] = {"source": "button", "channel": channel, "message_ts": message_ts}
+        # The run is the alert's, from its metadata: a button value is client-side data.
+        alert_run = await self._alert_run(client, channel, message_ts)
+        button_run = _button_run(str(action["value"]))
+        refusal: str | None
+        if alert_run is None:
+            refusal = "this message is not a steptrace alert"
+            self._audit_unstored(button_run, request, {**detail, "refused": refusal})
+        elif button_run != alert_run:
+            refusal = f"the button names another run than its alert ({alert_run})"
+            await self._audit(alert_run, request, {**detail, "button_run": button_run}, refusal)
+        else:
+            refusal = await self.request_action(
+                run_id=alert_run,
+                workflow_id=escalation_workflow_id(alert_run),
+                request=request,
+                detail=detail,
+            )
         if refusal is not None:
             await client.chat_postEphemeral(
                 channel=channel,
-                user=str(body["user"]["id"]),
+                user=user,
                 thread_ts=message_ts,
-                text=f"Not done: {refusal}",
+                text=self._public(f"Not done: {refusal}"),
             )
 
     # -- actions -------------------------------------------------------------------------
@@ -203,6 +227,10 @@ class SteptraceBot:
         self, *, run_id: str, workflow_id: str, request: ActionRequest, detail: dict[str, Any]
     ) -> str | None:
         """Ask the run's escalation to act; audit the outcome; the refusal reason, if any."""
+        if await asyncio.to_thread(self._store.get_run, run_id) is None:
+            missing = f"no run {run_id} is stored"
+            self._audit_unstored(run_id, request, {**detail, "refused": missing})
+            return missing
         handle = self._temporal.get_workflow_handle(workflow_id)
         refusal: str | None = None
         try:
@@ -212,22 +240,44 @@ class SteptraceBot:
         except RPCError as exc:
             refusal = f"no open alert for run {run_id} ({exc.message})"
         outcome = {"refused": refusal} if refusal is not None else {"accepted": accepted}
+        await self._audit(run_id, request, {**detail, **outcome}, refusal)
+        return refusal
+
+    async def _audit(
+        self, run_id: str, request: ActionRequest, detail: dict[str, Any], refusal: str | None
+    ) -> None:
+        """Store what a person asked for on a stored run, and what came of it."""
+        if refusal is not None:
+            detail = {**detail, "refused": refusal}
         record = HumanActionRecord(
             run_id=run_id,
             slack_user_id=request.user,
             action=request.action,
             allowed=refusal is None,
-            detail={**detail, **outcome, "to_step": request.to_step},
+            detail={**detail, "to_step": request.to_step},
         )
         await asyncio.to_thread(self._store.add_human_action, record)
-        return refusal
+
+    @staticmethod
+    def _audit_unstored(run_id: str | None, request: ActionRequest, detail: dict[str, Any]) -> None:
+        """A refusal about no stored run: the store's audit rows belong to runs, so the
+        ``steptrace.audit`` log keeps this one."""
+        audit_log.warning(
+            "refused %s by %s on unknown run %r: %s",
+            request.action,
+            request.user,
+            (run_id or "")[:80],
+            detail.get("refused"),
+        )
 
     async def _command_rollback(self, ref: str, step: str, user: str, channel: str) -> str:
+        action: ActionName = "rollback"
         try:
             run = await asyncio.to_thread(find_run, self._store, ref)
-        except LookupError as exc:
-            return str(exc)
-        action: ActionName = "rollback"
+        except LookupError:
+            request = ActionRequest(action=action, user=user, to_step=step)
+            self._audit_unstored(ref, request, {"refused": "no such run", "channel": channel})
+            return _no_run(ref)
         refusal = await self.request_action(
             run_id=run.run_id,
             workflow_id=escalation_workflow_id(run.run_id),
@@ -246,8 +296,8 @@ class SteptraceBot:
     def _why_text(self, ref: str) -> str:
         try:
             run = find_run(self._store, "latest-failed" if ref == "latest" else ref)
-        except LookupError as exc:
-            return str(exc)
+        except LookupError:
+            return _no_run(ref)
         diagnosis = stored_diagnosis(self._store, run.run_id)
         if diagnosis is None:
             return f"Run {run.run_id} ({run.status.value}) has no diagnosis stored."
@@ -262,6 +312,11 @@ class SteptraceBot:
             failed = f" at `{run.failed_step}`" if run.failed_step else ""
             lines.append(f"• `{run.run_id}` {run.pipeline}: {run.status.value}{failed}")
         return "\n".join(lines)
+
+    def _public(self, text: str) -> str:
+        """``text`` without the store's location or a URL's credentials."""
+        text = text.replace(self._store.database, "the trace store")
+        return _URL_CREDENTIALS.sub(r"\1[redacted]@", text)
 
     @staticmethod
     async def _alert_run(client: AsyncWebClient, channel: str, thread_ts: str) -> str | None:
@@ -302,29 +357,18 @@ async def local_bot(
         await serving
 
 
-def asgi_app(app: AsyncApp) -> Starlette:
-    """The bot as an ASGI app: Slack's events, commands and interactions on one path."""
-    handler = AsyncSlackRequestHandler(app)
-
-    async def endpoint(request: Request) -> Response:
-        return await handler.handle(request)
-
-    return Starlette(routes=[Route(EVENTS_PATH, endpoint, methods=["POST"])])
+def _button_run(value: str) -> str | None:
+    try:
+        return parse_button_value(value).run_id
+    except ValueError:
+        return None
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket (``port`` 0: the OS picks one)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    return sock
+def _no_run(ref: str) -> str:
+    return f"No run {ref[:80]!r} is stored. `/steptrace runs` lists the latest runs."
 
 
-def http_server(app: AsyncApp) -> uvicorn.Server:
-    return uvicorn.Server(
-        uvicorn.Config(asgi_app(app), log_level="warning", lifespan="off", access_log=False)
-    )
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]+:)[^@/\s]+@", re.I)
 
 
 def _api_root(url: str) -> str:

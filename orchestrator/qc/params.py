@@ -226,6 +226,8 @@ def _rule_expression(spec: PipelineSpec, expression: str) -> str:
         reads = expression_reads(expression)
         if reads.result is None or len(reads.reads) != 1 or len(reads.result) != 2:
             return expression
+        if str(reads.result[0]) == TRIGGER:  # the trigger decides: nothing to follow
+            return expression
         step = spec.step(str(reads.result[0]))
         entry = (step.map or {}).get(str(reads.result[1]))
         if entry is None or (isinstance(entry, MapEntry) and entry.values is not None):

@@ -56,6 +56,7 @@ def run_evidence(
     same = [r for r in earlier if r.trigger_hash is not None and r.trigger_hash == run.trigger_hash]
     others = [r for r in earlier if r.trigger_hash != run.trigger_hash][:RECENT_RUNS]
     steps = _with_history(store, steps, same)
+    steps = _with_concurrent(store, steps, _concurrent_runs(store, run))
     return RunEvidence(
         run_id=run_id,
         pipeline=run.pipeline,
@@ -89,6 +90,49 @@ def _step(run: RecordedRun, step: RecordedStep) -> StepEvidence:
 def _earlier_runs(store: TraceStore, run: RunRecord) -> list[RunRecord]:
     runs = store.list_runs(pipeline=run.pipeline, limit=EARLIER_RUNS + 1)
     return [r for r in runs if r.run_id != run.run_id and r.started_at < run.started_at]
+
+
+def _concurrent_runs(store: TraceStore, run: RunRecord) -> list[RunRecord]:
+    """Our other runs on the same trigger whose lifetime overlaps this one's: what they
+    wrote is not a person's edit, whichever of the two started first."""
+    runs = store.list_runs(pipeline=run.pipeline, limit=EARLIER_RUNS + 1)
+    return [
+        r
+        for r in runs
+        if r.run_id != run.run_id
+        and r.trigger_hash is not None
+        and r.trigger_hash == run.trigger_hash
+        and (r.ended_at is None or r.ended_at >= run.started_at)
+        and (run.ended_at is None or r.started_at <= run.ended_at)
+    ]
+
+
+def _with_concurrent(
+    store: TraceStore, steps: list[StepEvidence], concurrent: list[RunRecord]
+) -> list[StepEvidence]:
+    if not concurrent or not any(step.writes for step in steps):
+        return steps
+    images: dict[tuple[str, str | None, str], list[str]] = {}
+    for other in concurrent:
+        for attempt in store.attempts(other.run_id):
+            for w in attempt.external_writes:
+                if w.after_hash:
+                    images.setdefault((w.tool, w.container, w.object_id), []).append(w.after_hash)
+    updated = []
+    for step in steps:
+        writes = [
+            write.model_copy(
+                update={
+                    "concurrent_after": [
+                        store.get_payload(h)
+                        for h in images.get((write.tool, write.container, write.object_id), [])
+                    ]
+                }
+            )
+            for write in step.writes
+        ]
+        updated.append(step.model_copy(update={"writes": writes}))
+    return updated
 
 
 def _with_history(

@@ -15,6 +15,7 @@ from temporalio import activity
 from orchestrator.runtime.pipeline_workflow import RECORD_RUN_ACTIVITY, RunEvent
 from tracer.payloads import encode
 from tracer.store import NewRun, RunKind, RunStatus, TraceStore
+from tracer.taint import run_taint
 
 
 class RunRecorder:
@@ -32,7 +33,9 @@ class RunRecorder:
 def record_event(store: TraceStore, event: RunEvent) -> None:
     """Start or finish the run ``event`` describes."""
     if event.status == RunStatus.RUNNING.value:
-        trigger = encode(event.trigger)
+        # The trigger starts the run's taint: a secret it carries is redacted in every
+        # later handoff that copies it.
+        trigger = encode(event.trigger, store.policy, run_taint(event.run_id))
         store.start_run(
             NewRun(
                 run_id=event.run_id,

@@ -181,7 +181,7 @@ async def open_stack(
                 judge=judge_from_env(),
                 temporal_ui=ui,
             ),
-            interceptors=_interceptors(committer, options),
+            interceptors=_interceptors(committer, options, settings),
         )
         await stack.enter_async_context(worker)
         yield Stack(
@@ -208,7 +208,9 @@ def _open_store(
 ) -> tuple[TraceStore | None, GroupCommitter | None]:
     if not options.tracing:
         return None, None
-    store = TraceStore.open(options.database_url or settings.database_url)
+    store = TraceStore.open(
+        options.database_url or settings.database_url, policy=settings.redaction
+    )
     stack.callback(store.close)
     committer = TimedCommitter(store)
     watch_open_escalations(lambda: count_runs(store, RunStatus.ESCALATED))
@@ -243,13 +245,15 @@ class EmbeddedDisabledError(RuntimeError):
     """Production settings lack an endpoint that only the embedded stack would fill."""
 
 
-def _interceptors(committer: GroupCommitter | None, options: StackOptions) -> list[Interceptor]:
+def _interceptors(
+    committer: GroupCommitter | None, options: StackOptions, settings: Settings
+) -> list[Interceptor]:
     observer = StepObserver()
     if options.on_capture_error is not None:  # tests fail on a swallowed error
         observer.settings.on_internal_error = options.on_capture_error
     if committer is None:
         return [observer]
-    capture = CaptureSettings(committer=committer)
+    capture = CaptureSettings(committer=committer, policy=settings.redaction)
     if options.durable_within is not None:
         capture.durable_within = options.durable_within
     if options.on_capture_error is not None:

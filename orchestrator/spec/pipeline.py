@@ -217,9 +217,20 @@ def load_pipeline(path: Path | str) -> LoadedPipeline:
     """Read and validate the pipeline spec at ``path``."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise PipelineSpecError(str(path), [f"cannot read the file: {exc.strerror}"]) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Described, never echoed: the file may be anything (a binary, someone's secrets).
+        raise PipelineSpecError(
+            str(path),
+            [
+                f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "a pipeline spec is a YAML file saved as UTF-8"
+            ],
+        ) from exc
     return parse_pipeline(text, source=str(path))
 
 
@@ -231,6 +242,16 @@ def parse_pipeline(text: str, *, source: str = "<pipeline>") -> LoadedPipeline:
         raise PipelineSpecError(source, [str(exc)]) from exc
     if not isinstance(data, dict):
         raise PipelineSpecError(source, [f"{source}:1: a pipeline spec is a mapping"])
+    if not set(map(str, data)) & set(PipelineSpec.model_fields):
+        # Nothing of a spec in it: say what it is, never what it says (the keys of a
+        # file given by mistake may be anyone's data).
+        raise PipelineSpecError(
+            source,
+            [
+                f"{source}:1: does not look like a pipeline spec: a mapping of {len(data)} "
+                f"keys, none of them {', '.join(PipelineSpec.model_fields)}"
+            ],
+        )
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import jmespath
+from jmespath.exceptions import JMESPathError
 
 from orchestrator.spec.pipeline import ArgValue, MapEntry, key_text
 
@@ -50,8 +51,8 @@ def run_transform(step_id: str, entries: dict[str, MapEntry | str], context: Con
 
 def _map_one(step_id: str, name: str, entry: MapEntry | str, context: Context) -> Any:
     if isinstance(entry, str):
-        return jmespath.search(entry, context)
-    value = jmespath.search(entry.source, context)
+        return _search(step_id, name, entry, context)
+    value = _search(step_id, name, entry.source, context)
     has_default = "default" in entry.model_fields_set
     if value is None and has_default:
         return entry.default
@@ -62,6 +63,17 @@ def _map_one(step_id: str, name: str, entry: MapEntry | str, context: Context) -
     if entry.max_length is not None and isinstance(value, str):
         value = value[: entry.max_length]
     return value
+
+
+def _search(step_id: str, name: str, expression: str, context: Context) -> Any:
+    """``jmespath.search``; a runtime error (``join`` given a null, say) is a
+    :class:`TransformError`: the same handoff fails the same way, so retrying cannot help."""
+    try:
+        return jmespath.search(expression, context)
+    except JMESPathError as exc:
+        raise TransformError(
+            step_id, name, "expression_error", f"`{expression}` does not evaluate: {exc}"
+        ) from exc
 
 
 def _lookup(step_id: str, name: str, entry: MapEntry, value: Any, has_default: bool) -> Any:

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
+from connectors.sandbox.safe_yaml import YamlLimitError, compose_bounded
+
 LinePath = tuple[str | int, ...]
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's parser when PyYAML has it (several times faster), else the pure-Python one."""
 
 
 class YamlError(ValueError):
@@ -22,10 +22,18 @@ class YamlError(ValueError):
 
 
 def parse_with_lines(text: str, source: str) -> tuple[Any, dict[LinePath, int]]:
-    """The document and the 1-based line of every key and list item in it."""
+    """The document and the 1-based line of every key and list item in it.
+
+    Alias expansion is bounded (:mod:`connectors.sandbox.safe_yaml`): a YAML bomb is one
+    :class:`YamlError`, not minutes of CPU and gigabytes of memory.
+    """
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = compose_bounded(text, source)
         data = yaml.SafeLoader("").construct_document(node) if node is not None else None
+    except YamlLimitError as exc:
+        raise YamlError(str(exc)) from exc
+    except RecursionError as exc:
+        raise YamlError(f"{source}: nested too deeply to read; flatten the document") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"

@@ -58,6 +58,11 @@ class StoreBase:
         self.close()
 
     @property
+    def policy(self) -> RedactionPolicy:
+        """What this store redacts; the run recorder encodes triggers with it."""
+        return self._policy
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine, for diagnostics, benchmarks and tests; not for writes."""
         return self._engine

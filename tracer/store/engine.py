@@ -60,13 +60,21 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database).absolute()
 
 
-def create_store_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
-    """An engine for ``url``, configured for the trace store (see the module docstring)."""
+def create_store_engine(
+    url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, read_only: bool = False
+) -> Engine:
+    """An engine for ``url``, configured for the trace store (see the module docstring).
+
+    ``read_only``: SQLite connections are ``query_only`` and the file must exist;
+    PostgreSQL sessions default to read-only transactions.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         path = sqlite_path(parsed)
         assert path is not None
+        if read_only:
+            return _sqlite_reader(parsed, path, busy_timeout_ms)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -84,12 +92,46 @@ def create_store_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT
     if backend == "postgresql":
         if parsed.get_driver_name() in ("", "psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
+        if read_only:  # added to the URL's own options (a search_path, say), not instead
+            given = parsed.query.get("options")
+            given = given if isinstance(given, str) else " ".join(given or ())
+            options = f"{given} -c default_transaction_read_only=on".strip()
+            parsed = parsed.update_query_dict({"options": options})
         return create_engine(parsed, pool_pre_ping=True)
     raise TraceStoreError(
         f"unsupported database backend {backend!r}; use sqlite:///path/to/trace.db or "
         "postgresql+psycopg://user:password@host/db",
         database=safe_url(parsed),
     )
+
+
+def _sqlite_reader(parsed: URL, path: Path, busy_timeout_ms: int) -> Engine:
+    if not path.exists():
+        raise StoreUnavailableError(
+            f"no trace store at {path} yet (no runs recorded); run a pipeline first, or "
+            "point STEPTRACE_DATABASE_URL at the store",
+            database=safe_url(parsed),
+        )
+    engine = create_engine(
+        parsed.set(database=str(path)),
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cur.execute("PRAGMA query_only=ON")  # a bug that writes fails, never locks
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def writer(engine: Engine) -> Engine:

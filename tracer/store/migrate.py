@@ -30,7 +30,14 @@ from sqlalchemy.exc import DBAPIError
 from tracer.store.engine import safe_url, writer
 from tracer.store.errors import StoreMigrationError, StoreUnavailableError, classify
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "check_current",
+    "current_revision",
+    "head_revision",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant naming "the steptrace trace-store migration" among advisory locks.
@@ -82,3 +89,26 @@ def upgrade(engine: Engine) -> None:
             "database's alembic_version",
             database=database,
         ) from exc
+
+
+def check_current(engine: Engine) -> None:
+    """For a read-only open: the schema must be this steptrace's, since it is not migrated."""
+    database = safe_url(engine.url)
+    try:
+        current = current_revision(engine)
+    except DBAPIError as exc:
+        raise classify(exc, database) from exc
+    head = head_revision()
+    if current == head:
+        return
+    if current is None:
+        raise StoreUnavailableError(
+            "no trace store here yet (no runs recorded); run a pipeline first, or point "
+            "STEPTRACE_DATABASE_URL at the store",
+            database=database,
+        )
+    raise StoreMigrationError(
+        f"the store's schema is at revision {current}, this steptrace reads {head}; a "
+        "writing command (steptrace run, worker or up) upgrades it, or upgrade steptrace",
+        database=database,
+    )

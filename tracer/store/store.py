@@ -64,16 +64,25 @@ class TraceStore(StoreBase):
         root: Path = Path(".steptrace"),
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         policy: RedactionPolicy | None = None,
+        read_only: bool = False,
     ) -> TraceStore:
         """Open (creating and migrating as needed) the store at ``url``.
 
         ``url`` defaults to ``sqlite:///<root>/trace.db``, ``root`` relative to the current
         directory. The caller decides the URL (e.g. from ``STEPTRACE_DATABASE_URL``).
+        ``read_only``: for commands that only read — nothing is created or migrated, no
+        write lock is ever taken (a writer holding the lock does not block them), and any
+        write fails; a missing store or an older schema is a clear error instead.
         """
-        engine = create_store_engine(url or default_url(root), busy_timeout_ms=busy_timeout_ms)
+        engine = create_store_engine(
+            url or default_url(root), busy_timeout_ms=busy_timeout_ms, read_only=read_only
+        )
         store = cls(engine, policy=policy)
         try:
-            migrate.upgrade(engine)
+            if read_only:
+                migrate.check_current(engine)
+            else:
+                migrate.upgrade(engine)
             store._remember_file()
         except BaseException:
             engine.dispose()
