@@ -36,13 +36,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import FailureError
-from temporalio.service import RPCError
 
 from orchestrator.config.settings import SANDBOX_TOKEN, Settings, ToolEndpoint
 from orchestrator.diagnosis.diagnoser import stored_diagnosis
+from orchestrator.humanloop import actions
 from orchestrator.humanloop.alerts import (
     ACTION_IDS,
     ALERT_EVENT_TYPE,
@@ -51,10 +50,9 @@ from orchestrator.humanloop.alerts import (
     parse_button_value,
 )
 from orchestrator.humanloop.escalation.model import ActionRequest
-from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.runtime.escalation_handoff import escalation_workflow_id
 from tracer.run_model import find_run
-from tracer.store import HumanActionRecord, TraceStore
+from tracer.store import TraceStore
 
 SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
 EVENTS_PATH = "/slack/events"
@@ -206,25 +204,16 @@ class SteptraceBot:
     async def request_action(
         self, *, run_id: str, workflow_id: str, request: ActionRequest, detail: dict[str, Any]
     ) -> str | None:
-        """Ask the run's escalation to act; audit the outcome; the refusal reason, if any."""
-        handle = self._temporal.get_workflow_handle(workflow_id)
-        refusal: str | None = None
-        try:
-            accepted = await handle.execute_update(EscalationWorkflow.act, request)
-        except WorkflowUpdateFailedError as exc:
-            refusal = exc.cause.message if isinstance(exc.cause, FailureError) else str(exc)
-        except RPCError as exc:
-            refusal = f"no open alert for run {run_id} ({exc.message})"
-        outcome = {"refused": refusal} if refusal is not None else {"accepted": accepted}
-        record = HumanActionRecord(
+        """Ask the run's escalation to act; audit the outcome; the refusal reason, if any
+        (one code path with the console: :func:`orchestrator.humanloop.actions.request_action`)."""
+        return await actions.request_action(
+            self._store,
+            self._temporal,
             run_id=run_id,
-            slack_user_id=request.user,
-            action=request.action,
-            allowed=refusal is None,
-            detail={**detail, **outcome, "to_step": request.to_step},
+            workflow_id=workflow_id,
+            request=request,
+            detail=detail,
         )
-        await asyncio.to_thread(self._store.add_human_action, record)
-        return refusal
 
     async def _command_rollback(self, ref: str, step: str, user: str, channel: str) -> str:
         try:

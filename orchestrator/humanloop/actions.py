@@ -1,0 +1,73 @@
+"""One code path for a person's action on a failed run, whoever carries the click.
+
+The Slack bot's buttons and ``/steptrace rollback``, and the web console's confirmation
+page, all call :func:`request_action`: it asks the run's
+:class:`~orchestrator.humanloop.escalation.workflow.EscalationWorkflow` to ``act`` (the
+workflow's validator is the one place that decides who may do what), then stores the
+outcome, allowed or refused, with ``add_human_action``. A caller only chooses how to tell
+the person: an ephemeral Slack message, or a page.
+
+:func:`escalation_state` reads the escalation's ``state`` query, so a page can say which
+tier the alert is at and who may approve before anyone clicks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import FailureError
+from temporalio.service import RPCError
+
+from orchestrator.humanloop.escalation.model import ActionRequest, EscalationState
+from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
+from orchestrator.runtime.escalation_handoff import escalation_workflow_id
+from tracer.store import HumanActionRecord, TraceStore
+
+
+async def request_action(
+    store: TraceStore,
+    temporal: Client,
+    *,
+    run_id: str,
+    request: ActionRequest,
+    detail: dict[str, Any],
+    workflow_id: str | None = None,
+) -> str | None:
+    """Ask the run's escalation to act; audit the outcome; the refusal reason, if any.
+
+    ``detail`` says where the request came from (``{"source": "button", ...}``); the
+    stored audit record adds the workflow's answer and the rollback step to it.
+    ``workflow_id`` defaults to the run's escalation (``escalation/<run id>``).
+    """
+    handle = temporal.get_workflow_handle(workflow_id or escalation_workflow_id(run_id))
+    refusal: str | None = None
+    try:
+        accepted = await handle.execute_update(EscalationWorkflow.act, request)
+    except WorkflowUpdateFailedError as exc:
+        refusal = exc.cause.message if isinstance(exc.cause, FailureError) else str(exc)
+    except RPCError as exc:
+        refusal = f"no open alert for run {run_id} ({exc.message})"
+    outcome = {"refused": refusal} if refusal is not None else {"accepted": accepted}
+    record = HumanActionRecord(
+        run_id=run_id,
+        slack_user_id=request.user,
+        action=request.action,
+        allowed=refusal is None,
+        detail={**detail, **outcome, "to_step": request.to_step},
+    )
+    await asyncio.to_thread(store.add_human_action, record)
+    return refusal
+
+
+async def escalation_state(temporal: Client, run_id: str) -> EscalationState | None:
+    """The run's escalation as its ``state`` query tells it; ``None`` when the run has
+    none (never escalated, or its history is gone from the server)."""
+    handle = temporal.get_workflow_handle_for(
+        EscalationWorkflow.run, escalation_workflow_id(run_id)
+    )
+    try:
+        return await handle.query(EscalationWorkflow.state)
+    except (RPCError, WorkflowQueryFailedError):
+        return None
