@@ -8,9 +8,9 @@ onset step and fault class on the diagnoses, reading at most :data:`GROUP_SCAN` 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from orchestrator.console.fingerprint import FailureGroup, Fingerprint, fingerprint, group
 from tracer.store import FAILED_STATUSES, RunRecord, RunStatus, TraceStore
@@ -31,6 +31,12 @@ class RunFilter(BaseModel):
     failed_step: str | None = None
     onset: str | None = None
     fault: str | None = None
+
+    @field_validator("since", "before")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """The form's ``datetime-local`` fields carry no zone: they are UTC."""
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
     @property
     def by_group(self) -> bool:
