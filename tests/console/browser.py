@@ -20,9 +20,7 @@ from orchestrator.humanloop.bot import bind
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("STEPTRACE_CHROMIUM", "/usr/bin/chromium"))
-AXE_JS = Path(
-    os.environ.get("STEPTRACE_AXE_JS", REPO / ".ci/axe/node_modules/axe-core/axe.min.js")
-)
+AXE_JS = Path(os.environ.get("STEPTRACE_AXE_JS", REPO / ".ci/axe/node_modules/axe-core/axe.min.js"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = REPO / "docs" / "console"
 

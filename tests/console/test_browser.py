@@ -101,9 +101,7 @@ async def test_an_approver_finds_the_onset_and_approves_the_replay_in_a_browser(
             await end_escalation(stack, failed.run_id)
         audit = stack.store.human_actions(failed.run_id)
 
-    assert [(a.slack_user_id, a.action, a.allowed) for a in audit] == [
-        (approver, "approve", True)
-    ]
+    assert [(a.slack_user_id, a.action, a.allowed) for a in audit] == [(approver, "approve", True)]
     assert {name: v for name, v in audits.items() if v} == {}
     assert all(size <= MAX_PAGE_BYTES for size in weights.values()), weights
 
