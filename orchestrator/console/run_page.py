@@ -75,6 +75,11 @@ def run_page(
     model it came from (its payload cache holds every handoff the page shows)."""
     recorded = read_run(store, run)
     baseline = last_good(store, run)
+    recorded.prefetch(recorded.handoff_hashes())
+    if baseline is not None:
+        baseline.prefetch(
+            h for s in baseline.steps for h in (s.last.input_hash, s.last.output_hash)
+        )
     diagnosis = stored_diagnosis(store, run.run_id)
     onset = diagnosis.onset_step if diagnosis else None
     failed = (diagnosis.failed_step if diagnosis else None) or run.failed_step
@@ -143,12 +148,14 @@ def _handoff_changes(
     mine_out = step.last.output_hash
     if other is None or baseline is None:
         return ("output" if mine_out else "input"), []
+    compared: Literal["output", "input"] = "output"
+    old_hash, new_hash = other.last.output_hash, mine_out
     if mine_out is None or other.last.output_hash is None:
-        old, new, compared = baseline.input(other), run.input(step), "input"
-    else:
-        old, new, compared = baseline.output(other), run.output(step), "output"
-    rows = structural_diff(old, new).rows()
-    return compared, [  # type: ignore[return-value]
+        compared, old_hash, new_hash = "input", other.last.input_hash, step.last.input_hash
+    if old_hash == new_hash:  # content-addressed: the same hash is the same value
+        return compared, []
+    rows = structural_diff(baseline.payload(old_hash), run.payload(new_hash)).rows()
+    return compared, [
         Change(path=r["path"], path_list=r["path_list"], kind=r["kind"], old=r["old"], new=r["new"])
         for r in rows
     ]

@@ -17,6 +17,7 @@ from tracer.store import FAILED_STATUSES, RunRecord, RunStatus, TraceStore
 
 PAGE_SIZE = 50
 GROUP_SCAN = 2000
+GROUP_BATCH = 200
 GROUPS_WINDOW = 5000
 
 
@@ -114,26 +115,42 @@ def _row(run: RunRecord, diagnosis: dict[str, object] | None) -> RunRow:
 
 
 def _group_members(store: TraceStore, wanted: RunFilter, limit: int) -> list[RunRecord]:
-    """Failed runs of one fingerprint, newest first, up to ``limit + 1``."""
+    """Failed runs of one fingerprint, newest first, up to ``limit + 1``: read in batches
+    (newest first) until the page is full or :data:`GROUP_SCAN` runs were looked at."""
     members: list[RunRecord] = []
     for status in [wanted.status] if wanted.status else FAILED_STATUSES:
-        candidates = store.list_runs(
+        members.extend(_members_of_status(store, wanted, status, limit + 1))
+    members.sort(key=lambda r: r.started_at, reverse=True)
+    return members[: limit + 1]
+
+
+def _members_of_status(
+    store: TraceStore, wanted: RunFilter, status: RunStatus, enough: int
+) -> list[RunRecord]:
+    found: list[RunRecord] = []
+    before, scanned = wanted.before, 0
+    while scanned < GROUP_SCAN and len(found) < enough:
+        batch = store.list_runs(
             status=status,
             pipeline=wanted.pipeline,
             since=wanted.since,
-            before=wanted.before,
+            before=before,
             failed_step=wanted.failed_step,
-            limit=GROUP_SCAN,
+            limit=GROUP_BATCH,
         )
-        diagnoses = store.latest_diagnoses(r.run_id for r in candidates)
-        for run in candidates:
-            found = fingerprint(run, diagnoses.get(run.run_id))
-            if (wanted.onset in (None, found.onset_step)) and (
-                wanted.fault in (None, found.fault_class)
+        diagnoses = store.latest_diagnoses(r.run_id for r in batch)
+        for run in batch:
+            found_print = fingerprint(run, diagnoses.get(run.run_id))
+            if wanted.onset in (None, found_print.onset_step) and wanted.fault in (
+                None,
+                found_print.fault_class,
             ):
-                members.append(run)
-    members.sort(key=lambda r: r.started_at, reverse=True)
-    return members[: limit + 1]
+                found.append(run)
+        scanned += len(batch)
+        if len(batch) < GROUP_BATCH:
+            break
+        before = batch[-1].started_at
+    return found
 
 
 def groups_page(store: TraceStore, *, window: int = GROUPS_WINDOW) -> GroupsPage:

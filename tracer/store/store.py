@@ -101,6 +101,17 @@ class TraceStore(StoreBase):
             )
         return decode(data)
 
+    def get_payloads(self, hashes: Iterable[str]) -> dict[str, Any]:
+        """The JSON data of each stored payload among ``hashes``, in one query (a page
+        that shows a run's handoffs needs them all); unknown hashes are left out."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        query = select(Payload.hash, Payload.data).where(col(Payload.hash).in_(wanted))
+        with self._read() as session:
+            rows = list(session.exec(query))
+        return {digest: decode(data) for digest, data in rows}
+
     def stored_bytes(self) -> int:
         """Compressed bytes of all payloads (for the storage-ratio budget)."""
         with self._read() as session:
@@ -257,10 +268,13 @@ class TraceStore(StoreBase):
     ) -> list[RunRecord]:
         """Runs, newest first, optionally of one status and/or one pipeline, started at or
         after ``since`` and strictly before ``before`` (the console pages with it), failed
-        at ``failed_step``, of one spec version, or replays/rollbacks of one run."""
+        at ``failed_step``, of one spec version, or replays/rollbacks of one run.
+
+        Without a status, one indexed probe per status (each ``limit`` long, merged):
+        the run table has no index on the start time alone, and every index that orders
+        by it starts with the status, so this beats one query that must sort the table.
+        """
         query = select(Run)
-        if status is not None:
-            query = query.where(Run.status == RunStatus(status).value)
         if pipeline is not None:
             query = query.where(Run.pipeline == pipeline)
         if since is not None:
@@ -273,9 +287,20 @@ class TraceStore(StoreBase):
             query = query.where(Run.version_hash == version_hash)
         if parent_run_id is not None:
             query = query.where(Run.parent_run_id == parent_run_id)
-        query = query.order_by(col(Run.started_at).desc()).limit(limit)
+        statuses = list(RunStatus) if status is None else [RunStatus(status)]
+        if parent_run_id is not None and status is None:
+            statuses = []  # a run's children are few: one query on their own index
+        newest = col(Run.started_at).desc()
         with self._read() as session:
-            return [_run_record(r) for r in session.exec(query)]
+            if not statuses:
+                rows = list(session.exec(query.order_by(newest).limit(limit)))
+            else:
+                rows = []
+                for one in statuses:
+                    probe = query.where(Run.status == one.value).order_by(newest).limit(limit)
+                    rows.extend(session.exec(probe))
+            found = [_run_record(r) for r in rows]
+        return sorted(found, key=lambda r: r.started_at, reverse=True)[:limit]
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
