@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import orchestrator.console.app as console_app_module
 from orchestrator.console.fingerprint import UNDIAGNOSED, fingerprint, group
 from orchestrator.console.json_tree import render_tree
+from orchestrator.console.render import Renderer
 from tracer.store import RunRecord, RunStatus
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -56,3 +59,11 @@ def test_failures_group_by_pipeline_onset_fault_class_and_failed_step() -> None:
     assert groups[0].latest_run_id == "wf-2/r" and groups[0].first_seen == T0 + timedelta(minutes=1)
     assert fingerprint(_failed(1), drift).key == fingerprint(_failed(9), drift).key
     assert "started at normalize, failed at upsert" in groups[0].label
+
+
+def test_a_unified_diff_keeps_one_line_per_line() -> None:
+    renderer = Renderer(Path(console_app_module.__file__).parent / "templates")
+    html = renderer.env.get_template("_diff.html").render(
+        text="--- a\n+++ b\n@@ -1 +1 @@\n ctx\n-old\n+new", label="fix"
+    )
+    assert "<span> ctx</span>\n<del>-old</del>\n<ins>+new</ins>\n</pre>" in html
