@@ -27,8 +27,10 @@ from temporalio.client import Client
 from orchestrator.console import act_routes, pages
 from orchestrator.console.context import ConsoleContext, Handler
 from orchestrator.console.security import (
+    CSRF_FIELD,
     SESSION_COOKIE,
     SecureHeaders,
+    csrf_ok,
     open_session,
     session_user,
 )
@@ -87,6 +89,11 @@ def console_app(
         return await _signin(request, context)
 
     async def signout(request: Request) -> Response:
+        form = await request.form()
+        if not csrf_ok(request.session, form.get(CSRF_FIELD)):
+            user = session_user(request.session)
+            message = "the form's CSRF token does not match your session: reload the page"
+            return context.render.error(request, user, 403, message, False)
         request.session.clear()
         return RedirectResponse(SIGNIN_PATH, status_code=303)
 

@@ -31,6 +31,9 @@ STATUS_WORDS = {
 }
 
 
+_TITLES = {400: "Bad request", 403: "Refused", 404: "Not found", 503: "Unavailable"}
+
+
 class Renderer:
     def __init__(self, templates: Path) -> None:
         self.env = Environment(
@@ -82,7 +85,7 @@ class Renderer:
             request,
             user,
             "error.html",
-            {"title": "Not found" if status == 404 else "Bad request", "message": message},
+            {"title": _TITLES.get(status, "Not done"), "message": message},
             status=status,
         )
 

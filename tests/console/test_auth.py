@@ -121,8 +121,11 @@ async def test_sign_out_ends_the_session(empty_store: TraceStore, secret: Secret
         await sign_in(client, secret, "U1")
         page = await client.get("/runs")
         csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        forged = await client.post("/signout", data={"csrf": "guess"})
+        still = await client.get("/runs")
         out = await client.post("/signout", data={"csrf": csrf})
         after = await client.get("/runs")
+    assert forged.status_code == 403 and still.status_code == 200
     assert out.status_code == 303 and after.status_code == 303
 
 

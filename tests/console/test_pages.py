@@ -110,6 +110,8 @@ async def _run_page(client: httpx.AsyncClient, good: RunOutcome, failed: RunOutc
     digest = steps["upsert_airtable"]["input_hash"]
     payload = await client.get(f"/payload/{digest}")
     assert payload.status_code == 200 and isinstance(payload.json(), dict)
+    missing = await client.get(f"/payload/{'0' * 64}")
+    assert missing.status_code == 404
 
 
 async def _groups_and_pipelines(
