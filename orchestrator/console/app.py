@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pydantic import SecretStr, ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -53,16 +54,18 @@ def console_app(
     temporal_ui: str | None = None,
     https: bool = False,
     link_ttl_seconds: int | None = None,
+    slack: AsyncWebClient | None = None,
 ) -> Starlette:
     """The console over ``store``; actions need ``temporal`` (the server running the
-    escalations). ``secret`` signs sign-in links and session cookies; ``https`` marks
-    the cookie ``Secure`` and adds HSTS."""
+    escalations); ``slack`` (a Web API client) lets a run page show the alert's thread.
+    ``secret`` signs sign-in links and session cookies; ``https`` marks the cookie
+    ``Secure`` and adds HSTS."""
     signer = (
         LinkSigner(secret)
         if link_ttl_seconds is None
         else LinkSigner(secret, ttl_seconds=link_ttl_seconds)
     )
-    context = ConsoleContext(store, temporal, signer, temporal_ui, HERE / "templates")
+    context = ConsoleContext(store, temporal, signer, temporal_ui, HERE / "templates", slack)
 
     def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

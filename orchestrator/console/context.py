@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from temporalio.client import Client
@@ -18,7 +19,8 @@ from tracer.store import TraceStore
 
 
 class ConsoleContext:
-    """What every handler needs: the store, Temporal (for actions), the renderer."""
+    """What every handler needs: the store, Temporal (for actions), Slack (to read alert
+    threads), the renderer."""
 
     def __init__(
         self,
@@ -27,11 +29,13 @@ class ConsoleContext:
         signer: LinkSigner,
         temporal_ui: str | None,
         templates: Path,
+        slack: AsyncWebClient | None = None,
     ) -> None:
         self.store = store
         self.temporal = temporal
         self.signer = signer
         self.temporal_ui = temporal_ui
+        self.slack = slack
         self.render = Renderer(templates)
 
 

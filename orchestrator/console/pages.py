@@ -16,6 +16,7 @@ from orchestrator.console.context import ConsoleContext, Handler, in_thread, jso
 from orchestrator.console.pipelines_page import pipeline_page, pipelines_page
 from orchestrator.console.run_page import RunPage, changed_paths, run_page
 from orchestrator.console.runs_page import RunFilter, groups_page, runs_page
+from orchestrator.console.thread import alert_threads
 from orchestrator.humanloop.actions import escalation_state
 from orchestrator.humanloop.escalation.model import EscalationState
 from tracer.run_model import find_run
@@ -54,9 +55,15 @@ async def run(request: Request, context: ConsoleContext, user: str) -> Response:
         run_page, context.store, record, temporal_ui=context.temporal_ui
     )
     state = await _escalation(context, record.run_id)
+    threads = (
+        await alert_threads(context.slack, state.alerts)
+        if context.slack is not None and state is not None
+        else []
+    )
     if request.url.path.endswith(".json"):
         body = page.model_dump(mode="json")
         body["escalation"] = state.model_dump(mode="json") if state else None
+        body["threads"] = [t.model_dump(mode="json") for t in threads]
         return JSONResponse(body)
     payloads = {h: recorded.payload(h) for s in page.steps for h in (s.input_hash, s.output_hash)}
     trees: dict[str, dict[str, Any]] = {}
@@ -76,6 +83,7 @@ async def run(request: Request, context: ConsoleContext, user: str) -> Response:
             "title": f"Run {page.run.run_id}",
             "data": page,
             "escalation": state,
+            "threads": threads,
             "trees": trees,
             "actions_enabled": context.temporal is not None,
             "live": live,

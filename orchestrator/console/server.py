@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -31,8 +32,18 @@ async def run_console(
             namespace=settings.namespace,
             data_converter=pydantic_data_converter,
         )
+    slack_endpoint = settings.endpoints.get("slack")
+    slack = None
+    if slack_endpoint is not None:
+        root = slack_endpoint.base_url.rstrip("/") + "/"
+        slack = AsyncWebClient(token=slack_endpoint.token.get_secret_value(), base_url=root)
     app = console_app(
-        store, temporal, secret=secret, temporal_ui=settings.temporal_ui_url, https=https
+        store,
+        temporal,
+        secret=secret,
+        temporal_ui=settings.temporal_ui_url,
+        https=https,
+        slack=slack,
     )
     sock = bind(host, port)
     print(f"steptrace console: http://{host}:{sock.getsockname()[1]}/", flush=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from orchestrator.console.app import console_app
@@ -59,8 +60,19 @@ async def console_for(
     """A signed-in client of the console over the stack's store and Temporal."""
     assert stack.store is not None
     app = console_app(
-        stack.store, stack.client, secret=secret, temporal_ui="http://temporal-ui.test"
+        stack.store,
+        stack.client,
+        secret=secret,
+        temporal_ui="http://temporal-ui.test",
+        slack=slack_client(stack),
     )
     async with client_for(app) as client:
         await sign_in(client, secret, user)
         yield client
+
+
+def slack_client(stack: Stack) -> AsyncWebClient:
+    """A Web API client of the stack's Slack sandbox (the console reads alert threads)."""
+    slack = stack.settings.endpoints["slack"]
+    root = slack.base_url.rstrip("/") + "/"
+    return AsyncWebClient(token=slack.token.get_secret_value(), base_url=root)

@@ -72,6 +72,9 @@ async def test_a_non_approver_is_refused_and_audited_an_approver_replays(
     assert state.status == "resolved"
     assert "replay from `upsert_airtable` succeeded" in page.text
     assert "refused" in page.text and OUTSIDER in page.text  # the audit trail
+    # the alert's Slack thread, read back from the sandbox
+    assert f"&lt;@{approver}&gt; approved the fix; replaying" in page.text
+    assert "Alert thread in Slack" in page.text
 
 
 def ended(store: TraceStore, run_id: str) -> bool:

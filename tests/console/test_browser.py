@@ -25,6 +25,7 @@ from tests.console.browser import (
     screenshot,
     serve,
 )
+from tests.console.conftest import slack_client
 from tests.console.test_actions import tier_one_approver
 from tests.console.test_pages import MAX_PAGE_BYTES, PRIORITY_RENAMED, good_then_failed
 from tests.human.loop_fixtures import alert_for, end_escalation
@@ -45,7 +46,13 @@ async def test_an_approver_finds_the_onset_and_approves_the_replay_in_a_browser(
         assert stack.store is not None
         _, failed = await good_then_failed(stack, reference)
         await alert_for(stack, failed.run_id)
-        app = console_app(stack.store, stack.client, secret=secret, temporal_ui=stack.temporal_ui)
+        app = console_app(
+            stack.store,
+            stack.client,
+            secret=secret,
+            temporal_ui="http://127.0.0.1:8233",  # a link only: the test never follows it
+            slack=slack_client(stack),
+        )
         try:
             async with serve(app) as base, chromium() as browser:
                 context = await browser.new_context(bypass_csp=True)  # to inject axe-core
@@ -88,6 +95,7 @@ async def test_an_approver_finds_the_onset_and_approves_the_replay_in_a_browser(
                 await expect(page.locator("#run-live")).to_contain_text(
                     "replay from `upsert_airtable` succeeded", timeout=WITHIN_MS
                 )
+                await expect(page.locator(".thread")).to_contain_text("approved the fix")
                 await check("run-after-replay")
                 await screenshot(page, "run-after-replay", page.locator("#run-live"))
 

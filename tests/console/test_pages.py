@@ -104,6 +104,8 @@ async def _run_page(client: httpx.AsyncClient, good: RunOutcome, failed: RunOutc
     assert steps["upsert_airtable"]["is_onset"] and steps["upsert_airtable"]["is_failed"]
     assert data["diagnosis"]["fault_class"] == "destination_schema_drift"
     assert data["escalation"]["tier"] == 1 and data["escalation"]["status"] == "open"
+    [thread] = data["threads"]
+    assert thread["messages"] and "upsert_airtable" in thread["messages"][0]["text"]
     assert data["last_good_run_id"] == good.run_id
     good_page = (await client.get(f"/run/{good.run_id}.json")).json()
     assert any(w["after"] for s in good_page["steps"] for w in s["writes"])
