@@ -1,8 +1,9 @@
-"""Sign-in, sessions, CSRF and headers: no Temporal needed, an empty real store."""
+"""Sign-in, sessions, CSRF, headers and live refresh: no Temporal needed, a real store."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -18,7 +19,7 @@ from orchestrator.humanloop.console_link import (
     console_secret,
 )
 from tests.console.conftest import BASE, client_for, sign_in
-from tracer.store import TraceStore
+from tracer.store import NewRun, RunStatus, TraceStore
 
 PAGES = ["/runs", "/groups", "/pipelines", "/run/latest", "/pipeline/x"]
 
@@ -148,3 +149,21 @@ async def test_an_unknown_run_is_a_404_page_and_json(
         data = await client.get("/run/nope.json")
     assert page.status_code == 404 and "steptrace runs" in page.text
     assert data.status_code == 404 and "no run 'nope'" in data.json()["error"]
+
+
+async def test_runs_in_flight_refresh_themselves_and_finished_ones_do_not(
+    empty_store: TraceStore, secret: SecretStr
+) -> None:
+    run = NewRun(run_id="wf-1/r1", pipeline="p", started_at=datetime.now(UTC))
+    empty_store.start_run(run)
+    async with client_for(console_app(empty_store, secret=secret)) as client:
+        await sign_in(client, secret, "U1")
+        running = await client.get("/runs")
+        page = await client.get("/run/wf-1/r1")
+        script = await client.get("/static/live.js")
+        empty_store.finish_run(run.run_id, RunStatus.SUCCEEDED)
+        done = await client.get("/runs")
+    assert 'id="runs-live" data-live' in running.text and "/static/live.js" in running.text
+    assert page.status_code == 200 and 'id="run-live" data-live' in page.text
+    assert script.status_code == 200 and "data-live" in script.text
+    assert "data-live" not in done.text and "/static/live.js" not in done.text
