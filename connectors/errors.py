@@ -2,9 +2,10 @@
 
 Every error a connector raises says which tool and operation failed, whether a retry can
 help and how long to wait, the tool's own error code, and the field or column the tool
-names when it names one. No connector retries by itself: the caller (the activity
-boundary in the orchestrator) turns ``retryable`` and ``retry_after`` into Temporal's
-retry decisions.
+names when it names one. A connector retries one call inside the step's attempt only
+where that is safe and brief (:mod:`connectors.retry`, recorded on the attempt); past
+that, the caller (the activity boundary in the orchestrator) turns ``retryable`` and
+``retry_after`` into Temporal's retry decisions.
 
 ::
 

@@ -55,7 +55,11 @@ async def send(
 
 
 def parse_json(response: httpx.Response, *, tool: Tool, operation: str) -> Any:
-    """The response body as JSON; anything else is a :class:`MalformedResponseError`."""
+    """The response body as JSON; anything else is a :class:`MalformedResponseError`.
+
+    A gateway's HTML error page (Monday's 502/503/504) still says when to come back in
+    ``Retry-After``, so the error keeps it.
+    """
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -66,6 +70,7 @@ def parse_json(response: httpx.Response, *, tool: Tool, operation: str) -> Any:
             tool=tool,
             operation=operation,
             status=response.status_code,
+            retry_after=retry_after_seconds(response),
         ) from exc
 
 

@@ -150,6 +150,7 @@ def _build(
         output_hash=output_hash,
         error=_error_record(attempt.error) if attempt.error else None,
         external_writes=tuple(writes),
+        inner_retries=tuple(_inner_retries(returned, attempt.error)),
         started_at=attempt.started,
         ended_at=ended,
         duration_ms=max(0, int((ended - attempt.started).total_seconds() * 1000)),
@@ -174,6 +175,19 @@ def _write_record(
         after_hash=images[1].hash if images[1] else None,
     )
     return record, [image for image in images if image is not None]
+
+
+def _inner_retries(
+    returned: StepReturn | None, error: BaseException | None
+) -> list[dict[str, Any]]:
+    """The tool calls an attempt retried inside itself: on its result, or on its error."""
+    if returned is not None:
+        return list(returned.retries)
+    if isinstance(error, ApplicationError) and error.details:
+        first = error.details[0]
+        found = first.get("inner_retries") if isinstance(first, dict) else None
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+    return []
 
 
 def _error_record(error: BaseException) -> AttemptError:

@@ -36,6 +36,8 @@ class StepView(BaseModel):
     writes: list[WriteView]
     error: str | None = None
     errors: list[str] = []
+    inner_retries: list[str] = []
+    """Tool calls retried inside the step's attempts (absorbed faults, never hidden)."""
 
 
 class RunView(BaseModel):
@@ -92,7 +94,17 @@ def _step_view(step: RecordedStep, sizes: dict[str, int]) -> StepView:
         ],
         error=errors[-1] if last.error is not None else None,
         errors=errors,
+        inner_retries=[_describe_retry(a.attempt, r) for a in tries for r in a.inner_retries],
     )
+
+
+def _describe_retry(attempt: int, retry: dict[str, Any]) -> str:
+    what = f"attempt {attempt}: {retry.get('operation')} retried after {retry.get('error_class')}"
+    if retry.get("status"):
+        what += f" ({retry['status']})"
+    if retry.get("reconciled"):
+        what += "; read back: the write had landed"
+    return what
 
 
 def _describe_error(attempt: AttemptRecord) -> str:

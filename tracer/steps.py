@@ -52,3 +52,7 @@ class StepReturn(BaseModel):
 
     output: Any = None
     writes: list[WriteImage] = Field(default_factory=list)
+    retries: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="tool calls retried inside this attempt (tool, operation, why, the wait)",
+    )

@@ -14,7 +14,7 @@ did land — updates the same record instead of creating a second.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -32,6 +32,7 @@ from connectors.airtable.models import (
 )
 from connectors.errors import MalformedResponseError, NotFoundError, ValidationError
 from connectors.http import parse_json, send
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_BASE_URL = "https://api.airtable.com"
@@ -49,11 +50,17 @@ class AirtableClient:
     """Records and schema of Airtable bases, over Airtable's REST API."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_BASE_URL, token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._token = token
+        self._retry = retry
 
     # --- reads --------------------------------------------------------------------
 
@@ -201,6 +208,21 @@ class AirtableClient:
         updated: list[str] = []
         for chunk in _chunks(records):
             before = await self._matches(base, table, chunk, merge_on)
+
+            async def landed(
+                chunk: Sequence[Fields] = chunk, before: dict[str, Record] = before
+            ) -> dict[str, Any] | None:
+                # A lost answer may hide an upsert that created records: they are ours.
+                now = await self._matches(base, table, chunk, merge_on)
+                new = [rid for rid in now if rid not in before]
+                if not new:
+                    return None  # nothing created: repeating the upsert is safe
+                return {
+                    "records": [r.image() for r in now.values()],
+                    "createdRecords": new,
+                    "updatedRecords": [rid for rid in now if rid in before],
+                }
+
             body = await self._request(
                 "PATCH",
                 [base, table],
@@ -211,6 +233,7 @@ class AirtableClient:
                     "typecast": typecast,
                 },
                 sent=chunk,
+                reconcile=landed,
             )
             answered = _records(body, "upsert_records")
             chunk_updated = set(body.get("updatedRecords", []))
@@ -301,6 +324,40 @@ class AirtableClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         sent: Iterable[Fields] = (),
+        reconcile: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> dict[str, Any]:
+        """One call, retried inside the attempt when repeating it is safe: every method but
+        a POST that creates (a ``listRecords`` POST is a read) and a DELETE (a repeat of a
+        delete that landed is refused). With ``reconcile``, an answer that may hide a
+        landed write is first checked by reading back (see :mod:`connectors.retry`)."""
+        sent = list(sent)
+        idempotent = method in ("GET", "PATCH", "PUT") or path[-1] == "listRecords"
+        if reconcile is not None:
+            idempotent = False
+
+        async def once() -> dict[str, Any]:
+            return await self._request_once(
+                method, path, operation=operation, params=params, json=json, sent=sent
+            )
+
+        return await retrying(
+            once,
+            tool="airtable",
+            operation=operation,
+            idempotent=idempotent,
+            reconcile=reconcile,
+            policy=self._retry,
+        )
+
+    async def _request_once(
+        self,
+        method: str,
+        path: Sequence[str],
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        sent: Iterable[Fields],
     ) -> dict[str, Any]:
         # No token means no header at all (an empty "Bearer " is not a valid header).
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}

@@ -40,10 +40,13 @@ from connectors.linear.models import (
     WireIssue,
     WorkflowState,
 )
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, is_graphql_mutation, retrying
 from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_BASE_URL = "https://api.linear.app"
 LIST_PAGE_SIZE = 250
+# A page of full issues above this is over Linear's per-query complexity ceiling.
+MAX_ISSUE_PAGE = 100
 # Fixed forever: changing it would give every natural key a new issue id.
 UPSERT_NAMESPACE = uuid.UUID("6f0b3c1e-4a51-5d2f-9c3e-7a1d2b4c5e60")
 
@@ -62,11 +65,17 @@ class LinearClient:
     """Linear's issues, users, workflow states and labels, with typed inputs and outputs."""
 
     def __init__(
-        self, http: httpx.AsyncClient, *, base_url: str = DEFAULT_BASE_URL, token: str
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self._http = http
         self._url = base_url.rstrip("/") + "/graphql"
         self._token = token
+        self._retry = retry
         self._catalog: _Catalog | None = None
 
     @staticmethod
@@ -84,7 +93,16 @@ class LinearClient:
     async def list_issues(
         self, team_key: str | None = None, first: int = 50, after: str | None = None
     ) -> IssuePage:
-        """One page of issues (Linear's order: oldest first), optionally of one team."""
+        """One page of issues (Linear's order: oldest first), optionally of one team.
+
+        At most :data:`MAX_ISSUE_PAGE` issues: a larger page of full issues is over
+        Linear's 10,000-point ceiling for one query, which refuses it outright.
+        """
+        if not 1 <= first <= MAX_ISSUE_PAGE:
+            raise ValueError(
+                f"linear.list_issues: first={first} is outside 1..{MAX_ISSUE_PAGE}; Linear "
+                "refuses larger pages of full issues as too complex - page with `after`"
+            )
         variables: dict[str, Any] = {"first": first, "after": after}
         if team_key is not None:
             variables["filter"] = {"team": {"key": {"eq": team_key}}}
@@ -164,8 +182,25 @@ class LinearClient:
         payload = await self._create_input(issue, operation)
         if issue_id is not None:
             payload["id"] = issue_id
-        data = await self._execute(operation, queries.ISSUE_CREATE, {"input": payload})
-        return self._written(data.get("issueCreate"), None, issue.team_key, operation)
+
+        async def create() -> IssueWriteResult:
+            data = await self._execute(operation, queries.ISSUE_CREATE, {"input": payload})
+            return self._written(data.get("issueCreate"), None, issue.team_key, operation)
+
+        async def landed() -> IssueWriteResult | None:
+            # With our own id, a create behind a lost answer is found by that id.
+            assert issue_id is not None
+            found = await self._find_raw(issue_id, operation)
+            return None if found is None else self._result(None, found, issue.team_key, operation)
+
+        return await retrying(
+            create,
+            tool=TOOL,
+            operation=operation,
+            idempotent=False,
+            reconcile=landed if issue_id is not None else None,
+            policy=self._retry,
+        )
 
     async def _update(
         self, before: dict[str, Any], changes: IssueUpdate, operation: str
@@ -291,6 +326,19 @@ class LinearClient:
             after = page.pageInfo.endCursor
 
     async def _execute(
+        self, operation: str, query: str, variables: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One GraphQL call; a query (not a mutation) is retried inside the attempt."""
+
+        async def once() -> dict[str, Any]:
+            return await self._execute_once(operation, query, variables)
+
+        idempotent = not is_graphql_mutation(query)
+        return await retrying(
+            once, tool=TOOL, operation=operation, idempotent=idempotent, policy=self._retry
+        )
+
+    async def _execute_once(
         self, operation: str, query: str, variables: dict[str, Any]
     ) -> dict[str, Any]:
         request = self._http.build_request(

@@ -1,11 +1,17 @@
 """A faithful Linear GraphQL API on loopback, for tests and the demo.
 
-``POST /graphql`` runs the request with graphql-core over ``schema.graphql`` (Linear's own
-names). Pieces, each in its own module:
+``POST /graphql`` runs the request with graphql-core over ``schema.graphql``, Linear's
+whole published schema, so every query its SDK generates validates. Pieces, each in its
+own module:
 
-- :mod:`.emulator_schema` — the schema, its drifted variants, operation names, complexity;
-- :mod:`.emulator_state` — the seeded team, users, workflow states, labels and issues;
-- :mod:`.emulator_resolvers` — the queries and mutations over that state;
+- :mod:`.emulator_schema` — the schema, its drifted variants, operation names, complexity
+  (a query above 10,000 points is refused, as Linear refuses it);
+- :mod:`.emulator_state` — the seeded team, users, workflow states, labels and issues,
+  plus comments, projects and webhooks;
+- :mod:`.emulator_views` — those objects as the API shows them, linked to each other;
+- :mod:`.emulator_query` — filters, ordering and pagination of connections;
+- :mod:`.emulator_defaults` — what every field the emulator does not model resolves to;
+- :mod:`.emulator_resolvers`, :mod:`.emulator_mutations` — the root fields;
 - :mod:`.emulator_faults` — data faults (rename/drop/change type/corrupt/remove option);
 - :mod:`.emulator_errors` — Linear's error bodies and status codes;
 - :mod:`.emulator_limits` — the request and complexity leaky buckets and their headers.
@@ -29,10 +35,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.linear import emulator_errors as errors
+from connectors.linear.emulator_defaults import resolve_field
 from connectors.linear.emulator_faults import collect
 from connectors.linear.emulator_limits import REQUESTS_PER_HOUR, LinearLimits, Usage, headers
 from connectors.linear.emulator_resolvers import Resolvers
 from connectors.linear.emulator_schema import (
+    SchemaDrift,
     complexity,
     is_mutation,
     operation_of,
@@ -47,6 +55,8 @@ from connectors.sandbox.faults import FaultEngine, Service
 from connectors.sandbox.seed import SeedData
 
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
+# Linear refuses any single query whose estimated complexity is above this.
+MAX_QUERY_COMPLEXITY = 10_000
 _CUT_OFF_BODY = b'{"data":{"issue":{"id":"5f0c1d2e-'
 
 
@@ -86,6 +96,7 @@ class LinearEmulator:
         self.store = LinearStore(seed)
         self.engine = engine
         self.limits = LinearLimits(enforce=rate_limits)
+        schema_for(SchemaDrift())  # built now, not by the first request (it takes seconds)
 
     def reset(self) -> None:
         """Back to the seeded workspace, every write forgotten."""
@@ -150,12 +161,16 @@ class LinearEmulator:
         invalid = validation_errors(faults.drift, parsed.query)
         if invalid:
             return 400, errors.request_errors(list(invalid), "GRAPHQL_VALIDATION_FAILED")
+        cost = complexity(parsed.document, parsed.operation, parsed.variables)
+        if cost > MAX_QUERY_COMPLEXITY:
+            return 400, errors.too_complex(cost, MAX_QUERY_COMPLEXITY)
         result = execute_sync(
             schema,
             parsed.document,
             root_value=Resolvers(self.store, self.engine, faults),
             variable_values=parsed.variables,
             operation_name=parsed.operation_name,
+            field_resolver=resolve_field,
         )
         if result.errors and result.data is None and all(e.path is None for e in result.errors):
             return 400, errors.request_errors(list(result.errors), "BAD_USER_INPUT")

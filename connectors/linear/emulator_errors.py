@@ -14,6 +14,7 @@ unknown field (schema drift)      GRAPHQL_VALIDATION_FAILED     400
 bad variable value                BAD_USER_INPUT                400
 argument validation, bad refs     INVALID_INPUT / "invalid      200 (execution error)
                                   input"
+a query above 10,000 points       INPUT_ERROR / "invalid input" 400
 the object asked for is missing   INPUT_ERROR / "invalid input" 200 (execution error)
 ================================  ===========================  ======================
 
@@ -105,6 +106,13 @@ def gateway_timeout() -> dict[str, Any]:
         "Gateway timeout: the request took too long.",
         extensions("GATEWAY_TIMEOUT", 504, "The request timed out. Please try again."),
     )
+
+
+def too_complex(cost: float, limit: int) -> dict[str, Any]:
+    """Linear's answer (HTTP 400) to a single query above the complexity ceiling."""
+    detail = f"The query is too complex. Complexity: {cost}. Maximum allowed complexity: {limit}."
+    ext = extensions("INPUT_ERROR", 400, detail, http={"status": 400})
+    return error_body("Query too complex", ext)
 
 
 def retry_after_header(seconds: float) -> str:

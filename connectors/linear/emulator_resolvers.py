@@ -1,169 +1,107 @@
-"""The emulator's resolvers: Linear's queries and mutations over the in-memory store.
+"""The emulator's root fields: Linear's queries over the in-memory store.
 
 One :class:`Resolvers` object is the GraphQL root value of one request, so it carries that
-request's data faults. graphql-core's default resolver calls ``Resolvers.<root field>``
-with the field's arguments under their GraphQL names (``filter``, ``input``…).
+request's data faults. :func:`.emulator_defaults.resolve_field` calls
+``Resolvers.<root field>(info, **arguments)`` under the GraphQL names (``filter``,
+``orderBy``…); a root field with no method here resolves to its empty default. The
+mutations live in :class:`.emulator_mutations.Mutations`, which this class extends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from connectors.linear.emulator_errors import entity_not_found, invalid_input
-from connectors.linear.emulator_faults import SERVICE, RequestFaults, present
-from connectors.linear.emulator_schema import DEFAULT_PAGE_SIZE
-from connectors.linear.emulator_state import LinearStore, StoredIssue, connection
+from connectors.linear.emulator_errors import entity_not_found
+from connectors.linear.emulator_faults import RequestFaults
+from connectors.linear.emulator_mutations import Mutations
+from connectors.linear.emulator_query import Node, select
+from connectors.linear.emulator_state import LinearStore
 from connectors.sandbox.faults import FaultEngine
 
-MAX_PAGE_SIZE = 250
-_COMPARATORS = frozenset({"eq", "neq", "in", "nin"})
-
 Info = GraphQLResolveInfo
-Node = dict[str, Any]
 
 
-class Resolvers:
-    """Root value for one request: every Query and Mutation field of the schema."""
+class Resolvers(Mutations):
+    """Root value for one request: the modelled Query and Mutation fields."""
 
     def __init__(self, store: LinearStore, engine: FaultEngine, faults: RequestFaults) -> None:
-        self._store = store
-        self._engine = engine
-        self._faults = faults
-        self._hidden = faults.hidden
+        super().__init__(store, engine, faults)
 
-    # --- queries -------------------------------------------------------------------
+    # --- issues --------------------------------------------------------------------
 
     def issue(self, _info: Info, id: str) -> Node:
-        return self._present(self._store.find_issue(id))
+        return self.views.issue(self.store.find_issue(id))
 
-    def issues(
-        self,
-        _info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: Node | None = None,
-        includeArchived: bool | None = None,
-    ) -> Node:
-        views = [self._store.issue_view(i, self._hidden) for i in self._store.ordered_issues()]
-        matching = [v for v in views if matches(v, filter)]
-        return page(matching, first, after, lambda v: present(v, self._faults))
+    def issues(self, _info: Info, **args: Any) -> Node:
+        return select(self.views.issues(), args, self.views.shown)
+
+    # --- the workspace -------------------------------------------------------------
 
     def team(self, _info: Info, id: str) -> Node:
-        if id not in (self._store.team["id"], self._store.team["key"]):
+        if id not in (self.store.team["id"], self.store.team["key"]):
             raise entity_not_found("Team")
-        return self._store.team
+        return self.views.team()
 
-    def teams(self, _info: Info, first: int | None = None, after: str | None = None) -> Node:
-        return page([self._store.team], first, after)
+    def teams(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.team()], args)
 
-    def users(
-        self,
-        _info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: Node | None = None,
-    ) -> Node:
-        users = [u for u in self._store.users.values() if matches(u, filter)]
-        return page(users, first, after)
+    def workflowState(self, _info: Info, id: str) -> Node:
+        state = next((s for s in self.store.list_states(self.hidden) if s["id"] == id), None)
+        if state is None:
+            raise entity_not_found("WorkflowState")
+        return self.views.state(state)
+
+    def workflowStates(self, _info: Info, **args: Any) -> Node:
+        states = [self.views.state(s) for s in self.store.list_states(self.hidden)]
+        return select(states, args)
+
+    def issueLabel(self, _info: Info, id: str) -> Node:
+        label = next((x for x in self.store.list_labels(self.hidden) if x["id"] == id), None)
+        if label is None:
+            raise entity_not_found("IssueLabel")
+        return self.views.label(label)
+
+    def issueLabels(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.label(x) for x in self.store.list_labels(self.hidden)], args)
+
+    def user(self, _info: Info, id: str) -> Node:
+        if id not in self.store.users:
+            raise entity_not_found("User")
+        return self.views.user(self.store.users[id])
+
+    def users(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.user(u) for u in self.store.users.values()], args)
 
     def viewer(self, _info: Info) -> Node:
-        return next(iter(self._store.users.values()))
+        return self.views.user(self.store.users[self.views.viewer_id()])
 
-    def workflowStates(
-        self,
-        _info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: Node | None = None,
-    ) -> Node:
-        states = [s for s in self._store.list_states(self._hidden) if matches(s, filter)]
-        return page(states, first, after)
+    def organization(self, _info: Info) -> Node:
+        return self.views.organization()
 
-    def issueLabels(self, _info: Info, first: int | None = None, after: str | None = None) -> Node:
-        return page(self._store.list_labels(self._hidden), first, after)
+    # --- comments, projects, webhooks ----------------------------------------------
 
-    # --- mutations -----------------------------------------------------------------
+    def comment(self, _info: Info, id: str | None = None, **_args: Any) -> Node:
+        if id is None or id not in self.store.comments:
+            raise entity_not_found("Comment")
+        return self.views.comment_by_id(id)
 
-    def issueCreate(self, _info: Info, input: Node) -> Node:
-        issue = self._store.create_issue(self._unrename(input), self._hidden)
-        return self._payload(self._present(issue))
+    def comments(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.comment(c) for c in self.store.comments.values()], args)
 
-    def issueUpdate(self, _info: Info, id: str, input: Node) -> Node:
-        issue = self._store.find_issue(id)
-        edit = self._engine.fire(SERVICE, ["concurrent_edit"], operation="issueUpdate")
-        if edit is not None and edit.when == "before_write":
-            self._store.person_edit(issue, edit.target or "", edit.value)
-        self._store.update_issue(issue, self._unrename(input), self._hidden)
-        result = self._payload(self._present(issue))
-        if edit is not None and edit.when == "after_write":
-            self._store.person_edit(issue, edit.target or "", edit.value)
-        return result
+    def project(self, _info: Info, id: str) -> Node:
+        if id not in self.store.projects:
+            raise entity_not_found("Project")
+        return self.views.project(self.store.projects[id])
 
-    # --- helpers -------------------------------------------------------------------
+    def projects(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.project(p) for p in self.store.projects.values()], args)
 
-    def _present(self, issue: StoredIssue) -> Node:
-        return present(self._store.issue_view(issue, self._hidden), self._faults)
+    def webhook(self, _info: Info, id: str) -> Node:
+        if id not in self.store.webhooks:
+            raise entity_not_found("Webhook")
+        return self.views.webhook(self.store.webhooks[id])
 
-    def _payload(self, issue: Node) -> Node:
-        return {"success": True, "lastSyncId": float(self._store.last_sync_id), "issue": issue}
-
-    def _unrename(self, data: Node) -> Node:
-        """Input under a renamed field (``rename_field``) is stored under the real name."""
-        back = {new: old for old, new in self._faults.drift.renamed}
-        return {back.get(key, key): value for key, value in data.items()}
-
-
-def page(
-    nodes: list[Node],
-    first: int | None,
-    after: str | None,
-    show: Callable[[Node], Node] = lambda node: node,
-) -> Node:
-    """One page of ``nodes`` after the cursor ``after`` (a node id)."""
-    size = DEFAULT_PAGE_SIZE if first is None else first
-    if not 0 <= size <= MAX_PAGE_SIZE:
-        raise invalid_input("first", f"first must be between 0 and {MAX_PAGE_SIZE}")
-    start = 0
-    if after is not None:
-        ids = [node["id"] for node in nodes]
-        if after not in ids:
-            raise invalid_input("after", "after is not a cursor of this connection")
-        start = ids.index(after) + 1
-    chunk = nodes[start : start + size]
-    return connection([show(n) for n in chunk], has_next=start + size < len(nodes))
-
-
-def matches(node: Node | None, condition: Node | None) -> bool:
-    """Whether ``node`` passes a Linear filter (nested objects, eq/neq/in/nin)."""
-    if not condition:
-        return True
-    if node is None:
-        return False
-    for key, test in condition.items():
-        if test is None:
-            continue
-        value = node.get(key)
-        if _COMPARATORS & test.keys():
-            if not _compare(value, test):
-                return False
-        elif not matches(value if isinstance(value, dict) else None, test):
-            return False
-    return True
-
-
-def _compare(value: Any, test: Node) -> bool:
-    for op, wanted in test.items():
-        if wanted is None:
-            continue
-        if op == "eq" and value != wanted:
-            return False
-        if op == "neq" and value == wanted:
-            return False
-        if op == "in" and value not in wanted:
-            return False
-        if op == "nin" and value in wanted:
-            return False
-    return True
+    def webhooks(self, _info: Info, **args: Any) -> Node:
+        return select([self.views.webhook(w) for w in self.store.webhooks.values()], args)

@@ -1,11 +1,11 @@
 """The emulator's GraphQL schema, its drifted variants, and query inspection.
 
-``schema.graphql`` mirrors Linear's own names. Three data faults change the schema itself,
-the way an upstream schema change would: ``rename_field`` renames an ``Issue`` field (and
-the same input field), so a query asking for the old name fails validation;
-``drop_field`` makes the field nullable (it then always comes back null);
-``change_type`` gives it the ``JSON`` type so any JSON value can come back. Variants are
-built from the SDL text and cached by their :class:`SchemaDrift`.
+``schema.graphql`` is Linear's whole published schema (the one its SDK is generated from).
+Three data faults change the schema itself, the way an upstream schema change would:
+``rename_field`` renames an ``Issue`` field (and the same input field), so a query asking
+for the old name fails validation; ``drop_field`` makes the field nullable (it then
+always comes back null); ``change_type`` gives it the ``JSON`` type so any JSON value can
+come back. Variants are built from the parsed SDL and cached by their :class:`SchemaDrift`.
 
 The module also reads what a request asks for: its root field (the operation name the
 journal and the fault engine use) and its complexity, estimated with the rules Linear
@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
+    FieldDefinitionNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -31,22 +32,27 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     InlineFragmentNode,
+    InputObjectTypeDefinitionNode,
+    InputValueDefinitionNode,
     IntValueNode,
+    NamedTypeNode,
+    NameNode,
+    NonNullTypeNode,
+    ObjectTypeDefinitionNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     StringValueNode,
     ValueNode,
     VariableNode,
-    build_schema,
+    build_ast_schema,
     parse,
     validate,
 )
 
 DEFAULT_PAGE_SIZE = 50
-_ISSUE_BLOCK = "type Issue {"
-_INPUT_BLOCKS = ("input IssueCreateInput {", "input IssueUpdateInput {")
-_FIELD_LINE = re.compile(r"^(?P<indent>\s+)(?P<name>\w+)(?P<args>\([^)]*\))?:\s*(?P<type>\S+)\s*$")
+_ISSUE_INPUTS = frozenset({"IssueCreateInput", "IssueUpdateInput"})
+_FieldNode = TypeVar("_FieldNode", FieldDefinitionNode, InputValueDefinitionNode)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -68,10 +74,19 @@ def _sdl() -> str:
     return resources.files("connectors.linear").joinpath("schema.graphql").read_text("utf-8")
 
 
+@cache
+def _document() -> DocumentNode:
+    return parse(_sdl(), no_location=True)
+
+
 @lru_cache(maxsize=32)
 def schema_for(drift: SchemaDrift) -> GraphQLSchema:
-    """The schema as served under ``drift`` (the undrifted one for ``SchemaDrift()``)."""
-    schema = build_schema(_drift_sdl(_sdl(), drift))
+    """The schema as served under ``drift`` (the undrifted one for ``SchemaDrift()``).
+
+    Building Linear's whole schema takes a second or two, so each variant is built once
+    per process.
+    """
+    schema = build_ast_schema(_drifted(drift), assume_valid=True, assume_valid_sdl=True)
     timeless = schema.type_map["TimelessDate"]
     assert isinstance(timeless, GraphQLScalarType)
     # build_schema gives custom scalars pass-through parsers; Linear refuses non-dates.
@@ -81,28 +96,40 @@ def schema_for(drift: SchemaDrift) -> GraphQLSchema:
     return schema
 
 
-def _drift_sdl(sdl: str, drift: SchemaDrift) -> str:
+def _drifted(drift: SchemaDrift) -> DocumentNode:
+    """Linear's SDL with the ``Issue`` fields (and issue input fields) changed by ``drift``."""
     if drift == SchemaDrift():
-        return sdl
+        return _document()
     renames = dict(drift.renamed)
-    lines: list[str] = []
-    block = ""
-    for line in sdl.splitlines():
-        if line.endswith("{"):
-            block = line.strip()
-        elif line.strip() == "}":
-            block = ""
-        match = _FIELD_LINE.match(line)
-        if match is None or block not in (_ISSUE_BLOCK, *_INPUT_BLOCKS):
-            lines.append(line)
-            continue
-        name, gql_type = match["name"], match["type"]
-        if block == _ISSUE_BLOCK and name in drift.retyped:
-            gql_type = "JSON"
-        elif block == _ISSUE_BLOCK and name in drift.dropped:
-            gql_type = gql_type.removesuffix("!")
-        lines.append(f"{match['indent']}{renames.get(name, name)}{match['args'] or ''}: {gql_type}")
-    return "\n".join(lines)
+    definitions = []
+    for definition in _document().definitions:
+        if isinstance(definition, ObjectTypeDefinitionNode) and definition.name.value == "Issue":
+            fields = tuple(_drift_field(f, drift) for f in definition.fields or ())
+            definition = replace(definition, fields=fields)
+        elif (
+            isinstance(definition, InputObjectTypeDefinitionNode)
+            and definition.name.value in _ISSUE_INPUTS
+        ):
+            inputs = tuple(_renamed(f, renames) for f in definition.fields or ())
+            definition = replace(definition, fields=inputs)
+        definitions.append(definition)
+    return DocumentNode(definitions=tuple(definitions))
+
+
+def _drift_field(field: FieldDefinitionNode, drift: SchemaDrift) -> FieldDefinitionNode:
+    name = field.name.value
+    changed = _renamed(field, dict(drift.renamed))
+    if name in drift.retyped:
+        return replace(changed, type=NamedTypeNode(name=NameNode(value="JSON")))
+    if name in drift.dropped and isinstance(field.type, NonNullTypeNode):
+        return replace(changed, type=field.type.type)
+    return changed
+
+
+def _renamed(field: _FieldNode, renames: dict[str, str]) -> _FieldNode:
+    if field.name.value in renames:
+        return replace(field, name=NameNode(value=renames[field.name.value]))
+    return field
 
 
 def _parse_timeless_date(value: Any) -> str:

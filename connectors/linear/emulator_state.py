@@ -1,4 +1,5 @@
-"""The emulator's stored world: one team, its people, workflow states, labels and issues.
+"""The emulator's stored world: one team, its people, workflow states, labels and issues,
+plus the comments, webhooks and projects written through the API (:mod:`.emulator_records`).
 
 Seeded from :mod:`connectors.sandbox.seed` and kept in memory. Writes validate their input
 the way Linear does (references must exist, priority 0–4, a title on create) and raise
@@ -25,6 +26,8 @@ from connectors.linear.emulator_errors import (
     invalid_input,
     reference_not_found,
 )
+from connectors.linear.emulator_query import connection
+from connectors.linear.emulator_records import StoredComment, StoredProject, StoredWebhook
 from connectors.sandbox.seed import (
     LINEAR_LABELS,
     LINEAR_STATES,
@@ -64,6 +67,9 @@ class StoredIssue:
     created_at: str
     updated_at: str
     estimate: int | None = None
+    archived_at: str | None = None
+    trashed: bool = False
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,15 @@ class LinearStore:
     states: dict[str, dict[str, Any]] = field(init=False)
     labels: dict[str, dict[str, Any]] = field(init=False)
     issues: dict[str, StoredIssue] = field(init=False)
+    comments: dict[str, StoredComment] = field(default_factory=dict)
+    webhooks: dict[str, StoredWebhook] = field(default_factory=dict)
+    projects: dict[str, StoredProject] = field(default_factory=dict)
     last_sync_id: int = 1000
     _clock: datetime = field(init=False)
 
     def __post_init__(self) -> None:
         seed = self.seed
-        self.team = {"id": seed.team_id, "key": TEAM_KEY, "name": TEAM_NAME}
+        self.team = {"__typename": "Team", "id": seed.team_id, "key": TEAM_KEY, "name": TEAM_NAME}
         self.users = {
             p.linear_user_id: _user(p.linear_user_id, p.name, p.display_name, p.email)
             for p in seed.people
@@ -145,6 +154,24 @@ class LinearStore:
     def list_labels(self, hidden: Hidden) -> list[dict[str, Any]]:
         return [lab for lab in self.labels.values() if lab["name"] not in hidden.labels]
 
+    def issue_comments(self, issue_id: str) -> list[dict[str, Any]]:
+        """The comments on an issue, oldest first, as the API shows them."""
+        found = [c for c in self.comments.values() if c.issue_id == issue_id]
+        return [self.comment_view(c) for c in sorted(found, key=lambda c: c.created_at)]
+
+    def comment_view(self, comment: StoredComment) -> dict[str, Any]:
+        return {
+            "__typename": "Comment",
+            "id": comment.id,
+            "body": comment.body,
+            "createdAt": comment.created_at,
+            "updatedAt": comment.updated_at,
+            "url": f"https://linear.app/{ORGANIZATION_URL_KEY}/comment/{comment.id}",
+            "user": self.users.get(comment.user_id),
+            "userId": comment.user_id,
+            "issueId": comment.issue_id,
+        }
+
     def ordered_issues(self) -> list[StoredIssue]:
         return sorted(self.issues.values(), key=lambda i: (i.created_at, i.number))
 
@@ -156,6 +183,7 @@ class LinearStore:
             self.labels[i] for i in issue.label_ids if self.labels[i]["name"] not in hidden.labels
         ]
         return {
+            "__typename": "Issue",
             "id": issue.id,
             "identifier": issue.identifier,
             "number": float(issue.number),
@@ -169,9 +197,11 @@ class LinearStore:
             + _slug(issue.title),
             "createdAt": issue.created_at,
             "updatedAt": issue.updated_at,
+            "archivedAt": issue.archived_at,
             "state": self.states[issue.state_id],
             "assignee": self.users.get(issue.assignee_id or ""),
             "labels": connection(labels, has_next=False),
+            "comments": connection(self.issue_comments(issue.id), has_next=False),
             "labelIds": [lab["id"] for lab in labels],
             "team": self.team,
         }
@@ -184,6 +214,8 @@ class LinearStore:
             "workflowStates": self.list_states(everything),
             "issueLabels": self.list_labels(everything),
             "issues": [self.issue_view(i, everything) for i in self.ordered_issues()],
+            "webhooks": [vars(w) | {"secret": None} for w in self.webhooks.values()],
+            "projects": [vars(p) for p in self.projects.values()],
             "lastSyncId": self.last_sync_id,
         }
 
@@ -254,6 +286,10 @@ class LinearStore:
             issue.state_id = self._state_ref(data["stateId"], hidden)
         if "assigneeId" in data:
             issue.assignee_id = self._user_ref(data["assigneeId"])
+        if "projectId" in data:
+            if data["projectId"] is not None and data["projectId"] not in self.projects:
+                raise reference_not_found("Project", "projectId")
+            issue.project_id = data["projectId"]
         if data.get("labelIds") is not None:
             issue.label_ids = self._label_refs(data["labelIds"], "labelIds", hidden)
         added = self._label_refs(data.get("addedLabelIds") or [], "addedLabelIds", hidden)
@@ -299,22 +335,13 @@ class LinearStore:
         preferred = [s for s in states if s["name"] == DEFAULT_STATE] or states
         return str(preferred[0]["id"])
 
+    def tick(self) -> str:
+        """The logical clock's next second, for a change made now."""
+        return self._tick()
+
     def _tick(self) -> str:
         self._clock += timedelta(seconds=1)
         return iso(self._clock)
-
-
-def connection(nodes: list[dict[str, Any]], *, has_next: bool) -> dict[str, Any]:
-    """A Relay-style connection whose cursors are the nodes' ids."""
-    return {
-        "nodes": nodes,
-        "pageInfo": {
-            "hasPreviousPage": False,
-            "hasNextPage": has_next,
-            "startCursor": nodes[0]["id"] if nodes else None,
-            "endCursor": nodes[-1]["id"] if nodes else None,
-        },
-    }
 
 
 def _priority(value: int) -> int:
@@ -335,6 +362,7 @@ def _fields(issue: StoredIssue) -> tuple[Any, ...]:
         issue.assignee_id,
         tuple(issue.label_ids),
         issue.estimate,
+        issue.project_id,
     )
 
 
@@ -348,11 +376,19 @@ def _person_id(store: LinearStore, value: Any) -> str | None:
 
 
 def _user(user_id: str, name: str, display: str, email: str) -> dict[str, Any]:
-    return {"id": user_id, "name": name, "displayName": display, "email": email, "active": True}
+    return {
+        "__typename": "User",
+        "id": user_id,
+        "name": name,
+        "displayName": display,
+        "email": email,
+        "active": True,
+    }
 
 
 def _state(seed: SeedData, index: int, name: str, kind: str) -> dict[str, Any]:
     return {
+        "__typename": "WorkflowState",
         "id": stable_uuid(seed.seed, "state", name),
         "name": name,
         "type": kind,
@@ -364,6 +400,7 @@ def _state(seed: SeedData, index: int, name: str, kind: str) -> dict[str, Any]:
 
 def _label(seed: SeedData, index: int, name: str) -> dict[str, Any]:
     return {
+        "__typename": "IssueLabel",
         "id": stable_uuid(seed.seed, "label", name),
         "name": name,
         "color": _LABEL_COLORS[index % len(_LABEL_COLORS)],

@@ -1,4 +1,9 @@
-"""The GraphQL documents the Linear client sends (Linear's real schema names)."""
+"""The GraphQL documents the Linear client sends (Linear's real schema names).
+
+Linear refuses a query estimated above 10,000 complexity points, and counts a connection
+without ``first`` as 50 nodes; so the nested ``labels`` connection is bounded, which keeps
+a page of 250 issues (the largest page) under the ceiling.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ fragment IssueFields on Issue {
   createdAt updatedAt
   state { id name type }
   assignee { id name email }
-  labels { nodes { id name } }
+  labels(first: 20) { nodes { id name } }
   labelIds
   team { id key name }
 }

@@ -16,7 +16,7 @@ second item. The client never retries; errors come from :mod:`.error_map`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -34,6 +34,7 @@ from connectors.monday.encoding import (
 )
 from connectors.monday.error_map import data_or_raise
 from connectors.monday.models import Board, ColumnInput, Item, ItemWriteResult, User
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, is_graphql_mutation, retrying
 from connectors.writes import ExternalWrite, write_action
 
 DEFAULT_API_VERSION = "2025-10"
@@ -126,7 +127,9 @@ class MondayClient:
         base_url: str,
         token: str,
         api_version: str = DEFAULT_API_VERSION,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
+        self._retry = retry
         self._http = http
         self._url = base_url.rstrip("/") + "/v2"
         self._headers = {
@@ -239,8 +242,13 @@ class MondayClient:
         *,
         operation: str = "create_item",
         board: Board | None = None,
+        reconcile: Callable[[], Awaitable[Item | None]] | None = None,
     ) -> ItemWriteResult:
-        """Create an item; ``values`` by column title or id. Not idempotent: see upsert."""
+        """Create an item; ``values`` by column title or id. Not idempotent: see upsert.
+
+        ``reconcile`` reads back the item this create would make (by its key): after an
+        answer that may hide a landed create, a found item is the answer, not a retry.
+        """
         board = board or await self.get_board(board_id, operation=operation)
         encoded = await self._encode(board, values or {}, operation=operation)
         name = str(encoded.pop("name", name))
@@ -250,8 +258,19 @@ class MondayClient:
             "group": group_id,
             "values": json.dumps(encoded),
         }
-        data = await self._call(CREATE_MUTATION, variables, operation=operation, board=board)
-        item = parse_item(data["create_item"])
+
+        async def create() -> Item:
+            data = await self._call(CREATE_MUTATION, variables, operation=operation, board=board)
+            return parse_item(data["create_item"])
+
+        item = await retrying(
+            create,
+            tool="monday",
+            operation=operation,
+            idempotent=False,
+            reconcile=reconcile,
+            policy=self._retry,
+        )
         return _result(board, None, item)
 
     async def change_column_values(
@@ -296,8 +315,15 @@ class MondayClient:
         found = await self.find_items(board_id, key_column, key_value, board=board, operation=op)
         wanted = {**values, key_column: key_value}
         if not found:
+
+            async def landed() -> Item | None:
+                again = await self.find_items(
+                    board_id, key_column, key_value, board=board, operation=op
+                )
+                return again[0] if len(again) == 1 else None
+
             return await self.create_item(
-                board_id, name, wanted, group_id, operation=op, board=board
+                board_id, name, wanted, group_id, operation=op, board=board, reconcile=landed
             )
         if len(found) > 1:
             raise ConflictError(
@@ -402,6 +428,25 @@ class MondayClient:
         *,
         operation: str,
         board: Board | None = None,
+    ) -> dict[str, Any]:
+        """One GraphQL call; queries and the setting of column values (a repeat sets the
+        same values) are retried inside the attempt, other mutations are not."""
+
+        async def once() -> dict[str, Any]:
+            return await self._call_once(query, variables, operation=operation, board=board)
+
+        idempotent = not is_graphql_mutation(query) or query == CHANGE_MUTATION
+        return await retrying(
+            once, tool="monday", operation=operation, idempotent=idempotent, policy=self._retry
+        )
+
+    async def _call_once(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        operation: str,
+        board: Board | None,
     ) -> dict[str, Any]:
         request = self._http.build_request(
             "POST", self._url, headers=self._headers, json={"query": query, "variables": variables}

@@ -12,7 +12,8 @@ asks :meth:`MondayEmulator.error_response` for Monday's shapes. Data faults are 
 per request (:mod:`.emulator_values` for the schema ones, :mod:`.emulator_resolvers` for
 ``corrupt_value`` and ``concurrent_edit``). With ``rate_limits=True`` the complexity
 budget is enforced (:class:`ComplexityBudget`): ``COMPLEXITY_BUDGET_EXHAUSTED`` with
-``retry_in_seconds``, HTTP 429.
+``retry_in_seconds``, HTTP 429. A single query above 5,000,000 points is always refused
+(``ComplexityException``, HTTP 200), and 502/503/504 arrive as the edge's HTML page.
 
 Modules: ``emulator_state`` (stored objects, seed), ``emulator_values`` (column values
 and schema faults), ``emulator_schema`` (SDL, errors, costs), ``emulator_resolvers`` (queries) and
@@ -56,6 +57,10 @@ from connectors.sandbox.seed import SeedData
 COMPLEXITY_BUDGET = 10_000_000
 BUDGET_WINDOW_SECONDS = 60.0
 DEFAULT_RETRY_SECONDS = 30.0
+# Monday refuses any single query estimated above this many points.
+MAX_QUERY_COMPLEXITY = 5_000_000
+# Monday's edge answers these with an HTML page, not JSON (monday-sdk-js branches on it).
+_GATEWAY_PAGES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}
 _VERSION = re.compile(r"^\d{4}-(01|04|07|10)$")
 _SCHEMA_FAULTS: tuple[FaultKind, ...] = (
     "rename_field",
@@ -178,7 +183,9 @@ class MondayEmulator:
         if error.kind == "rate_limited" or error.status == 429:
             return _rate_limited(error.code, wait if wait is not None else DEFAULT_RETRY_SECONDS)
         if error.kind == "timeout":
-            return _errors(504, "GATEWAY_TIMEOUT", "Gateway timeout", retry_after=wait)
+            return _gateway_page(504, wait)
+        if error.status in _GATEWAY_PAGES:
+            return _gateway_page(error.status, wait)
         if error.status == 200 and error.code:
             return _app_error_body(error.code, self.state.account_id)
         message = "Internal server error" if error.status >= 500 else "Bad request"
@@ -218,6 +225,9 @@ class MondayEmulator:
         if problems:
             coded = [_coded(p, "GRAPHQL_VALIDATION_FAILED") for p in problems]
             return self._answer(ExecutionResult(None, coded))
+        cost = query_cost(document, variables)
+        if cost > MAX_QUERY_COMPLEXITY:
+            return self._answer(ExecutionResult(None, [_too_complex(cost)]))
         return self._answer(self._execute(document, variables))
 
     def _execute(self, document: DocumentNode, variables: dict[str, Any]) -> ExecutionResult:
@@ -289,6 +299,31 @@ def _errors(
     }
     wait = retry_after if retry_after is not None else (1.0 if status >= 500 else 0.0)
     return JSONResponse(body, status, headers={"Retry-After": f"{math.ceil(wait)}"})
+
+
+def _too_complex(cost: int) -> GraphQLError:
+    """The single-query ceiling: an application error (HTTP 200), never worth a retry."""
+    return GraphQLError(
+        f"Query has complexity of {cost}, which exceeds max complexity of {MAX_QUERY_COMPLEXITY}",
+        extensions={
+            "code": "ComplexityException",
+            "error_data": {"complexity": cost, "max_complexity": MAX_QUERY_COMPLEXITY},
+            "status_code": 200,
+        },
+    )
+
+
+def _gateway_page(status: int, retry_after: float | None) -> Response:
+    """What Monday's edge sends for 502/503/504: a small HTML page, not a JSON body."""
+    title = f"{status} {_GATEWAY_PAGES[status]}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+    wait = retry_after if retry_after is not None else 1.0
+    return Response(
+        page, status, headers={"Retry-After": f"{math.ceil(wait)}"}, media_type="text/html"
+    )
 
 
 def _rate_limited(code: str | None, wait: float) -> JSONResponse:

@@ -1,4 +1,8 @@
-"""Mutations of the Monday emulator: create, change and delete items.
+"""Mutations of the Monday emulator: create, change and delete items; post updates.
+
+``change_column_value`` takes one column's JSON form, ``change_simple_column_value`` its
+simple string form (a status label, ``2026-08-14``), both through the same validation as
+``change_multiple_column_values``; ``create_update`` posts a comment on an item.
 
 Every column value is validated before anything is stored, so a write is all or
 nothing, as in Monday. A ``concurrent_edit`` fault fires once per write: a person sets
@@ -10,6 +14,7 @@ mutation still answers with the item as *our* write left it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from connectors.monday.emulator_resolvers import (
@@ -19,9 +24,16 @@ from connectors.monday.emulator_resolvers import (
     RequestContext,
     column_of,
     ctx_of,
+    update_node,
 )
 from connectors.monday.emulator_schema import app_error
-from connectors.monday.emulator_state import ITEM_NAME_MAX_LENGTH, Board, Item, StoredValue
+from connectors.monday.emulator_state import (
+    ITEM_NAME_MAX_LENGTH,
+    Board,
+    Item,
+    StoredValue,
+    iso,
+)
 from connectors.monday.emulator_values import ColumnValueError, edit_value, parse_input
 from connectors.sandbox.faults import Fault
 
@@ -75,6 +87,63 @@ class Root(QueryRoot):
         if edit is not None and edit.when == "after_write":
             _person_edits(ctx, board, item, edit)
         return node
+
+    def change_column_value(
+        self,
+        info: Info,
+        board_id: str,
+        column_id: str,
+        value: Any,
+        item_id: str | None = None,
+        create_labels_if_missing: bool | None = None,
+    ) -> ItemNode:
+        """One column's value, in the column's JSON form (a JSON-encoded string)."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise app_error(
+                    "JsonParseException", "Syntax error in JSON input", status_code=400
+                ) from None
+        return self.change_multiple_column_values(
+            info, board_id, {column_id: value}, item_id, create_labels_if_missing
+        )
+
+    def change_simple_column_value(
+        self,
+        info: Info,
+        board_id: str,
+        column_id: str,
+        value: str | None = None,
+        item_id: str | None = None,
+        create_labels_if_missing: bool | None = None,
+    ) -> ItemNode:
+        """One column's value in its simple string form ("Done", "2026-08-14")."""
+        return self.change_multiple_column_values(
+            info, board_id, {column_id: value or ""}, item_id, create_labels_if_missing
+        )
+
+    def create_update(
+        self, info: Info, body: str, item_id: str | None = None, parent_id: str | None = None
+    ) -> dict[str, Any]:
+        """An update (a comment) on an item, written by the token's user."""
+        ctx = ctx_of(info)
+        item = ctx.item(item_id)
+        if not body.strip():
+            raise app_error("InvalidArgumentException", "Update body can not be empty")
+        now = iso(ctx.state.tick())
+        user = next(iter(ctx.state.users.values()))
+        update = {
+            "id": str(ctx.state.new_item_id()),
+            "body": body,
+            "text_body": re.sub(r"<[^>]+>", "", body),
+            "item_id": str(item.id),
+            "creator_id": str(user.id),
+            "created_at": now,
+            "updated_at": now,
+        }
+        ctx.state.updates.append(update)
+        return update_node(ctx.state, update)
 
     def delete_item(self, info: Info, item_id: str | None = None) -> ItemNode:
         ctx = ctx_of(info)

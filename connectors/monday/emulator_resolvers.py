@@ -196,6 +196,12 @@ class ItemNode:
             return self._name
         return str(fault.value) if fault.value is not None else self._name[::-1]
 
+    def updates(self, info: Info, limit: int = 25, page: int = 1) -> list[dict[str, Any]]:
+        """The item's updates (comments), newest first, as Monday lists them."""
+        mine = [u for u in reversed(self._ctx.state.updates) if u["item_id"] == self.id]
+        start = (max(page, 1) - 1) * limit
+        return [update_node(self._ctx.state, u) for u in mine[start : start + limit]]
+
     def group(self, info: Info) -> dict[str, Any] | None:
         group = next((g for g in self._board.groups if g.id == self.item.group_id), None)
         return vars(group) if group else None
@@ -339,9 +345,31 @@ class QueryRoot:
             and (wanted_emails is None or u.email.lower() in wanted_emails)
         ]
 
+    def updates(
+        self, info: Info, ids: list[str] | None = None, limit: int = 25, page: int = 1
+    ) -> list[dict[str, Any]]:
+        state = ctx_of(info).state
+        found = [u for u in reversed(state.updates) if ids is None or u["id"] in ids]
+        start = (max(page, 1) - 1) * limit
+        return [update_node(state, u) for u in found[start : start + limit]]
+
     def me(self, info: Info) -> dict[str, Any]:
         user = next(iter(ctx_of(info).state.users.values()))
         return {"id": str(user.id), "name": user.name, "email": user.email, "enabled": True}
 
     def complexity(self, info: Info) -> dict[str, int]:
         return ctx_of(info).complexity
+
+
+def update_node(state: MondayState, update: dict[str, Any]) -> dict[str, Any]:
+    """A stored update as the API shows it, with its creator."""
+    creator = state.users.get(int(update["creator_id"]))
+    user = None
+    if creator is not None:
+        user = {
+            "id": str(creator.id),
+            "name": creator.name,
+            "email": creator.email,
+            "enabled": True,
+        }
+    return {**update, "creator": user}

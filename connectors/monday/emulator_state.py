@@ -106,6 +106,7 @@ class MondayState:
     users: dict[int, User]
     next_item_id: int
     clock: datetime = CLOCK_START
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     def tick(self) -> datetime:
         """Advance the logical clock by one second and return the new time."""
@@ -133,6 +134,7 @@ class MondayState:
             "clock": iso(self.clock),
             "boards": [_board_json(b) for b in self.boards.values()],
             "users": [vars(u).copy() for u in self.users.values()],
+            "updates": [dict(u) for u in self.updates],
         }
 
 

@@ -80,6 +80,7 @@ ERROR_CODES: dict[str, type[ConnectorError]] = {
 
 # A non-JSON body with these statuses still says enough (an HTML 504 page is a timeout).
 _STATUS_WINS = (401, 403, 408, 429, 504)
+_OVER_CEILING = "exceeds max complexity"
 _RESET_IN = re.compile(r"reset in (\d+(?:\.\d+)?) seconds?")
 
 
@@ -142,8 +143,15 @@ def first_error(body: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def error_class(error: Mapping[str, Any], http_status: int) -> type[ConnectorError]:
-    """The class for one flattened error: by code, else by Monday's status, else HTTP's."""
+    """The class for one flattened error: by code, else by Monday's status, else HTTP's.
+
+    One ``ComplexityException`` is no rate limit: a single query over Monday's ceiling
+    ("Query has complexity of N, which exceeds max complexity of 5000000") fails the same
+    way every time, so it is a :class:`ValidationError`, never retried.
+    """
     code = error.get("code")
+    if code == "ComplexityException" and _OVER_CEILING in str(error.get("message", "")):
+        return ValidationError
     if isinstance(code, str) and code in ERROR_CODES:
         return ERROR_CODES[code]
     inner = error.get("status_code")

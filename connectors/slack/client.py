@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from connectors.errors import ConflictError, NotFoundError
+from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.slack.models import (
     IDEMPOTENCY_EVENT_TYPE,
     IDEMPOTENCY_PAYLOAD_KEY,
@@ -47,8 +48,15 @@ M = TypeVar("M", bound=BaseModel)
 class SlackClient:
     """Slack's Web API for one bot token. Methods name channels by id or by name."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str = SLACK_API, token: str) -> None:
-        self._api = SlackTransport(http, base_url=base_url, token=token)
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = SLACK_API,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self._api = SlackTransport(http, base_url=base_url, token=token, retry=retry)
 
     # -- identity and users -------------------------------------------------------------
 
@@ -159,7 +167,20 @@ class SlackClient:
             "unfurl_links": unfurl_links,
             "metadata": metadata.model_dump() if metadata else None,
         }
-        answer = await self._api.write("chat.postMessage", op, body)
+        reconcile = None
+        if idempotency_key is not None:
+            key = idempotency_key
+
+            async def reconcile() -> dict[str, Any] | None:
+                # The post may have landed behind a lost answer: our key says it is ours.
+                found = await self._find_posted(channel, key, thread_ts, op)
+                return (
+                    None
+                    if found is None
+                    else {"channel": channel, "ts": found["ts"], "message": found}
+                )
+
+        answer = await self._api.write("chat.postMessage", op, body, reconcile=reconcile)
         after = {"ts": field_of(answer, "ts", op), **field_of(answer, "message", op)}
         return _message_write(str(field_of(answer, "channel", op)), None, after, after)
 

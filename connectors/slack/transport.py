@@ -10,21 +10,32 @@ followed through ``response_metadata.next_cursor``.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from connectors.errors import MalformedResponseError
 from connectors.http import send
+from connectors.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from connectors.slack.error_map import check_response
 
 PAGE_SIZE = 200  # Slack's advice for cursor pagination
+IDEMPOTENT_WRITES = frozenset({"chat.update"})
 
 
 class SlackTransport:
     """Sends Web API calls for one token; returns the body of a successful answer."""
 
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, token: str) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        token: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self._retry = retry
         self._http = http
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._token = token
@@ -57,7 +68,15 @@ class SlackTransport:
         return items if limit is None else items[:limit]
 
     async def read(self, method: str, op: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A read method, sent as a form post (every Slack method accepts one)."""
+        """A read method, sent as a form post (every Slack method accepts one); retried
+        inside the attempt on errors a retry can fix."""
+
+        async def once() -> dict[str, Any]:
+            return await self._read_once(method, op, params)
+
+        return await retrying(once, tool="slack", operation=op, idempotent=True, policy=self._retry)
+
+    async def _read_once(self, method: str, op: str, params: dict[str, Any]) -> dict[str, Any]:
         form = {k: _form_value(v) for k, v in params.items() if v is not None}
         request = self._http.build_request(
             "POST", self._base_url + method, data=form, headers=self._headers()
@@ -66,8 +85,34 @@ class SlackTransport:
             await send(self._http, request, tool="slack", operation=op), operation=op
         )
 
-    async def write(self, method: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A write method, sent as JSON with the charset Slack asks for."""
+    async def write(
+        self,
+        method: str,
+        op: str,
+        body: dict[str, Any],
+        *,
+        reconcile: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> dict[str, Any]:
+        """A write method, sent as JSON with the charset Slack asks for.
+
+        ``chat.update`` (a repeat sets the same text) is retried inside the attempt; other
+        writes only when Slack refused them (a rate limit) or ``reconcile`` — a read of
+        what the write would have made — finds nothing after an answer that may hide it.
+        """
+
+        async def once() -> dict[str, Any]:
+            return await self._write_once(method, op, body)
+
+        return await retrying(
+            once,
+            tool="slack",
+            operation=op,
+            idempotent=method in IDEMPOTENT_WRITES,
+            reconcile=reconcile,
+            policy=self._retry,
+        )
+
+    async def _write_once(self, method: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
         payload = {k: v for k, v in body.items() if v is not None}
         headers = {**self._headers(), "Content-Type": "application/json; charset=utf-8"}
         request = self._http.build_request(

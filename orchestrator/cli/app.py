@@ -292,6 +292,19 @@ def bench_overhead(
     print(json.dumps(result) if as_json else _bench_line(result))
 
 
+@bench_app.command("faults")
+def bench_faults(
+    runs: Annotated[int, typer.Option(help="Runs per fault rate (10, 25 and 40 %).")] = 24,
+    as_json: JsonFlag = False,
+) -> None:
+    """Runs under request faults: completed, duplicates, untraced writes, secrets found."""
+    bench_module = _bench("faults")
+
+    result = _run_async(bench_module.run(runs=runs))
+    bench_module.write_docs(result, command=f"steptrace bench faults --runs {runs}")
+    print(json.dumps(result) if as_json else bench_module.summary(result))
+
+
 @bench_app.command("localization")
 def bench_localization(
     folder: Annotated[

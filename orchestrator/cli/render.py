@@ -34,7 +34,7 @@ def runs_table(runs: Sequence[RunView], *, title: str = "Runs") -> Table:
     table.add_column("attempts", justify="right")
     table.add_column("retried steps")
     for number, run in enumerate(runs, start=1):
-        retried = [f"{s.id}×{s.attempts}" for s in run.steps if s.attempts > 1]
+        retried = [_retried(s) for s in run.steps if s.attempts > 1 or s.inner_retries]
         table.add_row(
             str(number),
             short_run_id(run.run_id),
@@ -74,10 +74,20 @@ def timeline_table(run: RunView) -> Table:
 def print_timeline(console: Console, run: RunView) -> None:
     console.print(timeline_table(run))
     for step in run.steps:
+        for retry in step.inner_retries:
+            console.print(Text(f"  {step.id} {retry}", style="yellow"))
         for number, error in enumerate(step.errors, start=1):
             label = "error" if step.status == "failed" and number == len(step.errors) else "retry"
             style = "red" if label == "error" else "yellow"
             console.print(Text(f"  {step.id} attempt {number} ({label}): {error}", style=style))
+
+
+def _retried(step: StepView) -> str:
+    """``upsert_airtable×3`` for attempts, ``+2 inside`` for calls retried within them."""
+    parts = [f"{step.id}×{step.attempts}" if step.attempts > 1 else step.id]
+    if step.inner_retries:
+        parts.append(f"+{len(step.inner_retries)} inside")
+    return " ".join(parts)
 
 
 def short_run_id(run_id: str) -> str:

@@ -20,7 +20,8 @@ from temporalio import activity
 from temporalio.api.common.v1 import Payloads
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from orchestrator.runtime.failures import ResultTooLargeError, to_application_error
+from connectors.retry import recording_retries
+from orchestrator.runtime.failures import ResultTooLargeError, attach_retries, to_application_error
 from orchestrator.spec.ops import TRANSFORM_OP
 from orchestrator.spec.pipeline import StepSpec
 from orchestrator.spec.transform import run_transform
@@ -42,12 +43,17 @@ def step_activity(
 
     @functools.wraps(handler)
     async def run(call: StepCall) -> StepReturn:
-        try:
-            returned = await handler(call)
-            check_result_size(returned, call, op, limit)
+        with recording_retries() as retried:
+            try:
+                returned = await handler(call)
+                check_result_size(returned, call, op, limit)
+            except Exception as exc:
+                error = to_application_error(exc, step_id=call.step_id, op=op)
+                attach_retries(error, retried)
+                raise error from exc
+        if not retried:
             return returned
-        except Exception as exc:
-            raise to_application_error(exc, step_id=call.step_id, op=op) from exc
+        return returned.model_copy(update={"retries": [r.as_json() for r in retried]})
 
     run.steptrace_op = op  # type: ignore[attr-defined]
     return activity.defn(name=op)(run)

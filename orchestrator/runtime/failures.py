@@ -8,6 +8,7 @@ the tool's code, the field and the HTTP status.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 from temporalio.exceptions import ApplicationError
 
 from connectors.errors import ConnectorError
+from connectors.retry import InnerRetry
 from orchestrator.spec.transform import TransformError
 
 
@@ -79,6 +81,13 @@ def to_application_error(exc: Exception, *, step_id: str, op: str) -> Applicatio
         {"class": type(exc).__name__, "message": str(exc), "retryable": True},
         type=type(exc).__name__,
     )
+
+
+def attach_retries(error: ApplicationError, retried: Sequence[InnerRetry]) -> None:
+    """Put the attempt's inner retries on its error, so the trace keeps them."""
+    first = error.details[0] if error.details else None
+    if retried and isinstance(first, dict):
+        first["inner_retries"] = [r.as_json() for r in retried]
 
 
 def _first_errors(exc: PydanticValidationError, limit: int = 3) -> str:

@@ -137,6 +137,7 @@ class StepAttempt(SQLModel, table=True):
     output_hash: str | None = Field(default=None, foreign_key="payload.hash", max_length=HASH)
     error: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     external_writes: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
+    inner_retries: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime = Field(sa_type=UTCDateTime)
     duration_ms: int = Field(sa_type=BigInteger)

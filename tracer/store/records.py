@@ -129,6 +129,8 @@ class AttemptRecord(_Record):
     output_hash: str | None = None
     error: AttemptError | None = None
     external_writes: tuple[WriteRecord, ...] = ()
+    inner_retries: tuple[dict[str, Any], ...] = ()
+    """Tool calls retried inside this attempt (never hidden: DESIGN §4)."""
     started_at: AwareDatetime
     ended_at: AwareDatetime
     duration_ms: int = Field(ge=0)

@@ -216,7 +216,7 @@ class TraceStore(StoreBase):
         self._mark_known(r["hash"] for r in payload_rows)
 
     def _attempt_row(self, record: AttemptRecord) -> dict[str, Any]:
-        row = record.model_dump(exclude={"error", "external_writes"})
+        row = record.model_dump(exclude={"error", "external_writes", "inner_retries"})
         row["status"] = record.status.value
         row["error"] = (
             redact_json(record.error.model_dump(mode="json"), self._policy)
@@ -226,6 +226,7 @@ class TraceStore(StoreBase):
         row["external_writes"] = [
             redact_json(w.model_dump(mode="json"), self._policy) for w in record.external_writes
         ]
+        row["inner_retries"] = [redact_json(r, self._policy) for r in record.inner_retries]
         return row
 
     def find_run(self, workflow_id: str) -> RunRecord | None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from connectors.airtable.client import AirtableClient
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Service
 from connectors.sandbox.server import Sandbox
 
@@ -41,4 +42,4 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def client(sandbox: Sandbox, http: httpx.AsyncClient) -> AirtableClient:
-    return AirtableClient(http, base_url=sandbox.urls["airtable"], token=TOKEN)
+    return AirtableClient(http, base_url=sandbox.urls["airtable"], token=TOKEN, retry=SINGLE_TRY)

@@ -20,6 +20,7 @@ from connectors.errors import (
     UnknownFieldError,
     ValidationError,
 )
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
 
@@ -58,7 +59,9 @@ async def test_real_rate_limit_blocks_the_base_for_thirty_seconds(
     http: httpx.AsyncClient,
 ) -> None:
     with Sandbox(services=["airtable"], rate_limits=True) as limited:
-        client = AirtableClient(http, base_url=limited.urls["airtable"], token=TOKEN)
+        client = AirtableClient(
+            http, base_url=limited.urls["airtable"], token=TOKEN, retry=SINGLE_TRY
+        )
         base = limited.data.airtable_base_id
         # 20 at once: even on a slow machine they arrive well within the 3 s that 5/s
         # plus a burst of 5 would need to let them all through.
@@ -216,7 +219,9 @@ async def test_timeout(base_id: str, sandbox: Sandbox) -> None:
     sandbox.add_faults([fault("latency", seconds=0.6, times=1)])
 
     async with httpx.AsyncClient(timeout=0.2, verify=TLS) as impatient:
-        client = AirtableClient(impatient, base_url=sandbox.urls["airtable"], token=TOKEN)
+        client = AirtableClient(
+            impatient, base_url=sandbox.urls["airtable"], token=TOKEN, retry=SINGLE_TRY
+        )
         with pytest.raises(ConnectorTimeoutError) as caught:
             await client.get_table_schema(base_id, "Issues")
 

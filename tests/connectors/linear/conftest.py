@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from connectors.linear import LinearClient
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Service
 from connectors.sandbox.server import Sandbox
 from tests.connectors.linear.helpers import TOKEN
@@ -27,4 +28,4 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def client(sandbox: Sandbox, http: httpx.AsyncClient) -> LinearClient:
-    return LinearClient(http, base_url=sandbox.urls["linear"], token=TOKEN)
+    return LinearClient(http, base_url=sandbox.urls["linear"], token=TOKEN, retry=SINGLE_TRY)

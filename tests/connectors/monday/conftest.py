@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from connectors.monday.client import MondayClient
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Service
 from connectors.sandbox.server import Sandbox
 from tests.connectors.monday.wire import TOKEN, Wire
@@ -27,7 +28,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def monday(sandbox: Sandbox, http: httpx.AsyncClient) -> MondayClient:
-    return MondayClient(http, base_url=sandbox.urls["monday"], token=TOKEN)
+    return MondayClient(http, base_url=sandbox.urls["monday"], token=TOKEN, retry=SINGLE_TRY)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from connectors.errors import (
     UnknownFieldError,
 )
 from connectors.monday.client import MondayClient
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
 
@@ -159,7 +160,9 @@ async def test_application_error_injected_with_status_200(
 async def test_slow_answer_is_a_timeout(sandbox: Sandbox, board_id: int) -> None:
     sandbox.add_faults([fault("latency", seconds=0.6, times=1)])
     async with httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as impatient:
-        monday = MondayClient(impatient, base_url=sandbox.urls["monday"], token="t")
+        monday = MondayClient(
+            impatient, base_url=sandbox.urls["monday"], token="t", retry=SINGLE_TRY
+        )
         with pytest.raises(ConnectorTimeoutError):
             await monday.get_board(board_id)
 

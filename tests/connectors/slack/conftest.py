@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Service
 from connectors.sandbox.seed import SeedData
 from connectors.sandbox.server import Sandbox
@@ -46,4 +47,4 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def slack(sandbox: Sandbox, http: httpx.AsyncClient) -> SlackClient:
-    return SlackClient(http, base_url=sandbox.urls["slack"], token=TOKEN)
+    return SlackClient(http, base_url=sandbox.urls["slack"], token=TOKEN, retry=SINGLE_TRY)

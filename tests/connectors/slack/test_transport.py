@@ -19,6 +19,7 @@ from connectors.errors import (
     RateLimitError,
     TransientError,
 )
+from connectors.retry import SINGLE_TRY
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
 from connectors.slack.client import SlackClient
@@ -49,7 +50,7 @@ async def test_a_rate_limit_fault_is_a_rate_limit_error_with_retry_after(
 
 
 async def test_the_real_per_channel_post_limit(limited: Sandbox, http: httpx.AsyncClient) -> None:
-    slack = SlackClient(http, base_url=limited.urls["slack"], token="xoxb-test")
+    slack = SlackClient(http, base_url=limited.urls["slack"], token="xoxb-test", retry=SINGLE_TRY)
     for n in range(int(POST_BURST)):
         await slack.post_message("triage", f"burst {n}")
     with pytest.raises(RateLimitError) as caught:
@@ -62,7 +63,7 @@ async def test_the_real_per_channel_post_limit(limited: Sandbox, http: httpx.Asy
 async def test_the_real_tier_two_limit_on_conversations_list(
     limited: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    slack = SlackClient(http, base_url=limited.urls["slack"], token="xoxb-test")
+    slack = SlackClient(http, base_url=limited.urls["slack"], token="xoxb-test", retry=SINGLE_TRY)
     for _ in range(20):  # Tier 2: 20 a minute
         await slack.list_channels()
     with pytest.raises(RateLimitError) as caught:
@@ -109,7 +110,9 @@ async def test_an_injected_slack_code_is_mapped_like_a_real_one(
 async def test_a_slow_answer_is_a_timeout(sandbox: Sandbox) -> None:
     sandbox.add_faults([_fault(kind="latency", seconds=0.6, times=1)])
     async with http_client(0.1) as http:
-        slack = SlackClient(http, base_url=sandbox.urls["slack"], token="xoxb-test")
+        slack = SlackClient(
+            http, base_url=sandbox.urls["slack"], token="xoxb-test", retry=SINGLE_TRY
+        )
         with pytest.raises(ConnectorTimeoutError) as caught:
             await slack.auth_test()
     assert caught.value.retryable and caught.value.operation == "auth_test"
