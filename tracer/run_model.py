@@ -10,7 +10,7 @@ status and handoff. Payloads are read from the store on demand and cached per ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,23 @@ class RecordedRun:
         if hash not in self._payloads:
             self._payloads[hash] = self.store.get_payload(hash)
         return self._payloads[hash]
+
+    def prefetch(self, hashes: Iterable[str | None]) -> None:
+        """Read the payloads of ``hashes`` not cached yet in one store query (a caller
+        about to show many handoffs saves a round trip per payload)."""
+        missing = {h for h in hashes if h is not None and h not in self._payloads}
+        self._payloads.update(self.store.get_payloads(missing))
+
+    def handoff_hashes(self) -> set[str]:
+        """Every payload the steps' last attempts received or returned, and the images
+        of every attempt's writes."""
+        found: set[str] = set()
+        for step in self.steps:
+            found.update(h for h in (step.last.input_hash, step.last.output_hash) if h)
+            for attempt in step.attempts:
+                for write in attempt.external_writes:
+                    found.update(h for h in (write.before_hash, write.after_hash) if h)
+        return found
 
     def trigger(self) -> Any:
         return self.payload(self.run.trigger_hash)

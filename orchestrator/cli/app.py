@@ -236,6 +236,54 @@ def bot(
     _run_async(_with_ops(run_bot(config, settings, _open_store(), host=host, port=port)))
 
 
+@app.command("console")
+def console_command(
+    port: Annotated[int, typer.Option(help="Port for the web console.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    https: Annotated[
+        bool, typer.Option(help="Served behind HTTPS: Secure cookies and HSTS.")
+    ] = False,
+) -> None:
+    """Serve the web console (runs, a run's diagnosis, pipelines, actions) until interrupted.
+
+    Needs STEPTRACE_CONSOLE_SECRET (signs sign-in links and sessions); reads
+    STEPTRACE_DATABASE_URL; actions need STEPTRACE_TEMPORAL_ADDRESS. People sign in with
+    a link from `/steptrace console` in Slack or `steptrace console-link --user U…`.
+    """
+    import os
+
+    from orchestrator.config.settings import Settings
+    from orchestrator.console.server import run_console
+    from orchestrator.humanloop.console_link import ConsoleConfigError, console_secret
+
+    try:
+        secret = console_secret(os.environ)
+    except ConsoleConfigError as exc:
+        _fail(str(exc))
+    settings = Settings.from_env()
+    _run_async(
+        run_console(_open_store(), settings, secret=secret, host=host, port=port, https=https)
+    )
+
+
+@app.command("console-link")
+def console_link_command(
+    user: Annotated[str, typer.Option(help="The Slack user id to sign in (U…).")],
+) -> None:
+    """Print a one-time sign-in link to the console for a Slack user (valid 5 minutes).
+
+    Uses STEPTRACE_CONSOLE_SECRET and STEPTRACE_CONSOLE_URL (default http://127.0.0.1:8765).
+    """
+    import os
+
+    from orchestrator.humanloop.console_link import ConsoleConfigError, console_link
+
+    try:
+        print(console_link(os.environ, user))
+    except (ConsoleConfigError, ValueError) as exc:
+        _fail(str(exc))
+
+
 @bench_app.command("diff")
 def bench_diff(
     repeat: Annotated[int, typer.Option(help="Repetitions; the median is reported.")] = 5,

@@ -39,12 +39,11 @@ from typing import Any
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import FailureError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from orchestrator.config.settings import SANDBOX_TOKEN, Settings, ToolEndpoint
 from orchestrator.diagnosis.diagnoser import stored_diagnosis
+from orchestrator.humanloop import actions
 from orchestrator.humanloop.alerts import (
     ACTION_IDS,
     ALERT_EVENT_TYPE,
@@ -55,11 +54,10 @@ from orchestrator.humanloop.alerts import (
 from orchestrator.humanloop.bot_gate import SlackGate
 from orchestrator.humanloop.bot_http import EVENTS_PATH, BotApp, bind, http_server
 from orchestrator.humanloop.escalation.model import ActionRequest
-from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.runtime.connection import connect
 from orchestrator.runtime.escalation_handoff import escalation_workflow_id
 from tracer.run_model import find_run
-from tracer.store import HumanActionRecord, TraceStore
+from tracer.store import TraceStore
 
 SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
 COMMAND = "/steptrace"
@@ -202,10 +200,12 @@ class SteptraceBot:
         refusal: str | None
         if alert_run is None:
             refusal = "this message is not a steptrace alert"
-            self._audit_unstored(button_run, request, {**detail, "refused": refusal})
+            actions.audit_unstored(button_run, request, {**detail, "refused": refusal})
         elif button_run != alert_run:
             refusal = f"the button names another run than its alert ({alert_run})"
-            await self._audit(alert_run, request, {**detail, "button_run": button_run}, refusal)
+            await actions.audit(
+                self._store, alert_run, request, {**detail, "button_run": button_run}, refusal
+            )
         else:
             refusal = await self.request_action(
                 run_id=alert_run,
@@ -226,48 +226,15 @@ class SteptraceBot:
     async def request_action(
         self, *, run_id: str, workflow_id: str, request: ActionRequest, detail: dict[str, Any]
     ) -> str | None:
-        """Ask the run's escalation to act; audit the outcome; the refusal reason, if any."""
-        if await asyncio.to_thread(self._store.get_run, run_id) is None:
-            missing = f"no run {run_id} is stored"
-            self._audit_unstored(run_id, request, {**detail, "refused": missing})
-            return missing
-        handle = self._temporal.get_workflow_handle(workflow_id)
-        refusal: str | None = None
-        try:
-            accepted = await handle.execute_update(EscalationWorkflow.act, request)
-        except WorkflowUpdateFailedError as exc:
-            refusal = exc.cause.message if isinstance(exc.cause, FailureError) else str(exc)
-        except RPCError as exc:
-            refusal = f"no open alert for run {run_id} ({exc.message})"
-        outcome = {"refused": refusal} if refusal is not None else {"accepted": accepted}
-        await self._audit(run_id, request, {**detail, **outcome}, refusal)
-        return refusal
-
-    async def _audit(
-        self, run_id: str, request: ActionRequest, detail: dict[str, Any], refusal: str | None
-    ) -> None:
-        """Store what a person asked for on a stored run, and what came of it."""
-        if refusal is not None:
-            detail = {**detail, "refused": refusal}
-        record = HumanActionRecord(
+        """Ask the run's escalation to act; audit the outcome; the refusal reason, if any
+        (one code path with the console: :func:`orchestrator.humanloop.actions.request_action`)."""
+        return await actions.request_action(
+            self._store,
+            self._temporal,
             run_id=run_id,
-            slack_user_id=request.user,
-            action=request.action,
-            allowed=refusal is None,
-            detail={**detail, "to_step": request.to_step},
-        )
-        await asyncio.to_thread(self._store.add_human_action, record)
-
-    @staticmethod
-    def _audit_unstored(run_id: str | None, request: ActionRequest, detail: dict[str, Any]) -> None:
-        """A refusal about no stored run: the store's audit rows belong to runs, so the
-        ``steptrace.audit`` log keeps this one."""
-        audit_log.warning(
-            "refused %s by %s on unknown run %r: %s",
-            request.action,
-            request.user,
-            (run_id or "")[:80],
-            detail.get("refused"),
+            workflow_id=workflow_id,
+            request=request,
+            detail=detail,
         )
 
     async def _command_rollback(self, ref: str, step: str, user: str, channel: str) -> str:
@@ -276,7 +243,7 @@ class SteptraceBot:
             run = await asyncio.to_thread(find_run, self._store, ref)
         except LookupError:
             request = ActionRequest(action=action, user=user, to_step=step)
-            self._audit_unstored(ref, request, {"refused": "no such run", "channel": channel})
+            actions.audit_unstored(ref, request, {"refused": "no such run", "channel": channel})
             return _no_run(ref)
         refusal = await self.request_action(
             run_id=run.run_id,

@@ -176,3 +176,13 @@ class HumanActionRecord(_Record):
     allowed: bool
     detail: dict[str, Any] = Field(default_factory=dict)
     at: datetime | None = None
+
+
+class PipelineVersionRecord(_Record):
+    """One stored spec version of a pipeline and how many runs used it."""
+
+    hash: str
+    pipeline: str
+    spec: str
+    created_at: datetime
+    runs: int = 0

@@ -45,6 +45,7 @@ from tracer.store.records import (
     DiagnosisRecord,
     HumanActionRecord,
     NewRun,
+    PipelineVersionRecord,
     RubricResultRecord,
     RunRecord,
     RunStatus,
@@ -108,6 +109,17 @@ class TraceStore(StoreBase):
                 database=self.database,
             )
         return decode(data)
+
+    def get_payloads(self, hashes: Iterable[str]) -> dict[str, Any]:
+        """The JSON data of each stored payload among ``hashes``, in one query (a page
+        that shows a run's handoffs needs them all); unknown hashes are left out."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        query = select(Payload.hash, Payload.data).where(col(Payload.hash).in_(wanted))
+        with self._read() as session:
+            rows = list(session.exec(query))
+        return {digest: decode(data) for digest, data in rows}
 
     def stored_bytes(self) -> int:
         """Compressed bytes of all payloads (for the storage-ratio budget)."""
@@ -273,16 +285,47 @@ class TraceStore(StoreBase):
         status: RunStatus | None = None,
         pipeline: str | None = None,
         limit: int = 50,
+        since: datetime | None = None,
+        before: datetime | None = None,
+        failed_step: str | None = None,
+        version_hash: str | None = None,
+        parent_run_id: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally of one status and/or one pipeline."""
+        """Runs, newest first, optionally of one status and/or one pipeline, started at or
+        after ``since`` and strictly before ``before`` (the console pages with it), failed
+        at ``failed_step``, of one spec version, or replays/rollbacks of one run.
+
+        Without a status, one indexed probe per status (each ``limit`` long, merged):
+        the run table has no index on the start time alone, and every index that orders
+        by it starts with the status, so this beats one query that must sort the table.
+        """
         query = select(Run)
-        if status is not None:
-            query = query.where(Run.status == RunStatus(status).value)
         if pipeline is not None:
             query = query.where(Run.pipeline == pipeline)
-        query = query.order_by(col(Run.started_at).desc()).limit(limit)
+        if since is not None:
+            query = query.where(col(Run.started_at) >= since)
+        if before is not None:
+            query = query.where(col(Run.started_at) < before)
+        if failed_step is not None:
+            query = query.where(Run.failed_step == failed_step)
+        if version_hash is not None:
+            query = query.where(Run.version_hash == version_hash)
+        if parent_run_id is not None:
+            query = query.where(Run.parent_run_id == parent_run_id)
+        statuses = list(RunStatus) if status is None else [RunStatus(status)]
+        if parent_run_id is not None and status is None:
+            statuses = []  # a run's children are few: one query on their own index
+        newest = col(Run.started_at).desc()
         with self._read() as session:
-            return [_run_record(r) for r in session.exec(query)]
+            if not statuses:
+                rows = list(session.exec(query.order_by(newest).limit(limit)))
+            else:
+                rows = []
+                for one in statuses:
+                    probe = query.where(Run.status == one.value).order_by(newest).limit(limit)
+                    rows.extend(session.exec(probe))
+            found = [_run_record(r) for r in rows]
+        return sorted(found, key=lambda r: r.started_at, reverse=True)[:limit]
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
@@ -342,6 +385,50 @@ class TraceStore(StoreBase):
             session.add(row)
             session.flush()
             return DiagnosisRecord.model_validate(row, from_attributes=True)
+
+    def latest_diagnoses(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The newest stored diagnosis body of each run that has one, by run id."""
+        wanted = sorted(set(run_ids))
+        if not wanted:
+            return {}
+        query = (
+            select(DiagnosisRow)
+            .where(col(DiagnosisRow.run_id).in_(wanted))
+            .order_by(col(DiagnosisRow.id))
+        )
+        with self._read() as session:
+            return {row.run_id: row.body for row in session.exec(query)}
+
+    def pipeline_names(self) -> list[str]:
+        """The pipelines that have a stored spec version, sorted."""
+        query = select(PipelineVersion.pipeline).distinct().order_by(col(PipelineVersion.pipeline))
+        with self._read() as session:
+            return list(session.exec(query))
+
+    def pipeline_versions(self, pipeline: str | None = None) -> list[PipelineVersionRecord]:
+        """Stored spec versions (oldest first), each with how many runs used it."""
+        counts = (
+            select(Run.version_hash, func.count().label("runs"))
+            .group_by(col(Run.version_hash))
+            .subquery()
+        )
+        query = select(PipelineVersion, counts.c.runs).join(
+            counts, counts.c.version_hash == PipelineVersion.hash, isouter=True
+        )
+        if pipeline is not None:
+            query = query.where(PipelineVersion.pipeline == pipeline)
+        with self._read() as session:
+            rows = session.exec(query.order_by(col(PipelineVersion.created_at)))
+            return [
+                PipelineVersionRecord(
+                    hash=row.hash,
+                    pipeline=row.pipeline,
+                    spec=row.spec,
+                    created_at=row.created_at,
+                    runs=int(runs or 0),
+                )
+                for row, runs in rows
+            ]
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
         query = (
