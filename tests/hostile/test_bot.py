@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlencode
 
 import httpx
 import pytest
-from orchestrator.diagnosis.model import Diagnosis
 from pydantic import SecretStr
 from temporalio.client import Client
 
@@ -40,6 +39,7 @@ from tests.human.escalation_fixtures import (
     stop_if_waiting,
     until,
 )
+from tracer.diagnosis_model import Diagnosis
 from tracer.store import NewRun, RunStatus, TraceStore
 
 SECRET = "5e1a9c0b7d3f42e68a1b2c3d4e5f6a7b"

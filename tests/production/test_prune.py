@@ -21,12 +21,12 @@ from tracer.payloads import encode
 from tracer.store import (
     AttemptRecord,
     AttemptStatus,
-    ExternalWrite,
     HumanActionRecord,
     NewRun,
     RunKind,
     RunStatus,
     TraceStore,
+    WriteRecord,
 )
 from tracer.store.retention import prune
 
@@ -65,12 +65,12 @@ def add_run(
         trigger=trigger,
     )
     payloads = [encode({"in": run_id}), encode({"out": run_id})]
-    writes: tuple[ExternalWrite, ...] = ()
+    writes: tuple[WriteRecord, ...] = ()
     if write_image is not None:
         image = encode(write_image)
         payloads.append(image)
         writes = (
-            ExternalWrite(
+            WriteRecord(
                 tool="airtable",
                 object_kind="record",
                 object_id="rec1",
