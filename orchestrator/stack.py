@@ -169,7 +169,7 @@ async def open_stack(
             task_queue=task_queue,
             activities=[
                 *steps.all(),
-                RunRecorder(store).record_run,
+                RunRecorder(store, committer).record_run,
                 QcActivities(store, judge_from_env()).review,
                 Diagnoser(store, clients, ui).diagnose,
                 reuse_recorded_output,

@@ -7,6 +7,7 @@ SQLModel tables in :mod:`tracer.store.models` are the store's own business.
 """
 
 from tracer.store.committer import CommitStats, GroupCommitter
+from tracer.store.dictionaries import DictionarySettings
 from tracer.store.errors import (
     PayloadNotFoundError,
     StoreDataError,
@@ -31,6 +32,7 @@ from tracer.store.records import (
     run_id_for,
 )
 from tracer.store.store import TraceStore
+from tracer.store.writes import RunFinish, Writes
 
 __all__ = [
     "FAILED_STATUSES",
@@ -39,12 +41,14 @@ __all__ = [
     "AttemptStatus",
     "CommitStats",
     "DiagnosisRecord",
+    "DictionarySettings",
     "ExternalWrite",
     "GroupCommitter",
     "HumanActionRecord",
     "NewRun",
     "PayloadNotFoundError",
     "RubricResultRecord",
+    "RunFinish",
     "RunKind",
     "RunRecord",
     "RunStatus",
@@ -54,5 +58,6 @@ __all__ = [
     "StoreUnavailableError",
     "TraceStore",
     "TraceStoreError",
+    "Writes",
     "run_id_for",
 ]

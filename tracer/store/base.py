@@ -21,7 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from tracer.payloads import EncodedPayload, RedactionPolicy
+from tracer.payloads import EncodedPayload, RedactionPolicy, UnknownDictionaryError, decode
+from tracer.store.dictionaries import DictionarySettings, PayloadDictionaries
+from tracer.store.dictionary_rows import DictionaryRows
 from tracer.store.engine import safe_url, sqlite_path, writer
 from tracer.store.errors import StoreUnavailableError, translate_errors
 from tracer.store.models import StepAttempt, utcnow
@@ -35,7 +37,13 @@ _KNOWN_HASHES_MAX = 50_000
 class StoreBase:
     """Engine, sessions, error translation and file checks; the API is in ``TraceStore``."""
 
-    def __init__(self, engine: Engine, *, policy: RedactionPolicy | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: RedactionPolicy | None = None,
+        dictionaries: DictionarySettings | None = None,
+    ) -> None:
         self._engine = engine
         self._writer = writer(engine)
         self._policy = policy or RedactionPolicy()
@@ -46,6 +54,30 @@ class StoreBase:
         # input on every retry) is not shipped to the database again.
         self._known: OrderedDict[str, None] = OrderedDict()
         self._known_lock = threading.Lock()
+        self._dictionaries = PayloadDictionaries(dictionaries)
+        self._dictionary_rows = DictionaryRows(self, self._dictionaries)
+
+    @property
+    def codec(self) -> PayloadDictionaries:
+        """What to encode payloads for this store with (``encode(value, policy, codec)``):
+        it compresses with the store's newest dictionary and samples payloads to train
+        the next one."""
+        return self._dictionaries
+
+    def maintain_dictionaries(self) -> str | None:
+        """Adopt another worker's newer dictionary; train one if due (and say why).
+
+        The group committer calls this after every batch, on its own thread; a process
+        that writes without a committer may call it now and then.
+        """
+        return self._dictionary_rows.maintain()
+
+    def _decode(self, data: bytes) -> Any:
+        try:
+            return decode(data, self._dictionaries)
+        except UnknownDictionaryError as exc:
+            self._dictionary_rows.load(exc.dict_id)  # stored by another worker
+            return decode(data, self._dictionaries)
 
     def close(self) -> None:
         """Release the connections. The store must not be used afterwards."""

@@ -20,13 +20,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, func, update
 from sqlmodel import col, select
 
-from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, decode, redact_json
+from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, redact_json
 from tracer.payloads import redact_text as _redact_text
 from tracer.store import migrate
 from tracer.store.base import StoreBase
+from tracer.store.dictionaries import DictionarySettings
 from tracer.store.engine import DEFAULT_BUSY_TIMEOUT_MS, create_store_engine, default_url
 from tracer.store.errors import PayloadNotFoundError, StoreDataError
 from tracer.store.models import (
@@ -49,6 +50,7 @@ from tracer.store.records import (
     RunRecord,
     RunStatus,
 )
+from tracer.store.writes import RunFinish, Writes
 
 __all__ = ["TraceStore"]
 
@@ -64,17 +66,22 @@ class TraceStore(StoreBase):
         root: Path = Path(".steptrace"),
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         policy: RedactionPolicy | None = None,
+        dictionaries: DictionarySettings | None = None,
     ) -> TraceStore:
         """Open (creating and migrating as needed) the store at ``url``.
 
         ``url`` defaults to ``sqlite:///<root>/trace.db``, ``root`` relative to the current
         directory. The caller decides the URL (e.g. from ``STEPTRACE_DATABASE_URL``).
+        ``dictionaries`` says when payload dictionaries are trained (the defaults suit
+        handoff payloads; ``DictionarySettings(enabled=False)`` trains none, and payloads
+        compressed with an existing one stay readable either way).
         """
         engine = create_store_engine(url or default_url(root), busy_timeout_ms=busy_timeout_ms)
-        store = cls(engine, policy=policy)
+        store = cls(engine, policy=policy, dictionaries=dictionaries)
         try:
             migrate.upgrade(engine)
             store._remember_file()
+            store._dictionary_rows.load_current()
         except BaseException:
             engine.dispose()
             raise
@@ -98,12 +105,14 @@ class TraceStore(StoreBase):
                 f"no payload with hash {hash}; it was never stored, or this is another store",
                 database=self.database,
             )
-        return decode(data)
+        return self._decode(data)
 
     def stored_bytes(self) -> int:
-        """Compressed bytes of all payloads (for the storage-ratio budget)."""
+        """Compressed bytes of all payloads, and of the dictionaries they need (for the
+        storage-ratio budget)."""
         with self._read() as session:
-            return int(session.exec(select(func.coalesce(func.sum(Payload.stored_size), 0))).one())
+            payloads = session.exec(select(func.coalesce(func.sum(Payload.stored_size), 0))).one()
+        return int(payloads) + self._dictionary_rows.stored_bytes()
 
     def raw_bytes(self) -> int:
         """Canonical JSON bytes of all payloads before compression."""
@@ -138,14 +147,9 @@ class TraceStore(StoreBase):
         """Register a running run (and store its trigger payload). A known run id is a no-op."""
         if trigger is not None and run.trigger_hash not in (None, trigger.hash):
             raise ValueError(f"run {run.run_id}: trigger_hash does not match the trigger payload")
-        row = run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
-        if trigger is not None:
-            row["trigger_hash"] = trigger.hash
-        payload_rows = self._new_payload_rows([trigger] if trigger else [])
-        with self._write_rows() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, Run, [row])
-        self._mark_known(r["hash"] for r in payload_rows)
+        if trigger is not None and run.trigger_hash is None:
+            run = run.model_copy(update={"trigger_hash": trigger.hash})
+        self.write(Writes(payloads=[trigger] if trigger else [], runs=[run]))
 
     def finish_run(
         self,
@@ -156,23 +160,8 @@ class TraceStore(StoreBase):
         ended_at: datetime | None = None,
     ) -> None:
         """Set a run's final status; :class:`StoreDataError` if the run is unknown."""
-        # One UPDATE statement, no ORM load: this runs once per run on the traced path.
-        statement = (
-            update(Run)
-            .where(col(Run.run_id) == run_id)
-            .values(
-                status=RunStatus(status).value,
-                failed_step=failed_step,
-                ended_at=ended_at or utcnow(),
-            )
-        )
-        with self._write_rows() as session:
-            updated = session.execute(statement).rowcount
-            if updated == 0:
-                raise StoreDataError(
-                    f"cannot finish run {run_id!r}: no such run; call start_run first",
-                    database=self.database,
-                )
+        finish = RunFinish(run_id, RunStatus(status), failed_step, ended_at or utcnow())
+        self.write(Writes(finishes=[finish]))
 
     def set_run_status(self, run_id: str, status: RunStatus) -> None:
         """Change an ended run's status (a rollback leaves it ``rolled_back``), keeping its
@@ -196,12 +185,43 @@ class TraceStore(StoreBase):
         A record referring to a payload that is neither passed nor stored raises
         :class:`StoreDataError` and nothing of the batch is written.
         """
-        payload_rows = self._new_payload_rows(payloads)
-        attempt_rows = [self._attempt_row(r) for r in records]
-        with self._write_rows() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, StepAttempt, attempt_rows)
+        self.write(Writes(payloads=list(payloads), attempts=list(records)))
+
+    def write(self, writes: Writes) -> None:
+        """Commit ``writes`` (payloads, run starts, attempts, run ends) in one transaction.
+
+        Idempotent like the methods it serves: known payloads, runs and attempts are
+        skipped and a run end writes the same values again. The end of a run that is not
+        stored (nor started in ``writes``) raises :class:`StoreDataError`, and nothing of
+        ``writes`` is written.
+        """
+        payload_rows = self._new_payload_rows(writes.payloads)
+        run_rows = [_run_row(r) for r in writes.runs]
+        attempt_rows = [self._attempt_row(r) for r in writes.attempts]
+        with self._write_rows() as conn:
+            self._insert_ignore(conn, Payload, payload_rows)
+            self._insert_ignore(conn, Run, run_rows)
+            self._insert_ignore(conn, StepAttempt, attempt_rows)
+            for finish in writes.finishes:
+                self._finish(conn, finish)
         self._mark_known(r["hash"] for r in payload_rows)
+
+    def _finish(self, conn: Connection, finish: RunFinish) -> None:
+        # One UPDATE statement, no ORM load: this runs once per run on the traced path.
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == finish.run_id)
+            .values(
+                status=finish.status.value,
+                failed_step=finish.failed_step,
+                ended_at=finish.ended_at,
+            )
+        )
+        if conn.execute(statement).rowcount == 0:
+            raise StoreDataError(
+                f"cannot finish run {finish.run_id!r}: no such run; call start_run first",
+                database=self.database,
+            )
 
     def _attempt_row(self, record: AttemptRecord) -> dict[str, Any]:
         row = record.model_dump(exclude={"error", "external_writes"})
@@ -358,6 +378,10 @@ class TraceStore(StoreBase):
         with self._read() as session:
             rows = session.exec(query.order_by(col(HumanAction.id)))
             return [HumanActionRecord.model_validate(r, from_attributes=True) for r in rows]
+
+
+def _run_row(run: NewRun) -> dict[str, Any]:
+    return run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
 
 
 def _run_record(row: Run) -> RunRecord:
