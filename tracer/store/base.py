@@ -21,12 +21,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from tracer.payloads import EncodedPayload, RedactionPolicy, UnknownDictionaryError, decode
+from tracer.payloads import EncodedPayload, RedactionPolicy, UnknownDictionaryError
 from tracer.store.dictionaries import DictionarySettings, PayloadDictionaries
 from tracer.store.dictionary_rows import DictionaryRows
 from tracer.store.engine import safe_url, sqlite_path, writer
 from tracer.store.errors import StoreUnavailableError, translate_errors
 from tracer.store.models import StepAttempt, utcnow
+from tracer.store.raw_cache import RawCache
 
 __all__ = ["StoreBase"]
 
@@ -54,6 +55,7 @@ class StoreBase:
         # input on every retry) is not shipped to the database again.
         self._known: OrderedDict[str, None] = OrderedDict()
         self._known_lock = threading.Lock()
+        self._raw_cache = RawCache()
         self._dictionaries = PayloadDictionaries(dictionaries)
         self._dictionary_rows = DictionaryRows(self, self._dictionaries)
 
@@ -72,12 +74,13 @@ class StoreBase:
         """
         return self._dictionary_rows.maintain()
 
-    def _decode(self, data: bytes) -> Any:
+    def _decompress(self, data: bytes) -> bytes:
+        """A stored payload's canonical JSON bytes, loading its dictionary if need be."""
         try:
-            return decode(data, self._dictionaries)
+            return self._dictionaries.decompress(data)
         except UnknownDictionaryError as exc:
             self._dictionary_rows.load(exc.dict_id)  # stored by another worker
-            return decode(data, self._dictionaries)
+            return self._dictionaries.decompress(data)
 
     def close(self) -> None:
         """Release the connections. The store must not be used afterwards."""
@@ -140,6 +143,14 @@ class StoreBase:
         (attempts, run start and finish) where a session's bookkeeping is pure cost."""
         self._check_file()
         with translate_errors(self.database), self._writer.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def _read_rows(self) -> Iterator[Connection]:
+        """A read on a bare connection: no ORM session, for the reads a diagnosis makes
+        by the hundred (payloads, attempts, runs)."""
+        self._check_file()
+        with translate_errors(self.database), self._engine.connect() as connection:
             yield connection
 
     @contextmanager

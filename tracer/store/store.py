@@ -15,12 +15,13 @@ one transaction on a background thread. Database errors surface as the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, update
+from sqlalchemy import Connection, bindparam, func, update
 from sqlmodel import col, select
 
 from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, redact_json
@@ -53,6 +54,8 @@ from tracer.store.records import (
 from tracer.store.writes import RunFinish, Writes
 
 __all__ = ["TraceStore"]
+
+_PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
 
 
 class TraceStore(StoreBase):
@@ -97,15 +100,23 @@ class TraceStore(StoreBase):
         self._mark_known(r["hash"] for r in rows)
 
     def get_payload(self, hash: str) -> Any:
-        """The JSON data stored under ``hash``; :class:`PayloadNotFoundError` if none."""
-        with self._read() as session:
-            data = session.exec(select(Payload.data).where(Payload.hash == hash)).first()
-        if data is None:
-            raise PayloadNotFoundError(
-                f"no payload with hash {hash}; it was never stored, or this is another store",
-                database=self.database,
-            )
-        return self._decode(data)
+        """The JSON data stored under ``hash``; :class:`PayloadNotFoundError` if none.
+
+        Each call returns a new value (the caller may change it). Payloads never change
+        once stored, so their JSON is cached: a diagnosis reads the same snapshots of
+        the last good runs again and again.
+        """
+        raw = self._raw_cache.get(hash)
+        if raw is None:
+            with self._read_rows() as conn:
+                data = conn.execute(_PAYLOAD_DATA, {"hash": hash}).scalar()
+            if data is None:
+                raise PayloadNotFoundError(
+                    f"no payload with hash {hash}; it was never stored, or this is another store",
+                    database=self.database,
+                )
+            raw = self._raw_cache.put(hash, self._decompress(data))
+        return json.loads(raw)
 
     def stored_bytes(self) -> int:
         """Compressed bytes of all payloads, and of the dictionaries they need (for the
@@ -138,10 +149,10 @@ class TraceStore(StoreBase):
         return version
 
     def get_pipeline_spec(self, version_hash: str) -> str | None:
-        with self._read() as session:
-            return session.exec(
-                select(PipelineVersion.spec).where(PipelineVersion.hash == version_hash)
-            ).first()
+        query = select(PipelineVersion.spec).where(PipelineVersion.hash == version_hash)
+        with self._read_rows() as conn:
+            spec = conn.execute(query).scalar()
+            return None if spec is None else str(spec)
 
     def start_run(self, run: NewRun, *, trigger: EncodedPayload | None = None) -> None:
         """Register a running run (and store its trigger payload). A known run id is a no-op."""
@@ -244,8 +255,8 @@ class TraceStore(StoreBase):
             .order_by(col(Run.started_at).desc())
             .limit(1)
         )
-        with self._read() as session:
-            row = session.exec(query).first()
+        with self._read_rows() as conn:
+            row = conn.execute(query).first()
             return _run_record(row) if row else None
 
     def payload_sizes(self, hashes: Iterable[str]) -> dict[str, int]:
@@ -254,12 +265,12 @@ class TraceStore(StoreBase):
         if not wanted:
             return {}
         query = select(Payload.hash, Payload.raw_size).where(col(Payload.hash).in_(wanted))
-        with self._read() as session:
-            return {h: int(size) for h, size in session.exec(query)}
+        with self._read_rows() as conn:
+            return {h: int(size) for h, size in conn.execute(query)}
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        with self._read() as session:
-            row = session.get(Run, run_id)
+        with self._read_rows() as conn:
+            row = conn.execute(select(Run).where(Run.run_id == run_id)).first()
             return _run_record(row) if row else None
 
     def list_runs(
@@ -276,8 +287,8 @@ class TraceStore(StoreBase):
         if pipeline is not None:
             query = query.where(Run.pipeline == pipeline)
         query = query.order_by(col(Run.started_at).desc()).limit(limit)
-        with self._read() as session:
-            return [_run_record(r) for r in session.exec(query)]
+        with self._read_rows() as conn:
+            return [_run_record(r) for r in conn.execute(query)]
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
@@ -286,9 +297,9 @@ class TraceStore(StoreBase):
             .where(StepAttempt.run_id == run_id)
             .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
         )
-        with self._read() as session:
+        with self._read_rows() as conn:
             return [
-                AttemptRecord.model_validate(r, from_attributes=True) for r in session.exec(query)
+                AttemptRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
             ]
 
     def last_good_run(
@@ -312,19 +323,19 @@ class TraceStore(StoreBase):
         if version_hash is not None:
             query = query.where(Run.version_hash == version_hash)
         query = query.order_by(col(Run.started_at).desc()).limit(limit)
-        with self._read() as session:
-            return [_run_record(row) for row in session.exec(query)]
+        with self._read_rows() as conn:
+            return [_run_record(row) for row in conn.execute(query)]
 
     def latest_failed_run(self, pipeline: str | None = None) -> RunRecord | None:
         """The newest run that failed loudly (``failed``) or silently (``qc_failed``)."""
         newest: list[RunRecord] = []
-        with self._read() as session:
+        with self._read_rows() as conn:
             # One indexed probe per status beats one IN query that must sort.
             for status in FAILED_STATUSES:
                 query = select(Run).where(Run.status == status.value)
                 if pipeline is not None:
                     query = query.where(Run.pipeline == pipeline)
-                row = session.exec(query.order_by(col(Run.started_at).desc()).limit(1)).first()
+                row = conn.execute(query.order_by(col(Run.started_at).desc()).limit(1)).first()
                 if row is not None:
                     newest.append(_run_record(row))
         return max(newest, key=lambda r: r.started_at, default=None)
@@ -340,9 +351,9 @@ class TraceStore(StoreBase):
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
         query = select(Diagnosis).where(Diagnosis.run_id == run_id).order_by(col(Diagnosis.id))
-        with self._read() as session:
+        with self._read_rows() as conn:
             return [
-                DiagnosisRecord.model_validate(r, from_attributes=True) for r in session.exec(query)
+                DiagnosisRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
             ]
 
     def add_rubric_results(self, results: Sequence[RubricResultRecord]) -> None:
@@ -358,8 +369,8 @@ class TraceStore(StoreBase):
 
     def rubric_results(self, run_id: str) -> list[RubricResultRecord]:
         query = select(RubricResult).where(RubricResult.run_id == run_id)
-        with self._read() as session:
-            rows = session.exec(query.order_by(col(RubricResult.id)))
+        with self._read_rows() as conn:
+            rows = conn.execute(query.order_by(col(RubricResult.id)))
             return [RubricResultRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def add_human_action(self, action: HumanActionRecord) -> HumanActionRecord:
@@ -384,5 +395,5 @@ def _run_row(run: NewRun) -> dict[str, Any]:
     return run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
 
 
-def _run_record(row: Run) -> RunRecord:
+def _run_record(row: Any) -> RunRecord:
     return RunRecord.model_validate(row, from_attributes=True)
