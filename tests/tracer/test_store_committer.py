@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -184,8 +185,9 @@ async def test_a_prepare_that_raises_fails_only_its_caller(
 
 
 async def test_writes_are_prepared_on_the_committer_thread(
-    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+    store: TraceStore, attempt: Attempt
 ) -> None:
+    committer = GroupCommitter(store, inline=False)
     record, payload = attempt()
     seen: list[str] = []
 
@@ -194,7 +196,49 @@ async def test_writes_are_prepared_on_the_committer_thread(
         return Writes(payloads=[payload], attempts=[record])
 
     await committer.commit(prepare, "attempt")
+    committer.close()
     assert seen == ["steptrace-group-commit"] and _rows(store) == 1
+    assert committer.stats.inline == 0
+
+
+async def test_an_idle_committer_commits_on_the_callers_thread(
+    sqlite_store: TraceStore, attempt: Attempt
+) -> None:
+    """SQLite's fast path: no thread switch when nothing is queued."""
+    committer = GroupCommitter(sqlite_store)
+    record, payload = attempt()
+    seen: list[str] = []
+
+    def prepare() -> Writes:
+        seen.append(threading.current_thread().name)
+        return Writes(payloads=[payload], attempts=[record])
+
+    await committer.commit(prepare, "attempt")
+    committer.close()
+    assert seen == [threading.current_thread().name] and _rows(sqlite_store) == 1
+    assert committer.stats.inline == 1
+
+
+async def test_the_fast_path_gives_way_to_another_writer(
+    sqlite_store: TraceStore, attempt: Attempt
+) -> None:
+    """Another connection holds the write lock: the record is queued, not waited for on
+    the caller's thread, and the committer commits it once the lock is free."""
+    retried = threading.Event()
+    committer = GroupCommitter(sqlite_store, retry_delay=0.01, on_retry=lambda _: retried.set())
+    record, payload = attempt()
+    other = sqlite3.connect(str(sqlite_store.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    task = asyncio.create_task(
+        committer.commit(lambda: Writes(payloads=[payload], attempts=[record]), "attempt")
+    )
+    await asyncio.to_thread(retried.wait)  # queued, and retried by the committer
+    assert not task.done()
+    other.execute("COMMIT")
+    other.close()
+    await task
+    committer.close()
+    assert committer.stats.inline == 0 and _rows(sqlite_store) == 1
 
 
 def test_writes_arriving_together_share_a_transaction(

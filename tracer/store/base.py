@@ -24,7 +24,7 @@ from sqlmodel import Session
 from tracer.payloads import EncodedPayload, RedactionPolicy, UnknownDictionaryError
 from tracer.store.dictionaries import DictionarySettings, PayloadDictionaries
 from tracer.store.dictionary_rows import DictionaryRows
-from tracer.store.engine import safe_url, sqlite_path, writer
+from tracer.store.engine import DEFAULT_BUSY_TIMEOUT_MS, safe_url, sqlite_path, writer
 from tracer.store.errors import StoreUnavailableError, translate_errors
 from tracer.store.models import StepAttempt, utcnow
 from tracer.store.raw_cache import RawCache
@@ -47,6 +47,7 @@ class StoreBase:
     ) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS
         self._policy = policy or RedactionPolicy()
         self.database = safe_url(engine.url)
         self._path = sqlite_path(engine.url)
@@ -138,12 +139,24 @@ class StoreBase:
             session.commit()
 
     @contextmanager
-    def _write_rows(self) -> Iterator[Connection]:
+    def _write_rows(self, busy_timeout_ms: int | None = None) -> Iterator[Connection]:
         """A write transaction on a bare connection: no ORM session, for the hot path
-        (attempts, run start and finish) where a session's bookkeeping is pure cost."""
+        (attempts, run start and finish) where a session's bookkeeping is pure cost.
+        ``busy_timeout_ms`` (SQLite) bounds the wait for the write lock for this one."""
         self._check_file()
-        with translate_errors(self.database), self._writer.begin() as connection:
-            yield connection
+        if busy_timeout_ms is None or self._path is None:
+            with translate_errors(self.database), self._writer.begin() as connection:
+                yield connection
+            return
+        with translate_errors(self.database), self._writer.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
 
     @contextmanager
     def _read_rows(self) -> Iterator[Connection]:

@@ -46,6 +46,7 @@ from typing import Any
 from tracer.payloads import EncodedPayload, RedactionPolicy, encode
 from tracer.store.dictionaries import PayloadDictionaries
 from tracer.store.errors import StoreUnavailableError, TraceStoreError
+from tracer.store.inline import inline_by_default, try_inline
 from tracer.store.records import AttemptRecord, NewRun, RunStatus
 from tracer.store.store import TraceStore
 from tracer.store.writes import RunFinish, Writes
@@ -63,6 +64,7 @@ class CommitStats:
     records: int = 0
     retries: int = 0
     failed: int = 0
+    inline: int = 0  # records committed on the caller's thread (the fast path)
     dictionaries: int = 0  # payload dictionaries trained by this committer's store
     maintenance_errors: int = 0
 
@@ -94,10 +96,14 @@ class GroupCommitter:
         retry_delay: float = 0.05,
         max_retry_delay: float = 2.0,
         linger: float = 0.0005,
+        inline: bool | None = None,
         on_retry: Callable[[TraceStoreError], None] | None = None,
     ) -> None:
         self._store = store
         self._linger = linger
+        self._inline = inline_by_default(store) if inline is None else inline
+        self._writing = threading.Lock()  # held while a transaction is written
+        self._maintenance_due = False
         self._max_batch = max_batch
         self._max_batch_bytes = max_batch_bytes
         self._retry_delay = retry_delay
@@ -161,9 +167,30 @@ class GroupCommitter:
     async def commit(
         self, prepare: Prepare, label: str, *, give_up_after: float | None = None
     ) -> None:
-        """Queue the writes ``prepare`` builds and return once they are committed; like
-        :meth:`record` otherwise. What ``prepare`` raises is raised here."""
+        """Commit the writes ``prepare`` builds and return once they are durable; like
+        :meth:`record` otherwise. What ``prepare`` raises is raised here.
+
+        When the committer is idle and ``inline`` is on, ``prepare`` runs and the writes
+        commit right here on the caller's thread (:mod:`tracer.store.inline`); otherwise
+        both happen on the committer thread.
+        """
+        if self._inline and not self._queue and not self._closing:
+            writes = prepare()
+            if try_inline(self._store, writes, self._writing):
+                self._count_inline()
+                return
+            prepare = _prepared(writes)
         await self._wait(self.submit_writes(prepare, label), label, give_up_after)
+
+    def _count_inline(self) -> None:
+        self.stats.batches += 1
+        self.stats.records += 1
+        self.stats.inline += 1
+        dictionaries = self._store.codec
+        if dictionaries.due() is not None or time.monotonic() >= dictionaries.next_refresh:
+            with self._cond:  # the committer thread trains: never on the caller's thread
+                self._maintenance_due = True
+                self._cond.notify()
 
     async def start_run(
         self,
@@ -247,17 +274,23 @@ class GroupCommitter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
+                while not self._queue and not self._closing and not self._maintenance_due:
                     self._cond.wait()
-                if not self._queue:
+                maintenance = self._maintenance_due and not self._queue
+                self._maintenance_due = False
+                if not self._queue and not maintenance:
                     return
                 self._wait_for_siblings()
                 items = self._take_items()
+            if maintenance:
+                self._maintain()
+                continue
             batch = self._prepare(items)
             if not batch:
                 continue
             try:
-                self._commit(batch)
+                with self._writing:
+                    self._commit(batch)
             except BaseException as exc:  # never leave a caller waiting forever
                 log.exception("GroupCommitter failed a batch")
                 self._fail([i for i in batch if not i.future.done()], exc)
@@ -326,7 +359,9 @@ class GroupCommitter:
     def _maintain(self) -> None:
         """Keep the store's payload dictionary current; a failure here loses no record."""
         try:
-            if self._store.maintain_dictionaries() is not None:
+            with self._writing:
+                trained = self._store.maintain_dictionaries()
+            if trained is not None:
                 self.stats.dictionaries += 1
         except Exception:
             self.stats.maintenance_errors += 1
@@ -370,6 +405,10 @@ class GroupCommitter:
         self.stats.failed += len(batch)
         for item in batch:
             item.future.set_exception(exc)
+
+
+def _prepared(writes: Writes) -> Prepare:
+    return lambda: writes
 
 
 def _consume_outcome(future: asyncio.Future[None]) -> None:

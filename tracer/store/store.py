@@ -81,6 +81,7 @@ class TraceStore(StoreBase):
         """
         engine = create_store_engine(url or default_url(root), busy_timeout_ms=busy_timeout_ms)
         store = cls(engine, policy=policy, dictionaries=dictionaries)
+        store._busy_timeout_ms = busy_timeout_ms
         try:
             migrate.upgrade(engine)
             store._remember_file()
@@ -198,18 +199,19 @@ class TraceStore(StoreBase):
         """
         self.write(Writes(payloads=list(payloads), attempts=list(records)))
 
-    def write(self, writes: Writes) -> None:
+    def write(self, writes: Writes, *, busy_timeout_ms: int | None = None) -> None:
         """Commit ``writes`` (payloads, run starts, attempts, run ends) in one transaction.
 
         Idempotent like the methods it serves: known payloads, runs and attempts are
         skipped and a run end writes the same values again. The end of a run that is not
         stored (nor started in ``writes``) raises :class:`StoreDataError`, and nothing of
-        ``writes`` is written.
+        ``writes`` is written. ``busy_timeout_ms`` waits that long (SQLite) for another
+        connection's write lock instead of the store's own ``busy_timeout``.
         """
         payload_rows = self._new_payload_rows(writes.payloads)
         run_rows = [_run_row(r) for r in writes.runs]
         attempt_rows = [self._attempt_row(r) for r in writes.attempts]
-        with self._write_rows() as conn:
+        with self._write_rows(busy_timeout_ms) as conn:
             self._insert_ignore(conn, Payload, payload_rows)
             self._insert_ignore(conn, Run, run_rows)
             self._insert_ignore(conn, StepAttempt, attempt_rows)
