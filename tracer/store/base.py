@@ -57,6 +57,7 @@ class StoreBase:
         self._known: OrderedDict[str, None] = OrderedDict()
         self._known_lock = threading.Lock()
         self._raw_cache = RawCache()
+        self._specs: dict[str, str] = {}  # pipeline spec text by version hash (immutable)
         self._dictionaries = PayloadDictionaries(dictionaries)
         self._dictionary_rows = DictionaryRows(self, self._dictionaries)
 

@@ -147,13 +147,29 @@ class TraceStore(StoreBase):
         row = {"hash": version, "pipeline": pipeline, "spec": spec, "created_at": utcnow()}
         with self._write() as session:
             self._insert_ignore(session, PipelineVersion, [row])
+        # The text stored first under this hash wins (insert-or-ignore): read it back
+        # rather than assume it is ours.
+        self._specs.pop(version, None)
         return version
 
     def get_pipeline_spec(self, version_hash: str) -> str | None:
+        """The spec text stored under ``version_hash``, or None."""
+        cached = self._specs.get(version_hash)
+        if cached is not None:
+            return cached
         query = select(PipelineVersion.spec).where(PipelineVersion.hash == version_hash)
         with self._read_rows() as conn:
             spec = conn.execute(query).scalar()
-            return None if spec is None else str(spec)
+        if spec is None:
+            return None
+        self._specs[version_hash] = str(spec)
+        return str(spec)
+
+    def cached_pipeline_spec(self, version_hash: str) -> str | None:
+        """The spec of ``version_hash`` if this process has already read or saved it; no
+        I/O, so an event loop may ask before deciding to go to a thread. A version's
+        text never changes once stored."""
+        return self._specs.get(version_hash)
 
     def start_run(self, run: NewRun, *, trigger: EncodedPayload | None = None) -> None:
         """Register a running run (and store its trigger payload). A known run id is a no-op."""
