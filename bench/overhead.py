@@ -55,13 +55,12 @@ from sqlalchemy.engine import make_url
 
 from bench.docs import DOCS, read_section, replace_section
 from bench.machine import describe, describe_line, load_line
+from bench.trace_figures import isolated_capture_us, storage_figures
 from connectors.sandbox.server import Sandbox
 from orchestrator.devserver import DevServer
 from orchestrator.pipeline import LoadedPipeline, load_pipeline, without_ops
 from orchestrator.settings import Settings
 from orchestrator.stack import Stack, StackOptions, open_stack
-from tracer.payloads import frame_dictionary
-from tracer.store import TraceStore
 
 __all__ = ["ISSUES", "Plan", "main", "run", "storage_figures", "write_docs"]
 
@@ -175,6 +174,7 @@ async def run(*, runs: int = 40, plan: Plan | None = None) -> dict[str, object]:
         traced = modes[1].stack
         assert traced.store is not None and traced.committer is not None
         storage = storage_figures(traced.store)
+        storage["isolated_capture_us"] = isolated_capture_us(traced.store)
         stats = traced.committer.stats
         commits = {
             "batches": stats.batches,
@@ -324,63 +324,6 @@ def _tracer_thread_cpu() -> float:
     return total / _CLOCK_TICKS
 
 
-def storage_figures(store: TraceStore) -> dict[str, int | float]:
-    """Stored bytes vs the raw JSON bytes of every snapshot captured, each time captured.
-
-    ``TraceStore.stored_bytes()`` sums the compressed size of the payload table: each
-    distinct payload once. ``TraceStore.raw_bytes()`` sums the same rows' canonical JSON
-    size — also once per *distinct* payload, so their ratio is the compression ratio
-    alone and hides what content addressing saves. The budget's denominator is every
-    snapshot as captured: each attempt's input, output and every before/after image of
-    its external writes, plus each run's trigger, counted once per capture. This walks
-    the attempt and run rows and adds up the canonical JSON size (the ``raw_size`` the
-    payload row records) of every payload each one refers to.
-    """
-    refs_per_run: list[list[str]] = []
-    attempts = 0
-    for run in store.list_runs(limit=1_000_000):
-        refs = [run.trigger_hash] if run.trigger_hash else []
-        for attempt in store.attempts(run.run_id):
-            attempts += 1
-            refs += [attempt.input_hash] + ([attempt.output_hash] if attempt.output_hash else [])
-            for write in attempt.external_writes:
-                refs += [h for h in (write.before_hash, write.after_hash) if h]
-        refs_per_run.append(refs)
-    sizes = store.payload_sizes(h for refs in refs_per_run for h in refs)
-    snapshots = sum(len(refs) for refs in refs_per_run)
-    raw_total = sum(sizes[h] for refs in refs_per_run for h in refs)
-    stored, distinct_raw = store.stored_bytes(), store.raw_bytes()
-    dictionaries = _dictionary_figures(store)
-    return {
-        "runs": len(refs_per_run),
-        "attempts": attempts,
-        "snapshots": snapshots,
-        "payloads": len(sizes),
-        "raw_bytes": raw_total,
-        "distinct_raw_bytes": distinct_raw,
-        "stored_bytes": stored,
-        "storage_ratio": round(stored / raw_total, 4) if raw_total else 0.0,
-        "compression_ratio": round(stored / distinct_raw, 4) if distinct_raw else 0.0,
-        **dictionaries,
-    }
-
-
-def _dictionary_figures(store: TraceStore) -> dict[str, int]:
-    """How many payload dictionaries the store holds, their bytes, and how many stored
-    payloads are compressed with one (the rest: stored before the first was trained)."""
-    with store.engine.connect() as conn:
-        count, size = conn.execute(
-            sa.text("SELECT count(*), coalesce(sum(size), 0) FROM payload_dictionary")
-        ).one()
-        frames = [bytes(row[0][:32]) for row in conn.execute(sa.text("SELECT data FROM payload"))]
-    with_dictionary = sum(1 for frame in frames if frame_dictionary(frame))
-    return {
-        "dictionaries": int(count),
-        "dictionary_bytes": int(size),
-        "payloads_with_dictionary": with_dictionary,
-    }
-
-
 def _figures(
     modes: tuple[_Mode, _Mode], storage: dict[str, int | float], plan: Plan
 ) -> dict[str, object]:
@@ -457,7 +400,7 @@ def _history_row(result: dict[str, object], command: str) -> str:
     return (
         f"| `{command}` | {date} | {result['load_average']} | {per_second['untraced']} | "
         f"{per_second['traced']} | {result['throughput_ratio']} "
-        f"({result['paired_ratio_median']}) | {result['capture_cpu_us_per_step']} | "
+        f"({result['paired_ratio_median']}) | {result['isolated_capture_us']} | "
         f"{result['storage_ratio']} |"
     )
 
@@ -504,14 +447,17 @@ Throughput ratio (traced / untraced, totals): {result["throughput_ratio"]}; medi
 per-round ratios (each round = one block of each mode, back to back):
 {result["paired_ratio_median"]}.
 
-Capture cost per step: {result["capture_cpu_us_per_step"]} µs of CPU (the traced mode's
-CPU per run minus the untraced mode's, over {result["steps_per_run"]} step attempts per
-run: redaction, canonical JSON, sha256, zstd, the row and its share of a transaction).
-For scale, starting and ending one OpenTelemetry span costs {OTEL_SPAN_US} µs
-({OTEL_CURRENT_SPAN_US} µs as the current span) by {OTEL_SOURCE} — a span that records
-no payload and is not yet exported, where a step's capture here is durable, with its
-payloads, before Temporal hears the result. CPU differences of a few ms per run are
-within this machine's noise, so read the figure across the recorded runs.
+Capture cost per step: {result["isolated_capture_us"]} µs of CPU measured on its own
+(median over recorded steps: encode the input, output and write images — redaction,
+canonical JSON, sha256, zstd with the store's dictionary — and commit them with the
+attempt in one SQLite transaction; thread CPU time, so other work on the machine does
+not inflate it), and {result["capture_cpu_us_per_step"]} µs in this run as the traced
+mode's CPU per run minus the untraced mode's over {result["steps_per_run"]} step
+attempts per run (everything tracing adds to the process, but it moves by milliseconds
+per run with the machine's load). For scale, starting and ending one OpenTelemetry span
+costs {OTEL_SPAN_US} µs ({OTEL_CURRENT_SPAN_US} µs as the current span) by {OTEL_SOURCE}
+— a span that records no payload and is not exported, where a step's capture here is
+durable, with its payloads, before Temporal hears the result.
 
 | storage (every traced run, warm-up included) | |
 | --- | --- |
@@ -617,7 +563,8 @@ def _line(result: dict[str, object]) -> str:
         f"throughput {per_second['traced']} runs/s traced vs {per_second['untraced']} untraced "
         f"(ratio {result['throughput_ratio']}, per-round median "
         f"{result['paired_ratio_median']}, budget >= {result['throughput_budget']}), "
-        f"capture {result['capture_cpu_us_per_step']} µs CPU per step, "
+        f"capture {result['isolated_capture_us']} µs CPU per step on its own "
+        f"({result['capture_cpu_us_per_step']} µs as the whole-process difference), "
         f"stored {result['stored_bytes']} of {result['raw_bytes']} raw bytes "
         f"(ratio {result['storage_ratio']}, budget <= {BUDGET_STORAGE})"
     )

@@ -82,6 +82,7 @@ def _fake_result() -> dict[str, object]:
         "tracer_threads_cpu_ms_per_run": 30.0,
         "steps_per_run": 5.0,
         "capture_cpu_us_per_step": 8000,
+        "isolated_capture_us": 400,
         "otel_span_us": 30.36,
         "warm_up_runs": 60,
         "issues": 60,
@@ -114,3 +115,4 @@ async def test_a_small_run_with_the_store_on_postgresql(pg_base_url: str) -> Non
     assert result["succeeded"] == {"untraced": 2, "traced": 2}, result["failures"]
     assert result["attempts"] == 5 * (1 + plan.runs)
     assert isinstance(result["capture_cpu_us_per_step"], int)
+    assert isinstance(result["isolated_capture_us"], int) and result["isolated_capture_us"] > 0
