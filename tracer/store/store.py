@@ -55,7 +55,14 @@ from tracer.store.writes import RunFinish, Writes
 
 __all__ = ["TraceStore"]
 
+# Statements built once: a diagnosis makes these reads by the hundred.
 _PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
+_RUN = select(Run).where(Run.run_id == bindparam("run_id"))
+_RUN_ATTEMPTS = (
+    select(StepAttempt)
+    .where(StepAttempt.run_id == bindparam("run_id"))
+    .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
+)
 
 
 class TraceStore(StoreBase):
@@ -288,7 +295,7 @@ class TraceStore(StoreBase):
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read_rows() as conn:
-            row = conn.execute(select(Run).where(Run.run_id == run_id)).first()
+            row = conn.execute(_RUN, {"run_id": run_id}).first()
             return _run_record(row) if row else None
 
     def list_runs(
@@ -310,15 +317,9 @@ class TraceStore(StoreBase):
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
-        query = (
-            select(StepAttempt)
-            .where(StepAttempt.run_id == run_id)
-            .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
-        )
         with self._read_rows() as conn:
-            return [
-                AttemptRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
-            ]
+            rows = conn.execute(_RUN_ATTEMPTS, {"run_id": run_id})
+            return [AttemptRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def last_good_run(
         self, pipeline: str, version_hash: str | None, before: datetime
