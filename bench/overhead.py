@@ -180,6 +180,7 @@ async def run(*, runs: int = 40, plan: Plan | None = None) -> dict[str, object]:
             "batches": stats.batches,
             "records": stats.records,
             "retries": stats.retries,
+            "inline": stats.inline,
             "dictionaries": stats.dictionaries,
         }
     figures = _figures(modes, storage, plan)
@@ -422,6 +423,7 @@ def _section(result: dict[str, object], command: str, history: Sequence[str]) ->
     cpu = _mapping(result["cpu_ms_per_run"])
     commits = _mapping(result["group_commit"])
     with_dictionary = result["payloads_with_dictionary"]
+    group_commit = f"{commits['records']} / {commits['batches']} ({commits.get('inline', '?')})"
     rows = "\n".join(history)
     return f"""{SECTION}
 
@@ -469,7 +471,7 @@ durable, with its payloads, before Temporal hears the result.
 | compression alone (stored / raw of distinct payloads) | {result["compression_ratio"]} |
 | dictionaries trained / their bytes | {result["dictionaries"]} / {result["dictionary_bytes"]} |
 | payloads compressed with a dictionary | {with_dictionary} of {result["payloads"]} |
-| group commit: records / transactions | {commits["records"]} / {commits["batches"]} |
+| group commit: records / transactions (of them on the caller's thread) | {group_commit} |
 
 How it is measured: one process, one Temporal dev server, one sandbox, two workers on
 their own task queues — untraced (no interceptor, no store) and traced (the capture

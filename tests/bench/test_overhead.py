@@ -99,7 +99,13 @@ def _fake_result() -> dict[str, object]:
         "dictionaries": 1,
         "dictionary_bytes": 16384,
         "payloads_with_dictionary": 700,
-        "group_commit": {"batches": 10, "records": 350, "retries": 0, "dictionaries": 1},
+        "group_commit": {
+            "batches": 10,
+            "records": 350,
+            "retries": 0,
+            "inline": 5,
+            "dictionaries": 1,
+        },
         "load_average": "1.00 / 1.00 / 1.00 (1 / 5 / 15 min)",
         "load_average_after": "1.00 / 1.00 / 1.00 (1 / 5 / 15 min)",
     }
