@@ -338,10 +338,16 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
     replace_section(SECTION, _section(result, command), docs)
 
 
-def _verdict(p95: float, budget: float) -> str:
+def _verdict(p95: float, budget: float, cpu_p95: float | None) -> str:
     if p95 <= budget:
         return "met"
-    return f"**missed** by {p95 - budget:.1f} ms"
+    verdict = f"**missed** by {p95 - budget:.1f} ms"
+    if cpu_p95 is not None and cpu_p95 <= budget:
+        verdict += (
+            f" (its own CPU time, p95 {cpu_p95} ms, is within the budget: the rest is "
+            "waiting for a core)"
+        )
+    return verdict
 
 
 def _section(result: dict[str, Any], command: str) -> str:
@@ -365,8 +371,9 @@ def _section(result: dict[str, Any], command: str) -> str:
 
 Budgets (issue 17): `why` on one run of a store holding 100 000 runs, p95 ≤
 {BUDGET_P95_MS:.0f} ms computed and ≤ {BUDGET_STORED_P95_MS:.0f} ms stored, in process, on a
-busy machine. Computed: {_verdict(p95, BUDGET_P95_MS)}; stored:
-{_verdict(stored_p95, BUDGET_STORED_P95_MS)}. Measured {load}; load average when the
+busy machine. Computed: {_verdict(p95, BUDGET_P95_MS, result.get("cpu_p95_ms"))}; stored:
+{_verdict(stored_p95, BUDGET_STORED_P95_MS, result.get("stored_cpu_p95_ms"))}. Measured
+{load}; load average when the
 timing started {result.get("load_average_timing", result["load_average"])}, when it ended
 {result.get("load_average_after", "not recorded")} (2 cores).
 
