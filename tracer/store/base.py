@@ -57,6 +57,7 @@ class StoreBase:
         self._known: OrderedDict[str, None] = OrderedDict()
         self._known_lock = threading.Lock()
         self._raw_cache = RawCache()
+        self._inserts: dict[Any, Any] = {}  # insert-or-ignore statements by table model
         self._specs: dict[str, str] = {}  # pipeline spec text by version hash (immutable)
         self._dictionaries = PayloadDictionaries(dictionaries)
         self._dictionary_rows = DictionaryRows(self, self._dictionaries)
@@ -178,10 +179,15 @@ class StoreBase:
     ) -> None:
         if not rows:
             return
-        table = model.__table__
-        insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
-        keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
-        session.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+        statement = self._inserts.get(model)
+        if statement is None:  # built once per table: building one costs more than a row
+            table = model.__table__
+            insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
+            keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
+            statement = self._inserts[model] = insert(table).on_conflict_do_nothing(
+                index_elements=keys
+            )
+        session.execute(statement, rows)
 
     def _new_payload_rows(self, payloads: Iterable[EncodedPayload]) -> list[dict[str, Any]]:
         now = utcnow()
