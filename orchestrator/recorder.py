@@ -24,25 +24,39 @@ class RunRecorder:
     share its group-commit transactions with the step attempts.
     """
 
-    def __init__(self, store: TraceStore | None, committer: GroupCommitter | None = None) -> None:
+    def __init__(
+        self,
+        store: TraceStore | None,
+        committer: GroupCommitter | None = None,
+        *,
+        durable_within: float = 20.0,
+    ) -> None:
         self.store = store
         self.committer = committer
+        self.durable_within = durable_within
 
     @activity.defn(name=RECORD_RUN_ACTIVITY)
     async def record_run(self, event: RunEvent) -> None:
         if self.committer is not None:
-            await commit_event(self.committer, event)
+            await commit_event(self.committer, event, give_up_after=self.durable_within)
         elif self.store is not None:
             await asyncio.to_thread(record_event, self.store, event)
 
 
-async def commit_event(committer: GroupCommitter, event: RunEvent) -> None:
-    """Start or finish the run ``event`` describes, through the group committer."""
+async def commit_event(
+    committer: GroupCommitter, event: RunEvent, *, give_up_after: float | None = None
+) -> None:
+    """Start or finish the run ``event`` describes, through the group committer; a store
+    failing past ``give_up_after`` seconds fails the activity (Temporal retries it)."""
     if event.status == RunStatus.RUNNING.value:
-        await committer.start_run(_new_run(event), event.trigger)
+        await committer.start_run(_new_run(event), event.trigger, give_up_after=give_up_after)
     else:
         await committer.finish_run(
-            event.run_id, RunStatus(event.status), event.failed_step, ended_at=datetime.now(UTC)
+            event.run_id,
+            RunStatus(event.status),
+            event.failed_step,
+            ended_at=datetime.now(UTC),
+            give_up_after=give_up_after,
         )
 
 

@@ -3,8 +3,9 @@
 For each attempt the interceptor records the input handoff, the output handoff or the
 error (class, message, retryable, HTTP status, the tool's code and field), the attempt
 number, timing and the external writes with their before/after images. The record is
-committed (through the :class:`~tracer.store.GroupCommitter`, which batches concurrent
-attempts into one transaction, encoding small payloads on its own thread just before)
+committed (through the :class:`~tracer.store.GroupCommitter`: small attempts are encoded
+just before their transaction, on the event loop when the committer is idle on SQLite,
+else on its thread, which batches concurrent attempts into one transaction)
 **before** the activity's result goes back to Temporal,
 so Temporal never knows of an attempt the store does not. Records are keyed by
 (workflow id, run id, activity id, attempt): a retried commit is a no-op.
@@ -113,8 +114,8 @@ class _ActivityTracer(ActivityInboundInterceptor):
             if json_size_at_most(attempt.args, INLINE_BYTES) and json_size_at_most(
                 attempt.result, INLINE_BYTES
             ):
-                # Small payloads are encoded on the committer thread, just before the
-                # transaction: one thread hop instead of two.
+                # Small payloads are encoded just before the transaction: right here
+                # when the committer is idle (SQLite), else on its thread.
                 await committer.commit(prepare, label, give_up_after=settings.durable_within)
             else:
                 # Encoding payloads that may be megabytes is CPU work: on an executor
