@@ -1,6 +1,9 @@
 """Benchmark: ``steptrace why`` on one run of a store that holds 100 000 runs.
 
-Budget (DESIGN §8): p95 ≤ 100 ms, in process.
+Budgets (issue 17, tighter than DESIGN §8's 100 ms): p95 ≤ 50 ms on the computed path,
+≤ 5 ms on the stored path, in process, measured while the machine runs other work —
+``--alongside CMD`` starts ``CMD`` (say, the tracing-overhead benchmark) before the
+timing and stops it after, and the load average over the timing is reported.
 
 The store is a fresh SQLite file (WAL), filled in three phases:
 
@@ -16,10 +19,9 @@ The store is a fresh SQLite file (WAL), filled in three phases:
 3. **Timing.** ``why`` (:func:`orchestrator.diagnosis.why.why`, what the CLI calls) runs in
    process on a sample of failed clones: the first call on a run computes the diagnosis
    from the store and stores it (the expensive path), a second call reads it back (the
-   stored path). p50 and p95 are reported for both; the budget applies to the computed
-   path, the worse one.
+   stored path). p50 and p95 are reported for both, each against its budget.
 
-    python -m bench.why [--runs N] [--sample N] [--json] [--write-docs]
+    python -m bench.why [--runs N] [--sample N] [--alongside CMD] [--json] [--write-docs]
 """
 
 from __future__ import annotations
@@ -28,14 +30,19 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
+import shlex
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,7 +55,8 @@ from orchestrator.scenarios import SCENARIOS_DIR, Progress, load_scenario, run_s
 __all__ = ["fill", "main", "run", "time_why", "write_docs"]
 
 SECTION = "## Why on a large store"
-BUDGET_P95_MS = 100.0
+BUDGET_P95_MS = 50.0
+BUDGET_STORED_P95_MS = 5.0
 FAILED_SHARE = 0.10
 TEMPLATE_SCENARIOS = (
     "airtable-field-renamed.yaml",
@@ -216,16 +224,20 @@ def sample_failed(path: Path, sample: int, *, seed: int = 7) -> list[str]:
 
 
 def time_why(call: Callable[[str], Any], run_ids: Sequence[str]) -> dict[str, list[float]]:
-    """Milliseconds per call: first (computed and stored), then again (read back).
-    The first run id is a warm-up (lazy imports, caches) and is not timed."""
+    """Milliseconds per call: first (computed and stored), then again (read back); wall
+    time, and the process's CPU time beside it (``*_cpu``: what the call itself costs,
+    which the machine's other work does not stretch). The first run id is a warm-up
+    (lazy imports, caches) and is not timed."""
     timings: dict[str, list[float]] = {"computed": [], "stored": []}
+    timings |= {"computed_cpu": [], "stored_cpu": []}
     warm_up, *run_ids = run_ids
     call(warm_up)
     for path in ("computed", "stored"):
         for run_id in run_ids:
-            start = time.perf_counter()
+            cpu, start = time.process_time(), time.perf_counter()
             call(run_id)
             timings[path].append((time.perf_counter() - start) * 1000)
+            timings[f"{path}_cpu"].append((time.process_time() - cpu) * 1000)
     return timings
 
 
@@ -238,10 +250,41 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 # ---------------------------------------------------------------------------- the benchmark
 
 
+@contextmanager
+def alongside(command: str | None) -> Iterator[None]:
+    """Run ``command`` (a shell-free argument list, as typed) while the block runs; stop
+    it (its whole process group) after. No command: nothing runs alongside."""
+    if not command:
+        yield
+        return
+    process = subprocess.Popen(
+        shlex.split(command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
 def run(
-    *, runs: int = 100_000, sample: int = 50, progress: Progress | None = None
+    *,
+    runs: int = 100_000,
+    sample: int = 50,
+    progress: Progress | None = None,
+    alongside_command: str | None = None,
+    settle_seconds: float = 20.0,
 ) -> dict[str, Any]:
-    """Fill a store with ``runs`` runs, time ``why`` on ``sample`` failed ones."""
+    """Fill a store with ``runs`` runs, time ``why`` on ``sample`` failed ones (with
+    ``alongside_command`` running, started ``settle_seconds`` before the timing)."""
     say = progress or (lambda _message: None)
     load_before = load_line()
     with tempfile.TemporaryDirectory(prefix="steptrace-bench-why-") as folder:
@@ -253,23 +296,40 @@ def run(
         started = time.perf_counter()
         failed = fill(path, runs)
         fill_seconds = time.perf_counter() - started
-        say(f"timing why on {sample} failed runs")
-        timings = time_why(why_in_process(url), sample_failed(path, sample + 1))
+        call, run_ids = why_in_process(url), sample_failed(path, sample + 1)
+        with alongside(alongside_command):
+            if alongside_command:
+                say(f"letting `{alongside_command}` get going ({settle_seconds:.0f} s)")
+                time.sleep(settle_seconds)  # a benchmark's own warm-up, not a wait on us
+            say(f"timing why on {sample} failed runs")
+            load_timing = load_line()
+            timings = time_why(call, run_ids)
+            load_after = load_line()
         size = path.stat().st_size
     p50, p95 = _percentiles(timings["computed"])
     stored_p50, stored_p95 = _percentiles(timings["stored"])
+    cpu_p50, cpu_p95 = _percentiles(timings["computed_cpu"])
+    stored_cpu_p50, stored_cpu_p95 = _percentiles(timings["stored_cpu"])
     return {
         "runs": runs,
         "p50_ms": p50,
         "p95_ms": p95,
         "stored_p50_ms": stored_p50,
         "stored_p95_ms": stored_p95,
+        "cpu_p50_ms": cpu_p50,
+        "cpu_p95_ms": cpu_p95,
+        "stored_cpu_p50_ms": stored_cpu_p50,
+        "stored_cpu_p95_ms": stored_cpu_p95,
         "sample": len(timings["computed"]),
         "failed_runs": failed,
         "store_mb": round(size / 1e6, 1),
         "fill_seconds": round(fill_seconds, 1),
         "budget_met": p95 <= BUDGET_P95_MS,
+        "stored_budget_met": stored_p95 <= BUDGET_STORED_P95_MS,
         "load_average": load_before,
+        "load_average_timing": load_timing,
+        "load_average_after": load_after,
+        "alongside": alongside_command,
     }
 
 
@@ -278,24 +338,53 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
     replace_section(SECTION, _section(result, command), docs)
 
 
+def _verdict(p95: float, budget: float, cpu_p95: float | None) -> str:
+    if p95 <= budget:
+        return "met"
+    verdict = f"**missed** by {p95 - budget:.1f} ms"
+    if cpu_p95 is not None and cpu_p95 <= budget:
+        verdict += (
+            f" (its own CPU time, p95 {cpu_p95} ms, is within the budget: the rest is "
+            "waiting for a core)"
+        )
+    return verdict
+
+
 def _section(result: dict[str, Any], command: str) -> str:
-    verdict = (
-        "met"
-        if result["budget_met"]
-        else f"**missed** by {result['p95_ms'] - BUDGET_P95_MS:.0f} ms on the computed path "
-        "(the stored path, what `why` does for runs whose workflow stored a diagnosis, is "
-        f"{'within' if result['stored_p95_ms'] <= BUDGET_P95_MS else 'over'} it)"
-    )
     p95, stored_p95 = result["p95_ms"], result["stored_p95_ms"]
+    budget, stored = f"{BUDGET_P95_MS:.0f}", f"{BUDGET_STORED_P95_MS:.0f}"
+
+    def cpu(key: str) -> str:
+        return f"{result[key]} ms" if key in result else "not measured"
+
+    computed_row = f"{result['p50_ms']} ms | {p95} ms | {budget} ms | "
+    computed_row += f"{cpu('cpu_p50_ms')} | {cpu('cpu_p95_ms')}"
+    stored_row = f"{result['stored_p50_ms']} ms | {stored_p95} ms | {stored} ms | "
+    stored_row += f"{cpu('stored_cpu_p50_ms')} | {cpu('stored_cpu_p95_ms')}"
+
+    load = (
+        f"while `{result['alongside']}` ran alongside"
+        if result.get("alongside")
+        else "with nothing of ours running alongside"
+    )
     return f"""{SECTION}
 
-Budget (DESIGN §8): `why` on one run of a store holding 100 000 runs, p95 ≤
-{BUDGET_P95_MS:.0f} ms in process. Budget {verdict}.
+Budgets (issue 17): `why` on one run of a store holding 100 000 runs, p95 ≤
+{BUDGET_P95_MS:.0f} ms computed and ≤ {BUDGET_STORED_P95_MS:.0f} ms stored, in process, on a
+busy machine. Computed: {_verdict(p95, BUDGET_P95_MS, result.get("cpu_p95_ms"))}; stored:
+{_verdict(stored_p95, BUDGET_STORED_P95_MS, result.get("stored_cpu_p95_ms"))}. Measured
+{load}; load average when the
+timing started {result.get("load_average_timing", result["load_average"])}, when it ended
+{result.get("load_average_after", "not recorded")} (2 cores).
 
-| path | p50 | p95 |
-| --- | --- | --- |
-| computed (none stored: walk, classify, verify, store) | {result["p50_ms"]} ms | {p95} ms |
-| stored (the workflow stored one) | {result["stored_p50_ms"]} ms | {stored_p95} ms |
+| path | p50 | p95 | budget (p95) | CPU p50 | CPU p95 |
+| --- | --- | --- | --- | --- | --- |
+| computed (none stored: walk, classify, verify) | {computed_row} |
+| stored (the workflow stored one) | {stored_row} |
+
+The budgets are on wall time. The CPU columns are this process's CPU time per call:
+what `why` itself costs, which other work on the machine does not stretch — when the
+load average is well above the 2 cores, wall time is mostly waiting for a core.
 
 The store: {result["runs"]} runs ({result["failed_runs"]} failed) in SQLite,
 {result["store_mb"]} MB, cloned with bare SQL ({result["fill_seconds"]} s) from real runs
@@ -304,10 +393,19 @@ external writes). `why` is `orchestrator.diagnosis.why.why`, what `steptrace why
 {result["sample"]} failed runs picked at random, after one warm-up call on another run
 (imports, caches); each is timed twice, first computed, then read back.
 
+Where the computed path's time went (cProfile, 40 diagnoses): before this change,
+three quarters of it was 135 `get_payload` calls per diagnosis (the run's snapshots and
+those of its ten last good runs), each an ORM session and a query; the store now reads
+payloads, runs and attempts on bare connections and keeps the JSON of payloads it has
+read by hash (a payload never changes once stored), which took the in-process median
+from about 175 ms to about 29 ms under the same profiler and load. What remains is
+mostly the pipeline spec parsed from YAML three times per diagnosis (in
+`orchestrator/`) and the eleven attempt queries.
+
 - Command: `{command}`
 - Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 - Machine: {describe_line()}
-- Load average when the run started: {result["load_average"]}
+- Load average when the benchmark started (before filling the store): {result["load_average"]}
 """
 
 
@@ -317,13 +415,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=100_000, help="runs in the store")
     parser.add_argument("--sample", type=int, default=50, help="failed runs to time")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--alongside", help="a command to run while timing (e.g. a benchmark)")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args(argv)
     for name in ("temporalio.activity", "temporalio.workflow"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    result = run(runs=args.runs, sample=args.sample, progress=lambda m: print(m, file=sys.stderr))
+    result = run(
+        runs=args.runs,
+        sample=args.sample,
+        progress=lambda m: print(m, file=sys.stderr),
+        alongside_command=args.alongside,
+    )
     if args.write_docs:
-        write_docs(result, f"python -m bench.why --runs {args.runs} --sample {args.sample}")
+        command = f"python -m bench.why --runs {args.runs} --sample {args.sample}"
+        if args.alongside:
+            command += f" --alongside {shlex.quote(args.alongside)}"
+        write_docs(result, command)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 

@@ -26,19 +26,29 @@ def all_database_text(store_url: str) -> bytes:
                 if file.exists():
                     chunks.append(file.read_bytes())
         with engine.connect() as conn:
-            for table in sa.inspect(conn).get_table_names():
+            tables = sa.inspect(conn).get_table_names()
+            dictionaries = _dictionaries(conn) if "payload_dictionary" in tables else {}
+            for table in tables:
                 rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
-                chunks.extend(_cell_bytes(cell) for row in rows for cell in row)
+                chunks.extend(_cell_bytes(cell, dictionaries) for row in rows for cell in row)
     finally:
         engine.dispose()
     return b"\n".join(chunks)
 
 
-def _cell_bytes(cell: Any) -> bytes:
+def _dictionaries(conn: sa.Connection) -> dict[int, zstandard.ZstdCompressionDict]:
+    """The store's payload dictionaries by id: a payload's frame names the one it needs."""
+    rows = conn.execute(sa.text("SELECT dict_id, data FROM payload_dictionary"))
+    return {int(i): zstandard.ZstdCompressionDict(bytes(d)) for i, d in rows}
+
+
+def _cell_bytes(cell: Any, dictionaries: dict[int, zstandard.ZstdCompressionDict]) -> bytes:
     if isinstance(cell, bytes | memoryview):
         data = bytes(cell)
         try:
-            return zstandard.ZstdDecompressor().decompress(data) + b"\n" + data
+            dict_id = zstandard.get_frame_parameters(data).dict_id
+            reader = zstandard.ZstdDecompressor(dict_data=dictionaries.get(dict_id))
+            return reader.decompress(data) + b"\n" + data
         except zstandard.ZstdError:
             return data
     return str(cell).encode("utf-8")

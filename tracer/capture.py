@@ -3,8 +3,10 @@
 For each attempt the interceptor records the input handoff, the output handoff or the
 error (class, message, retryable, HTTP status, the tool's code and field), the attempt
 number, timing and the external writes with their before/after images. The record is
-committed (through the :class:`~tracer.store.GroupCommitter`, which batches concurrent
-attempts into one transaction) **before** the activity's result goes back to Temporal,
+committed (through the :class:`~tracer.store.GroupCommitter`: small attempts are encoded
+just before their transaction, on the event loop when the committer is idle on SQLite,
+else on its thread, which batches concurrent attempts into one transaction)
+**before** the activity's result goes back to Temporal,
 so Temporal never knows of an attempt the store does not. Records are keyed by
 (workflow id, run id, activity id, attempt): a retried commit is a no-op.
 
@@ -32,7 +34,15 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from tracer.payloads import EncodedPayload, RedactionPolicy, encode, redact_json, to_json_data
+from tracer.payloads import (
+    Compressor,
+    EncodedPayload,
+    RedactionPolicy,
+    encode,
+    json_size_at_most,
+    redact_json,
+    to_json_data,
+)
 from tracer.steps import StepCall, StepReturn, WriteImage
 from tracer.store import (
     AttemptError,
@@ -41,6 +51,7 @@ from tracer.store import (
     GroupCommitter,
     TraceStoreError,
     WriteRecord,
+    Writes,
     run_id_for,
 )
 from tracer.taint import Taint, run_taint
@@ -48,6 +59,9 @@ from tracer.taint import Taint, run_taint
 log = logging.getLogger(__name__)
 
 INFRASTRUCTURE_PREFIX = "steptrace."
+# Attempts whose input and output are at most this much JSON are encoded on the group
+# committer's thread; bigger ones on an executor thread.
+INLINE_BYTES = 32 * 1024
 
 
 @dataclass
@@ -89,23 +103,35 @@ class _ActivityTracer(ActivityInboundInterceptor):
         return result
 
     async def _record(self, attempt: _Attempt) -> None:
+        settings = self._settings
+        committer = settings.committer
+        info = attempt.info
+        label = f"attempt ({info.workflow_id}, {info.activity_id}, {info.attempt})"
+
+        def prepare() -> Writes:
+            record, payloads = _build(attempt, settings.policy, committer.codec)
+            return Writes(payloads=payloads, attempts=[record])
+
         try:
-            # Encoding (redaction, hashing, compression) is CPU work on payloads that may
-            # be megabytes: keep it off the worker's event loop.
-            record, payloads = await asyncio.to_thread(_build, attempt, self._settings.policy)
-        except Exception as exc:  # a capture bug must not fail the step
-            self._settings.on_internal_error(exc)
-            return
-        try:
-            await self._settings.committer.record(
-                record, payloads, give_up_after=self._settings.durable_within
-            )
+            if json_size_at_most(attempt.args, INLINE_BYTES) and json_size_at_most(
+                attempt.result, INLINE_BYTES
+            ):
+                # Small payloads are encoded just before the transaction: right here
+                # when the committer is idle (SQLite), else on its thread.
+                await committer.commit(prepare, label, give_up_after=settings.durable_within)
+            else:
+                # Encoding payloads that may be megabytes is CPU work: on an executor
+                # thread, so neither the event loop nor other records wait for it.
+                writes = await asyncio.to_thread(prepare)
+                await committer.commit(lambda: writes, label, give_up_after=settings.durable_within)
         except (TraceStoreError, TimeoutError) as exc:
             raise ApplicationError(
-                f"trace store could not record step `{record.step_id}` attempt "
-                f"{record.attempt}: {exc}; the record stays queued and the step will be retried",
+                f"trace store could not record step `{info.activity_type}` attempt "
+                f"{info.attempt}: {exc}; the record stays queued and the step will be retried",
                 type="TraceStoreUnavailable",
             ) from exc
+        except Exception as exc:  # a capture bug must not fail the step
+            settings.on_internal_error(exc)
 
 
 @dataclass
@@ -115,13 +141,14 @@ class _Attempt:
     started: datetime
     result: Any = None
     error: BaseException | None = None
+    ended: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def _build(
-    attempt: _Attempt, policy: RedactionPolicy | None
+    attempt: _Attempt, policy: RedactionPolicy | None, codec: Compressor
 ) -> tuple[AttemptRecord, list[EncodedPayload]]:
     info = attempt.info
-    ended = datetime.now(UTC)
+    ended = attempt.ended
     call = next((a for a in attempt.args if isinstance(a, StepCall)), None)
     returned = attempt.result if isinstance(attempt.result, StepReturn) else None
     assert info.workflow_id is not None and info.workflow_run_id is not None
@@ -130,15 +157,15 @@ def _build(
     # so a secret the input names is caught again in the output built from it).
     taint = run_taint(run_id)
     input_value = call.args if call else to_json_data(list(attempt.args))
-    payloads = [encode(input_value, policy, taint)]
+    payloads = [encode(input_value, policy, taint, codec=codec)]
     output_hash = None
     writes: list[WriteRecord] = []
     if attempt.error is None:
         output = returned.output if returned else to_json_data(attempt.result)
-        payloads.append(encode(output, policy, taint))
+        payloads.append(encode(output, policy, taint, codec=codec))
         output_hash = payloads[-1].hash
         for write in returned.writes if returned else []:
-            write_record, images = _write_record(write, policy, taint)
+            write_record, images = _write_record(write, policy, taint, codec)
             writes.append(write_record)
             payloads += images
     record = AttemptRecord(
@@ -166,10 +193,10 @@ def _build(
 
 
 def _write_record(
-    write: WriteImage, policy: RedactionPolicy | None, taint: Taint
+    write: WriteImage, policy: RedactionPolicy | None, taint: Taint, codec: Compressor
 ) -> tuple[WriteRecord, list[EncodedPayload]]:
     images = [
-        encode(image, policy, taint) if image is not None else None
+        encode(image, policy, taint, codec=codec) if image is not None else None
         for image in (write.before, write.after)
     ]
     record = WriteRecord(

@@ -13,7 +13,9 @@ Every payload goes through the same four steps, in this order:
 3. **canonicalise** to JSON with sorted keys, no whitespace, UTF-8, and **hash** those
    bytes (sha256 hex) — the hash is the payload's identity, so the same value with keys
    in another order is stored once;
-4. **compress** with zstandard.
+4. **compress** with zstandard, with the store's trained dictionary when given the
+   store's codec (:class:`ZstdCodec`); the frame names its dictionary id, so any reader
+   holding that dictionary can decompress it.
 
 :func:`encode` does all four and returns an :class:`EncodedPayload`; :func:`decode`
 reverses the last step. Redaction happens before hashing so that a secret can never be
@@ -29,7 +31,7 @@ import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import zstandard
 from pydantic import BaseModel
@@ -47,14 +49,20 @@ from tracer.taint import Taint
 __all__ = [
     "DEFAULT_SECRET_KEYS",
     "DEFAULT_SECRET_KEY_SUFFIXES",
+    "Compressor",
+    "Decompressor",
     "EncodedPayload",
     "PayloadError",
     "Redaction",
     "RedactionPolicy",
+    "UnknownDictionaryError",
+    "ZstdCodec",
     "canonical_json",
     "content_hash",
     "decode",
     "encode",
+    "frame_dictionary",
+    "json_size_at_most",
     "redact",
     "redact_json",
     "redact_text",
@@ -234,6 +242,32 @@ def _has_content(value: Any) -> bool:
     return not (value is None or isinstance(value, bool) or value == "")
 
 
+def json_size_at_most(value: Any, limit: int) -> bool:
+    """Whether ``value`` is roughly at most ``limit`` bytes of JSON; stops early past it.
+
+    A cheap estimate (string lengths plus a few bytes per node) for deciding where to
+    encode a payload, not a measurement: it looks into pydantic models' fields without
+    dumping them, and costs at most about ``limit / 8`` node visits.
+    """
+    budget = limit
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 8
+        if isinstance(item, str):
+            budget -= len(item)
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, BaseModel):
+            stack.extend(item.__dict__.values())
+        if budget < 0:
+            return False
+    return True
+
+
 # --------------------------------------------------------------------------- encode
 
 
@@ -276,46 +310,149 @@ class EncodedPayload:
         return len(self.data)
 
 
-# zstandard (de)compressor objects must not be used by two threads at once, and payloads
-# are encoded from many activity threads; one pair per thread keeps them lock-free.
-_codecs = threading.local()
+class Compressor(Protocol):
+    """What :func:`encode` compresses canonical bytes with (the store's dictionaries)."""
+
+    def compress(self, raw: bytes) -> bytes: ...
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    comp: zstandard.ZstdCompressor | None = getattr(_codecs, "comp", None)
-    if comp is None:
-        comp = _codecs.comp = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL)
-    return comp
+class Decompressor(Protocol):
+    """What :func:`decode` decompresses stored bytes with."""
+
+    def decompress(self, data: bytes) -> bytes: ...
 
 
-def _decompressor() -> zstandard.ZstdDecompressor:
-    dec: zstandard.ZstdDecompressor | None = getattr(_codecs, "dec", None)
-    if dec is None:
-        dec = _codecs.dec = zstandard.ZstdDecompressor()
-    return dec
+class UnknownDictionaryError(PayloadError):
+    """A frame names a zstd dictionary the codec has not been given."""
+
+    def __init__(self, dict_id: int) -> None:
+        super().__init__(
+            f"stored payload was compressed with zstd dictionary {dict_id}, which this reader "
+            "does not have; read payloads through TraceStore.get_payload, which loads the "
+            "store's dictionaries",
+            path="",
+        )
+        self.dict_id = dict_id
+
+
+class ZstdCodec:
+    """zstandard with optional dictionaries: compress with the current one, decompress any
+    frame whose dictionary (named by id in the frame header) it has been given.
+
+    A frame made without a dictionary (id 0) is always readable, so payloads stored before
+    the first dictionary was trained stay readable. (De)compressor objects must not be
+    shared between threads and payloads are encoded from many threads, so each thread
+    gets its own, per dictionary; the dictionaries themselves are read-only and shared.
+    """
+
+    def __init__(self, level: int = COMPRESSION_LEVEL) -> None:
+        self.level = level
+        self._dicts: dict[int, zstandard.ZstdCompressionDict] = {}
+        self._current = 0
+        self._local = threading.local()
+
+    @property
+    def current_id(self) -> int:
+        """The dictionary new payloads are compressed with; 0 for none."""
+        return self._current
+
+    def knows(self, dict_id: int) -> bool:
+        return dict_id == 0 or dict_id in self._dicts
+
+    def add(self, dict_id: int, data: bytes, *, current: bool = False) -> None:
+        """Make dictionary ``dict_id`` (its raw bytes) known; ``current`` compresses with it."""
+        if dict_id not in self._dicts:
+            dictionary = zstandard.ZstdCompressionDict(data)
+            if dictionary.dict_id() != dict_id:
+                raise PayloadError(
+                    f"dictionary stored as id {dict_id} carries id {dictionary.dict_id()}; "
+                    "the dictionary table was edited by hand or is corrupt",
+                    path="",
+                )
+            dictionary.precompute_compress(level=self.level)
+            self._dicts[dict_id] = dictionary
+        if current:
+            self._current = dict_id
+
+    def compress(self, raw: bytes) -> bytes:
+        current = self._current
+        compressors: dict[int, zstandard.ZstdCompressor] = self._per_thread("comp")
+        comp = compressors.get(current)
+        if comp is None:
+            comp = compressors[current] = zstandard.ZstdCompressor(
+                level=self.level, dict_data=self._dicts.get(current)
+            )
+        return comp.compress(raw)
+
+    def decompress(self, data: bytes) -> bytes:
+        try:
+            dict_id = zstandard.get_frame_parameters(data).dict_id
+        except zstandard.ZstdError as exc:
+            raise PayloadError(
+                f"stored payload is not valid zstandard data: {exc}", path=""
+            ) from exc
+        if not self.knows(dict_id):
+            raise UnknownDictionaryError(dict_id)
+        decompressors: dict[int, zstandard.ZstdDecompressor] = self._per_thread("dec")
+        dec = decompressors.get(dict_id)
+        if dec is None:
+            dec = decompressors[dict_id] = zstandard.ZstdDecompressor(
+                dict_data=self._dicts.get(dict_id)
+            )
+        try:
+            return dec.decompress(data)
+        except zstandard.ZstdError as exc:
+            raise PayloadError(
+                f"stored payload is not valid zstandard data: {exc}", path=""
+            ) from exc
+
+    def _per_thread(self, name: str) -> dict[int, Any]:
+        found: dict[int, Any] | None = getattr(self._local, name, None)
+        if found is None:
+            found = {}
+            setattr(self._local, name, found)
+        return found
+
+
+# Payloads encoded outside a store (tests, tools) use no dictionary.
+_PLAIN = ZstdCodec()
+
+
+def frame_dictionary(data: bytes) -> int:
+    """The dictionary id named by a stored payload's zstd frame (0: none)."""
+    return int(zstandard.get_frame_parameters(data).dict_id)
 
 
 def encode(
-    value: Any, policy: RedactionPolicy | None = None, taint: Taint | None = None
+    value: Any,
+    policy: RedactionPolicy | None = None,
+    taint: Taint | None = None,
+    *,
+    codec: Compressor | None = None,
 ) -> EncodedPayload:
-    """Normalise, redact (remembering in and applying ``taint``), canonicalise, hash, compress."""
+    """Normalise, redact (remembering in and applying ``taint``), canonicalise, hash and
+    compress ``value``.
+
+    ``codec`` is the store's (``TraceStore.codec``), which compresses with the store's
+    trained dictionary; without it the payload is compressed on its own.
+    """
     redacted, found = redact(value, policy, taint)
     raw = canonical_json(redacted)
     return EncodedPayload(
         hash=content_hash(raw),
         raw_size=len(raw),
-        data=_compressor().compress(raw),
+        data=(codec or _PLAIN).compress(raw),
         redactions=tuple(found),
     )
 
 
-def decode(data: bytes) -> Any:
-    """The JSON data stored in ``data`` (bytes produced by :func:`encode`)."""
-    try:
-        raw = _decompressor().decompress(data)
-    except zstandard.ZstdError as exc:
-        raise PayloadError(f"stored payload is not valid zstandard data: {exc}", path="") from exc
-    return json.loads(raw)
+def decode(data: bytes, codec: Decompressor | None = None) -> Any:
+    """The JSON data stored in ``data`` (bytes produced by :func:`encode`).
+
+    A payload compressed with a dictionary needs the codec that knows it (the store's);
+    without one, :class:`UnknownDictionaryError` says so.
+    """
+    return json.loads((codec or _PLAIN).decompress(data))
 
 
 def redact_json(

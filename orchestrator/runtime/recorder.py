@@ -13,42 +13,88 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from orchestrator.runtime.pipeline_workflow import RECORD_RUN_ACTIVITY, RunEvent
-from tracer.payloads import encode
-from tracer.store import NewRun, RunKind, RunStatus, TraceStore
+from tracer.payloads import RedactionPolicy, encode
+from tracer.store import GroupCommitter, NewRun, RunKind, RunStatus, TraceStore
 from tracer.taint import run_taint
 
 
 class RunRecorder:
-    """Records runs in ``store``; ``None`` (tracing off) records nothing."""
+    """Records runs in ``store``; ``None`` (tracing off) records nothing.
 
-    def __init__(self, store: TraceStore | None) -> None:
+    With a ``committer`` (the one the capture interceptor uses) a run's start and end
+    share its group-commit transactions with the step attempts.
+    """
+
+    def __init__(
+        self,
+        store: TraceStore | None,
+        committer: GroupCommitter | None = None,
+        *,
+        durable_within: float = 20.0,
+    ) -> None:
         self.store = store
+        self.committer = committer
+        self.durable_within = durable_within
 
     @activity.defn(name=RECORD_RUN_ACTIVITY)
     async def record_run(self, event: RunEvent) -> None:
-        if self.store is not None:
+        if self.committer is not None:
+            policy = self.store.policy if self.store is not None else None
+            await commit_event(
+                self.committer, event, policy=policy, give_up_after=self.durable_within
+            )
+        elif self.store is not None:
             await asyncio.to_thread(record_event, self.store, event)
+
+
+async def commit_event(
+    committer: GroupCommitter,
+    event: RunEvent,
+    *,
+    policy: RedactionPolicy | None = None,
+    give_up_after: float | None = None,
+) -> None:
+    """Start or finish the run ``event`` describes, through the group committer; a store
+    failing past ``give_up_after`` seconds fails the activity (Temporal retries it).
+
+    The trigger starts the run's taint: a secret it carries is redacted in every later
+    handoff that copies it."""
+    if event.status == RunStatus.RUNNING.value:
+        await committer.start_run(
+            _new_run(event),
+            event.trigger,
+            policy=policy,
+            taint=run_taint(event.run_id),
+            give_up_after=give_up_after,
+        )
+    else:
+        await committer.finish_run(
+            event.run_id,
+            RunStatus(event.status),
+            event.failed_step,
+            ended_at=datetime.now(UTC),
+            give_up_after=give_up_after,
+        )
+
+
+def _new_run(event: RunEvent, trigger_hash: str | None = None) -> NewRun:
+    return NewRun(
+        run_id=event.run_id,
+        pipeline=event.pipeline,
+        workflow_id=event.workflow_id,
+        temporal_run_id=event.temporal_run_id,
+        version_hash=event.version,
+        trigger_hash=trigger_hash,
+        kind=RunKind(event.kind),
+        parent_run_id=event.parent_run_id,
+        started_at=datetime.now(UTC),
+    )
 
 
 def record_event(store: TraceStore, event: RunEvent) -> None:
     """Start or finish the run ``event`` describes."""
     if event.status == RunStatus.RUNNING.value:
-        # The trigger starts the run's taint: a secret it carries is redacted in every
-        # later handoff that copies it.
-        trigger = encode(event.trigger, store.policy, run_taint(event.run_id))
-        store.start_run(
-            NewRun(
-                run_id=event.run_id,
-                pipeline=event.pipeline,
-                workflow_id=event.workflow_id,
-                temporal_run_id=event.temporal_run_id,
-                version_hash=event.version,
-                trigger_hash=trigger.hash,
-                kind=RunKind(event.kind),
-                parent_run_id=event.parent_run_id,
-                started_at=datetime.now(UTC),
-            ),
-            trigger=trigger,
-        )
+        trigger = encode(event.trigger, store.policy, run_taint(event.run_id), codec=store.codec)
+        store.start_run(_new_run(event, trigger.hash), trigger=trigger)
     else:
         store.finish_run(event.run_id, RunStatus(event.status), event.failed_step)

@@ -25,7 +25,7 @@ from orchestrator.runtime.recorder import RunRecorder
 from orchestrator.runtime.reuse import reuse_recorded_output
 from orchestrator.tools.clients import ToolClients
 from rubrics.judge import Judge
-from tracer.store import TraceStore
+from tracer.store import GroupCommitter, TraceStore
 
 WORKFLOWS: tuple[type, ...] = (PipelineWorkflow, EscalationWorkflow, RollbackWorkflow)
 
@@ -35,6 +35,7 @@ def product_activities(
     client: Client,
     task_queue: str,
     store: TraceStore | None,
+    committer: GroupCommitter | None = None,
     clients: ToolClients,
     steps: StepActivities,
     judge: Judge | None,
@@ -43,7 +44,7 @@ def product_activities(
     """Every activity a worker registers: one per op, and the product's own."""
     return [
         *steps.all(),
-        RunRecorder(store).record_run,
+        RunRecorder(store, committer).record_run,
         QcActivities(store, judge).review,
         Diagnoser(store, clients, temporal_ui).diagnose,
         reuse_recorded_output,

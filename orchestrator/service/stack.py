@@ -85,7 +85,7 @@ class Stack:
         parent_run_id: str | None = None,
     ) -> RunOutcome:
         """Run ``pipeline`` once and wait for it; a failed run is an outcome, not an error."""
-        if self.store is not None:
+        if self.store is not None and self.store.cached_pipeline_spec(pipeline.version) is None:
             # Off the event loop: a locked store makes this wait up to its busy timeout.
             await asyncio.to_thread(_save_version, self.store, pipeline)
         workflow_id = f"{pipeline.spec.name}-{uuid.uuid4().hex[:12]}"
@@ -176,6 +176,7 @@ async def open_stack(
                 client=client,
                 task_queue=task_queue,
                 store=store,
+                committer=committer,
                 clients=clients,
                 steps=steps,
                 judge=judge_from_env(),

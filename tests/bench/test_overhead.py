@@ -55,8 +55,9 @@ async def test_write_docs_replaces_only_its_own_section(tmp_path: Path) -> None:
     assert "## Structural diff\n\nkept as is\n" in text
     section = read_section(SECTION, docs)
     history = [line for line in section.splitlines() if line.startswith("| `steptrace")]
-    assert "The budget is missed by" in section
-    assert "Here the budget is missed by" in section
+    prose = " ".join(section.split())
+    assert "The budget (0.95) is missed in this run by 0.020" in prose
+    assert "The budget is missed by" in prose  # storage
     assert [line.split("`")[1] for line in history] == [
         "steptrace bench overhead --runs 40",
         "steptrace bench overhead --runs 200",
@@ -66,8 +67,10 @@ async def test_write_docs_replaces_only_its_own_section(tmp_path: Path) -> None:
 def _fake_result() -> dict[str, object]:
     """Figures of the shape `run` returns, for the docs writer alone."""
     return {
-        "throughput_ratio": 0.97,
+        "throughput_ratio": 0.93,
         "storage_ratio": 0.2,
+        "backend": "sqlite",
+        "throughput_budget": 0.95,
         "throughput_budget_met": True,
         "storage_budget_met": True,
         "runs_per_mode": {"untraced": 40, "traced": 40},
@@ -77,6 +80,10 @@ def _fake_result() -> dict[str, object]:
         "paired_ratio_median": 0.96,
         "cpu_ms_per_run": {"untraced": 200.0, "traced": 240.0},
         "tracer_threads_cpu_ms_per_run": 30.0,
+        "steps_per_run": 5.0,
+        "capture_cpu_us_per_step": 8000,
+        "isolated_capture_us": 400,
+        "otel_span_us": 30.36,
         "warm_up_runs": 60,
         "issues": 60,
         "block": 16,
@@ -88,9 +95,30 @@ def _fake_result() -> dict[str, object]:
         "distinct_raw_bytes": 800,
         "stored_bytes": 200,
         "compression_ratio": 0.25,
-        "dictionary_stored_bytes": 150,
-        "dictionary_storage_ratio": 0.15,
-        "group_commit": {"batches": 10, "records": 350, "retries": 0},
+        "runs": 70,
+        "dictionaries": 1,
+        "dictionary_bytes": 16384,
+        "payloads_with_dictionary": 700,
+        "group_commit": {
+            "batches": 10,
+            "records": 350,
+            "retries": 0,
+            "inline": 5,
+            "dictionaries": 1,
+        },
         "load_average": "1.00 / 1.00 / 1.00 (1 / 5 / 15 min)",
         "load_average_after": "1.00 / 1.00 / 1.00 (1 / 5 / 15 min)",
     }
+
+
+async def test_a_small_run_with_the_store_on_postgresql(pg_base_url: str) -> None:
+    """The traced store in a schema of its own, dropped afterwards; the budget is 0.93."""
+    plan = Plan(runs=2, block=2, concurrency=2, issues=ISSUES[:2], database_url=pg_base_url)
+    result = await run(plan=plan)
+
+    assert result["capture_errors"] == []
+    assert result["backend"] == "postgresql" and result["throughput_budget"] == 0.93
+    assert result["succeeded"] == {"untraced": 2, "traced": 2}, result["failures"]
+    assert result["attempts"] == 5 * (1 + plan.runs)
+    assert isinstance(result["capture_cpu_us_per_step"], int)
+    assert isinstance(result["isolated_capture_us"], int) and result["isolated_capture_us"] > 0

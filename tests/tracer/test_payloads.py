@@ -20,6 +20,7 @@ from tracer.payloads import (
     canonical_json,
     decode,
     encode,
+    json_size_at_most,
     redact,
     redact_text,
     to_json_data,
@@ -266,3 +267,15 @@ def test_redaction_of_a_large_payload_finds_the_needle() -> None:
     out, found = redact(to_json_data({"a": [filler, f"{filler} {GITHUB}"]}))
     assert GITHUB not in out["a"][1]
     assert found == [Redaction(path="a.1", reason="GitHub token")]
+
+
+class _Ticket(BaseModel):
+    identifier: str
+
+
+def test_json_size_at_most_stops_early_and_looks_into_models() -> None:
+    assert json_size_at_most({"a": "x" * 100}, 1000)
+    assert not json_size_at_most({"a": "x" * 2000}, 1000)
+    assert not json_size_at_most([{"k": "v"}] * 100_000, 1000)
+    assert not json_size_at_most(_Ticket(identifier="x" * 2000), 1000)
+    assert json_size_at_most(_Ticket(identifier="ENG-1"), 1000)

@@ -36,6 +36,7 @@ TABLES = {
     "alembic_version",
     "pipeline_version",
     "payload",
+    "payload_dictionary",
     "run",
     "step_attempt",
     "diagnosis",

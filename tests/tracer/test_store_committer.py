@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from tracer.payloads import EncodedPayload
-from tracer.store import AttemptRecord, GroupCommitter, StoreDataError, TraceStore
+from tracer.payloads import EncodedPayload, PayloadError
+from tracer.store import (
+    AttemptRecord,
+    GroupCommitter,
+    NewRun,
+    RunStatus,
+    StoreDataError,
+    TraceStore,
+    Writes,
+)
 
 Attempt = Callable[..., tuple[AttemptRecord, EncodedPayload]]
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -122,3 +133,126 @@ def test_batches_are_capped_by_payload_bytes(store: TraceStore, attempt: Attempt
     committer.close()
     assert all(f.exception() is None for f in futures)
     assert committer.stats.batches == 10
+
+
+# ---------------------------------------------------------------- runs and prepared writes
+
+
+async def test_runs_start_and_finish_through_the_committer(
+    store: TraceStore, committer: GroupCommitter
+) -> None:
+    run = NewRun(run_id="wf-9/r1", workflow_id="wf-9", pipeline="p", started_at=T0)
+    await committer.start_run(run, {"issue": "ENG-101"})
+    stored = store.get_run(run.run_id)
+    assert stored is not None and stored.status == RunStatus.RUNNING
+    assert stored.trigger_hash is not None
+    assert store.get_payload(stored.trigger_hash) == {"issue": "ENG-101"}
+
+    await committer.finish_run(run.run_id, RunStatus.FAILED, "upsert", ended_at=T0)
+    finished = store.get_run(run.run_id)
+    assert finished is not None and finished.status == RunStatus.FAILED
+    assert finished.failed_step == "upsert"
+
+
+async def test_finishing_an_unknown_run_fails_alone(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+) -> None:
+    record, payload = attempt()
+    results = await asyncio.gather(
+        committer.finish_run("wf/missing", RunStatus.SUCCEEDED, ended_at=T0),
+        committer.record(record, [payload]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], StoreDataError) and "no such run" in str(results[0])
+    assert results[1] is None and _rows(store) == 1
+
+
+async def test_a_prepare_that_raises_fails_only_its_caller(
+    store: TraceStore, committer: GroupCommitter, attempt: Attempt
+) -> None:
+    def broken() -> Writes:
+        raise PayloadError("payload value at path 'x' is a set", path="x")
+
+    good = [attempt(activity_id=str(i)) for i in range(5)]
+    results = await asyncio.gather(
+        *(committer.record(r, [p]) for r, p in good[:2]),
+        committer.commit(broken, "broken attempt"),
+        *(committer.record(r, [p]) for r, p in good[2:]),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results if r is not None] == [PayloadError]
+    assert _rows(store) == 5 and committer.stats.failed == 0
+
+
+async def test_writes_are_prepared_on_the_committer_thread(
+    store: TraceStore, attempt: Attempt
+) -> None:
+    committer = GroupCommitter(store, inline=False)
+    record, payload = attempt()
+    seen: list[str] = []
+
+    def prepare() -> Writes:
+        seen.append(threading.current_thread().name)
+        return Writes(payloads=[payload], attempts=[record])
+
+    await committer.commit(prepare, "attempt")
+    committer.close()
+    assert seen == ["steptrace-group-commit"] and _rows(store) == 1
+    assert committer.stats.inline == 0
+
+
+async def test_an_idle_committer_commits_on_the_callers_thread(
+    sqlite_store: TraceStore, attempt: Attempt
+) -> None:
+    """SQLite's fast path: no thread switch when nothing is queued."""
+    committer = GroupCommitter(sqlite_store)
+    record, payload = attempt()
+    seen: list[str] = []
+
+    def prepare() -> Writes:
+        seen.append(threading.current_thread().name)
+        return Writes(payloads=[payload], attempts=[record])
+
+    await committer.commit(prepare, "attempt")
+    committer.close()
+    assert seen == [threading.current_thread().name] and _rows(sqlite_store) == 1
+    assert committer.stats.inline == 1
+
+
+async def test_the_fast_path_gives_way_to_another_writer(
+    sqlite_store: TraceStore, attempt: Attempt
+) -> None:
+    """Another connection holds the write lock: the record is queued, not waited for on
+    the caller's thread, and the committer commits it once the lock is free."""
+    retried = threading.Event()
+    committer = GroupCommitter(sqlite_store, retry_delay=0.01, on_retry=lambda _: retried.set())
+    record, payload = attempt()
+    other = sqlite3.connect(str(sqlite_store.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    task = asyncio.create_task(
+        committer.commit(lambda: Writes(payloads=[payload], attempts=[record]), "attempt")
+    )
+    await asyncio.to_thread(retried.wait)  # queued, and retried by the committer
+    assert not task.done()
+    other.execute("COMMIT")
+    other.close()
+    await task
+    committer.close()
+    assert committer.stats.inline == 0 and _rows(sqlite_store) == 1
+
+
+def test_writes_arriving_together_share_a_transaction(
+    store: TraceStore, attempt: Attempt, commits: list[int]
+) -> None:
+    """With a linger, a burst queued while the thread is busy commits in few batches."""
+    committer = GroupCommitter(store, linger=0.05)
+    gate = threading.Event()
+    blocker = committer.submit_writes(lambda: (gate.wait(), Writes())[1], "blocker")
+    items = [attempt(activity_id=str(i)) for i in range(40)]
+    futures = [committer.submit(r, [p]) for r, p in items]
+    gate.set()
+    for future in [blocker, *futures]:
+        future.result()
+    committer.close()
+    assert _rows(store) == 40
+    assert committer.stats.batches <= 3  # the blocker, then the burst together

@@ -7,6 +7,7 @@ SQLModel tables in :mod:`tracer.store.models` are the store's own business.
 """
 
 from tracer.store.committer import CommitStats, GroupCommitter
+from tracer.store.dictionaries import DictionarySettings
 from tracer.store.errors import (
     PayloadNotFoundError,
     StoreDataError,
@@ -32,6 +33,7 @@ from tracer.store.records import (
     run_id_for,
 )
 from tracer.store.store import TraceStore
+from tracer.store.writes import RunFinish, Writes
 
 __all__ = [
     "FAILED_STATUSES",
@@ -40,12 +42,14 @@ __all__ = [
     "AttemptStatus",
     "CommitStats",
     "DiagnosisRecord",
+    "DictionarySettings",
     "GroupCommitter",
     "HumanActionRecord",
     "NewRun",
     "PayloadNotFoundError",
     "PipelineVersionRecord",
     "RubricResultRecord",
+    "RunFinish",
     "RunKind",
     "RunRecord",
     "RunStatus",
@@ -56,5 +60,6 @@ __all__ = [
     "TraceStore",
     "TraceStoreError",
     "WriteRecord",
+    "Writes",
     "run_id_for",
 ]

@@ -21,10 +21,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from tracer.payloads import EncodedPayload, RedactionPolicy
-from tracer.store.engine import safe_url, sqlite_path, writer
+from tracer.payloads import EncodedPayload, RedactionPolicy, UnknownDictionaryError
+from tracer.store.dictionaries import DictionarySettings, PayloadDictionaries
+from tracer.store.dictionary_rows import DictionaryRows
+from tracer.store.engine import DEFAULT_BUSY_TIMEOUT_MS, safe_url, sqlite_path, writer
 from tracer.store.errors import StoreUnavailableError, translate_errors
 from tracer.store.models import StepAttempt, utcnow
+from tracer.store.raw_cache import RawCache
 
 __all__ = ["StoreBase"]
 
@@ -35,9 +38,16 @@ _KNOWN_HASHES_MAX = 50_000
 class StoreBase:
     """Engine, sessions, error translation and file checks; the API is in ``TraceStore``."""
 
-    def __init__(self, engine: Engine, *, policy: RedactionPolicy | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: RedactionPolicy | None = None,
+        dictionaries: DictionarySettings | None = None,
+    ) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self._busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS
         self._policy = policy or RedactionPolicy()
         self.database = safe_url(engine.url)
         self._path = sqlite_path(engine.url)
@@ -46,6 +56,34 @@ class StoreBase:
         # input on every retry) is not shipped to the database again.
         self._known: OrderedDict[str, None] = OrderedDict()
         self._known_lock = threading.Lock()
+        self._raw_cache = RawCache()
+        self._inserts: dict[Any, Any] = {}  # insert-or-ignore statements by table model
+        self._specs: dict[str, str] = {}  # pipeline spec text by version hash (immutable)
+        self._dictionaries = PayloadDictionaries(dictionaries)
+        self._dictionary_rows = DictionaryRows(self, self._dictionaries)
+
+    @property
+    def codec(self) -> PayloadDictionaries:
+        """What to encode payloads for this store with
+        (``encode(value, policy, taint, codec=codec)``): it compresses with the store's
+        newest dictionary and samples payloads to train the next one."""
+        return self._dictionaries
+
+    def maintain_dictionaries(self) -> str | None:
+        """Adopt another worker's newer dictionary; train one if due (and say why).
+
+        The group committer calls this after every batch, on its own thread; a process
+        that writes without a committer may call it now and then.
+        """
+        return self._dictionary_rows.maintain()
+
+    def _decompress(self, data: bytes) -> bytes:
+        """A stored payload's canonical JSON bytes, loading its dictionary if need be."""
+        try:
+            return self._dictionaries.decompress(data)
+        except UnknownDictionaryError as exc:
+            self._dictionary_rows.load(exc.dict_id)  # stored by another worker
+            return self._dictionaries.decompress(data)
 
     def close(self) -> None:
         """Release the connections. The store must not be used afterwards."""
@@ -108,11 +146,31 @@ class StoreBase:
             session.commit()
 
     @contextmanager
-    def _write_rows(self) -> Iterator[Connection]:
+    def _write_rows(self, busy_timeout_ms: int | None = None) -> Iterator[Connection]:
         """A write transaction on a bare connection: no ORM session, for the hot path
-        (attempts, run start and finish) where a session's bookkeeping is pure cost."""
+        (attempts, run start and finish) where a session's bookkeeping is pure cost.
+        ``busy_timeout_ms`` (SQLite) bounds the wait for the write lock for this one."""
         self._check_file()
-        with translate_errors(self.database), self._writer.begin() as connection:
+        if busy_timeout_ms is None or self._path is None:
+            with translate_errors(self.database), self._writer.begin() as connection:
+                yield connection
+            return
+        with translate_errors(self.database), self._writer.connect() as connection:
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+
+    @contextmanager
+    def _read_rows(self) -> Iterator[Connection]:
+        """A read on a bare connection: no ORM session, for the reads a diagnosis makes
+        by the hundred (payloads, attempts, runs)."""
+        self._check_file()
+        with translate_errors(self.database), self._engine.connect() as connection:
             yield connection
 
     @contextmanager
@@ -126,10 +184,15 @@ class StoreBase:
     ) -> None:
         if not rows:
             return
-        table = model.__table__
-        insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
-        keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
-        session.execute(insert(table).on_conflict_do_nothing(index_elements=keys), rows)
+        statement = self._inserts.get(model)
+        if statement is None:  # built once per table: building one costs more than a row
+            table = model.__table__
+            insert = sqlite_insert if self._engine.dialect.name == "sqlite" else pg_insert
+            keys = _ATTEMPT_KEY if model is StepAttempt else [c.name for c in table.primary_key]
+            statement = self._inserts[model] = insert(table).on_conflict_do_nothing(
+                index_elements=keys
+            )
+        session.execute(statement, rows)
 
     def _new_payload_rows(
         self, payloads: Iterable[EncodedPayload], *, trust_known: bool = True

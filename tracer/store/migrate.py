@@ -8,7 +8,7 @@ To add a migration during development::
 
     from alembic import command
     from tracer.store.migrate import alembic_config
-    command.revision(alembic_config(), message="add x", rev_id="0002")
+    command.revision(alembic_config(), message="add x", rev_id="0003")
 
 then write its ``upgrade()`` by hand, mirroring the change in ``models.py``
 (``tests/tracer/test_store_migrations.py`` checks that the two agree).

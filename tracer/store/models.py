@@ -33,6 +33,7 @@ __all__ = [
     "DiagnosisRow",
     "HumanAction",
     "Payload",
+    "PayloadDictionary",
     "PipelineVersion",
     "RubricResultRow",
     "Run",
@@ -88,6 +89,24 @@ class Payload(SQLModel, table=True):
     stored_size: int = Field(sa_type=BigInteger)
     data: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PayloadDictionary(SQLModel, table=True):
+    """A zstd dictionary trained on the store's own payloads; frames name it by ``dict_id``.
+
+    Rows are only ever added: a payload compressed with a dictionary needs it forever.
+    """
+
+    __tablename__ = "payload_dictionary"
+
+    dict_id: int = Field(primary_key=True, sa_type=BigInteger)
+    data: bytes = Field(sa_type=LargeBinary)
+    size: int = Field(sa_type=BigInteger)
+    samples: int
+    sample_bytes: int = Field(sa_type=BigInteger)
+    ratio: float  # compressed / raw of the samples with this dictionary, when trained
+    reason: str = Field(max_length=32)  # "first" or "drift"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 class Run(SQLModel, table=True):

@@ -15,18 +15,20 @@ one transaction on a background thread. Database errors surface as the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, bindparam, func, update
 from sqlmodel import col, select
 
-from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, decode, redact_json
+from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, redact_json
 from tracer.payloads import redact_text as _redact_text
 from tracer.store import migrate
 from tracer.store.base import StoreBase
+from tracer.store.dictionaries import DictionarySettings
 from tracer.store.engine import DEFAULT_BUSY_TIMEOUT_MS, create_store_engine, default_url
 from tracer.store.errors import PayloadNotFoundError, StoreDataError
 from tracer.store.models import (
@@ -50,8 +52,18 @@ from tracer.store.records import (
     RunRecord,
     RunStatus,
 )
+from tracer.store.writes import RunFinish, Writes
 
 __all__ = ["TraceStore"]
+
+# Statements built once: a diagnosis makes these reads by the hundred.
+_PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
+_RUN = select(Run).where(Run.run_id == bindparam("run_id"))
+_RUN_ATTEMPTS = (
+    select(StepAttempt)
+    .where(StepAttempt.run_id == bindparam("run_id"))
+    .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
+)
 
 
 class TraceStore(StoreBase):
@@ -66,6 +78,7 @@ class TraceStore(StoreBase):
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         policy: RedactionPolicy | None = None,
         read_only: bool = False,
+        dictionaries: DictionarySettings | None = None,
     ) -> TraceStore:
         """Open (creating and migrating as needed) the store at ``url``.
 
@@ -74,17 +87,25 @@ class TraceStore(StoreBase):
         ``read_only``: for commands that only read — nothing is created or migrated, no
         write lock is ever taken (a writer holding the lock does not block them), and any
         write fails; a missing store or an older schema is a clear error instead.
+        ``dictionaries`` says when payload dictionaries are trained (the defaults suit
+        handoff payloads; ``DictionarySettings(enabled=False)`` trains none, and payloads
+        compressed with an existing one stay readable either way; a read-only store
+        trains none).
         """
         engine = create_store_engine(
             url or default_url(root), busy_timeout_ms=busy_timeout_ms, read_only=read_only
         )
-        store = cls(engine, policy=policy)
+        if read_only:
+            dictionaries = DictionarySettings(enabled=False)
+        store = cls(engine, policy=policy, dictionaries=dictionaries)
+        store._busy_timeout_ms = busy_timeout_ms
         try:
             if read_only:
                 migrate.check_current(engine)
             else:
                 migrate.upgrade(engine)
             store._remember_file()
+            store._dictionary_rows.load_current()
         except BaseException:
             engine.dispose()
             raise
@@ -100,15 +121,23 @@ class TraceStore(StoreBase):
         self._mark_known(r["hash"] for r in rows)
 
     def get_payload(self, hash: str) -> Any:
-        """The JSON data stored under ``hash``; :class:`PayloadNotFoundError` if none."""
-        with self._read() as session:
-            data = session.exec(select(Payload.data).where(Payload.hash == hash)).first()
-        if data is None:
-            raise PayloadNotFoundError(
-                f"no payload with hash {hash}; it was never stored, or this is another store",
-                database=self.database,
-            )
-        return decode(data)
+        """The JSON data stored under ``hash``; :class:`PayloadNotFoundError` if none.
+
+        Each call returns a new value (the caller may change it). Payloads never change
+        once stored, so their JSON is cached: a diagnosis reads the same snapshots of
+        the last good runs again and again.
+        """
+        raw = self._raw_cache.get(hash)
+        if raw is None:
+            with self._read_rows() as conn:
+                data = conn.execute(_PAYLOAD_DATA, {"hash": hash}).scalar()
+            if data is None:
+                raise PayloadNotFoundError(
+                    f"no payload with hash {hash}; it was never stored, or this is another store",
+                    database=self.database,
+                )
+            raw = self._raw_cache.put(hash, self._decompress(data))
+        return json.loads(raw)
 
     def get_payloads(self, hashes: Iterable[str]) -> dict[str, Any]:
         """The JSON data of each stored payload among ``hashes``, in one query (a page
@@ -116,15 +145,28 @@ class TraceStore(StoreBase):
         wanted = sorted(set(hashes))
         if not wanted:
             return {}
-        query = select(Payload.hash, Payload.data).where(col(Payload.hash).in_(wanted))
-        with self._read() as session:
-            rows = list(session.exec(query))
-        return {digest: decode(data) for digest, data in rows}
+        found: dict[str, Any] = {}
+        missing = []
+        for digest in wanted:
+            raw = self._raw_cache.get(digest)
+            if raw is None:
+                missing.append(digest)
+            else:
+                found[digest] = json.loads(raw)
+        if missing:
+            query = select(Payload.hash, Payload.data).where(col(Payload.hash).in_(missing))
+            with self._read_rows() as conn:
+                rows = list(conn.execute(query))
+            for digest, data in rows:
+                found[digest] = json.loads(self._raw_cache.put(digest, self._decompress(data)))
+        return found
 
     def stored_bytes(self) -> int:
-        """Compressed bytes of all payloads (for the storage-ratio budget)."""
+        """Compressed bytes of all payloads, and of the dictionaries they need (for the
+        storage-ratio budget)."""
         with self._read() as session:
-            return int(session.exec(select(func.coalesce(func.sum(Payload.stored_size), 0))).one())
+            payloads = session.exec(select(func.coalesce(func.sum(Payload.stored_size), 0))).one()
+        return int(payloads) + self._dictionary_rows.stored_bytes()
 
     def raw_bytes(self) -> int:
         """Canonical JSON bytes of all payloads before compression."""
@@ -147,22 +189,37 @@ class TraceStore(StoreBase):
         row = {"hash": version, "pipeline": pipeline, "spec": spec, "created_at": utcnow()}
         with self._write() as session:
             self._insert_ignore(session, PipelineVersion, [row])
+        # The text stored first under this hash wins (insert-or-ignore): read it back
+        # rather than assume it is ours.
+        self._specs.pop(version, None)
         return version
 
     def get_pipeline_spec(self, version_hash: str) -> str | None:
-        with self._read() as session:
-            return session.exec(
-                select(PipelineVersion.spec).where(PipelineVersion.hash == version_hash)
-            ).first()
+        """The spec text stored under ``version_hash``, or None."""
+        cached = self._specs.get(version_hash)
+        if cached is not None:
+            return cached
+        query = select(PipelineVersion.spec).where(PipelineVersion.hash == version_hash)
+        with self._read_rows() as conn:
+            spec = conn.execute(query).scalar()
+        if spec is None:
+            return None
+        self._specs[version_hash] = str(spec)
+        return str(spec)
+
+    def cached_pipeline_spec(self, version_hash: str) -> str | None:
+        """The spec of ``version_hash`` if this process has already read or saved it; no
+        I/O, so an event loop may ask before deciding to go to a thread. A version's
+        text never changes once stored."""
+        return self._specs.get(version_hash)
 
     def start_run(self, run: NewRun, *, trigger: EncodedPayload | None = None) -> None:
         """Register a running run (and store its trigger payload). A known run id is a no-op."""
         if trigger is not None and run.trigger_hash not in (None, trigger.hash):
             raise ValueError(f"run {run.run_id}: trigger_hash does not match the trigger payload")
-        row = run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
-        if trigger is not None:
-            row["trigger_hash"] = trigger.hash
-        self._write_referring([trigger] if trigger else [], Run, [row])
+        if trigger is not None and run.trigger_hash is None:
+            run = run.model_copy(update={"trigger_hash": trigger.hash})
+        self.write(Writes(payloads=[trigger] if trigger else [], runs=[run]))
 
     def finish_run(
         self,
@@ -173,23 +230,8 @@ class TraceStore(StoreBase):
         ended_at: datetime | None = None,
     ) -> None:
         """Set a run's final status; :class:`StoreDataError` if the run is unknown."""
-        # One UPDATE statement, no ORM load: this runs once per run on the traced path.
-        statement = (
-            update(Run)
-            .where(col(Run.run_id) == run_id)
-            .values(
-                status=RunStatus(status).value,
-                failed_step=failed_step,
-                ended_at=ended_at or utcnow(),
-            )
-        )
-        with self._write_rows() as session:
-            updated = session.execute(statement).rowcount
-            if updated == 0:
-                raise StoreDataError(
-                    f"cannot finish run {run_id!r}: no such run; call start_run first",
-                    database=self.database,
-                )
+        finish = RunFinish(run_id, RunStatus(status), failed_step, ended_at or utcnow())
+        self.write(Writes(finishes=[finish]))
 
     def set_run_status(self, run_id: str, status: RunStatus) -> None:
         """Change an ended run's status (a rollback leaves it ``rolled_back``), keeping its
@@ -213,31 +255,56 @@ class TraceStore(StoreBase):
         A record referring to a payload that is neither passed nor stored raises
         :class:`StoreDataError` and nothing of the batch is written.
         """
-        attempt_rows = [self._attempt_row(r) for r in records]
-        self._write_referring(payloads, StepAttempt, attempt_rows)
+        self.write(Writes(payloads=list(payloads), attempts=list(records)))
 
-    def _write_referring(
-        self, payloads: Iterable[EncodedPayload], model: Any, rows: list[dict[str, Any]]
-    ) -> None:
-        """Insert ``rows`` with the payloads they refer to, in one transaction.
+    def write(self, writes: Writes, *, busy_timeout_ms: int | None = None) -> None:
+        """Commit ``writes`` (payloads, run starts, attempts, run ends) in one transaction.
+
+        Idempotent like the methods it serves: known payloads, runs and attempts are
+        skipped and a run end writes the same values again. The end of a run that is not
+        stored (nor started in ``writes``) raises :class:`StoreDataError`, and nothing of
+        ``writes`` is written. ``busy_timeout_ms`` waits that long (SQLite) for another
+        connection's write lock instead of the store's own ``busy_timeout``.
 
         Payloads this process remembers as stored are skipped; but ``steptrace prune`` (in
-        another process) may have deleted one since. On a refusal, write once more with
-        every payload before giving up.
+        another process) may have deleted one since. On a refusal, the write is tried once
+        more with every payload before giving up.
         """
-        payloads = list(payloads)
+        run_rows = [_run_row(r) for r in writes.runs]
+        attempt_rows = [self._attempt_row(r) for r in writes.attempts]
+        payloads = list(writes.payloads)
         for trust_known in (True, False):
             payload_rows = self._new_payload_rows(payloads, trust_known=trust_known)
             try:
-                with self._write_rows() as session:
-                    self._insert_ignore(session, Payload, payload_rows)
-                    self._insert_ignore(session, model, rows)
+                with self._write_rows(busy_timeout_ms) as conn:
+                    self._insert_ignore(conn, Payload, payload_rows)
+                    self._insert_ignore(conn, Run, run_rows)
+                    self._insert_ignore(conn, StepAttempt, attempt_rows)
+                    for finish in writes.finishes:
+                        self._finish(conn, finish)
             except StoreDataError:
                 if not trust_known or len(payload_rows) == len({p.hash for p in payloads}):
                     raise
                 continue
             self._mark_known(r["hash"] for r in payload_rows)
             return
+
+    def _finish(self, conn: Connection, finish: RunFinish) -> None:
+        # One UPDATE statement, no ORM load: this runs once per run on the traced path.
+        statement = (
+            update(Run)
+            .where(col(Run.run_id) == finish.run_id)
+            .values(
+                status=finish.status.value,
+                failed_step=finish.failed_step,
+                ended_at=finish.ended_at,
+            )
+        )
+        if conn.execute(statement).rowcount == 0:
+            raise StoreDataError(
+                f"cannot finish run {finish.run_id!r}: no such run; call start_run first",
+                database=self.database,
+            )
 
     def _attempt_row(self, record: AttemptRecord) -> dict[str, Any]:
         row = record.model_dump(exclude={"error", "external_writes", "inner_retries"})
@@ -261,8 +328,8 @@ class TraceStore(StoreBase):
             .order_by(col(Run.started_at).desc())
             .limit(1)
         )
-        with self._read() as session:
-            row = session.exec(query).first()
+        with self._read_rows() as conn:
+            row = conn.execute(query).first()
             return _run_record(row) if row else None
 
     def payload_sizes(self, hashes: Iterable[str]) -> dict[str, int]:
@@ -271,12 +338,12 @@ class TraceStore(StoreBase):
         if not wanted:
             return {}
         query = select(Payload.hash, Payload.raw_size).where(col(Payload.hash).in_(wanted))
-        with self._read() as session:
-            return {h: int(size) for h, size in session.exec(query)}
+        with self._read_rows() as conn:
+            return {h: int(size) for h, size in conn.execute(query)}
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        with self._read() as session:
-            row = session.get(Run, run_id)
+        with self._read_rows() as conn:
+            row = conn.execute(_RUN, {"run_id": run_id}).first()
             return _run_record(row) if row else None
 
     def list_runs(
@@ -329,15 +396,9 @@ class TraceStore(StoreBase):
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
-        query = (
-            select(StepAttempt)
-            .where(StepAttempt.run_id == run_id)
-            .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
-        )
-        with self._read() as session:
-            return [
-                AttemptRecord.model_validate(r, from_attributes=True) for r in session.exec(query)
-            ]
+        with self._read_rows() as conn:
+            rows = conn.execute(_RUN_ATTEMPTS, {"run_id": run_id})
+            return [AttemptRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def last_good_run(
         self, pipeline: str, version_hash: str | None, before: datetime
@@ -360,19 +421,19 @@ class TraceStore(StoreBase):
         if version_hash is not None:
             query = query.where(Run.version_hash == version_hash)
         query = query.order_by(col(Run.started_at).desc()).limit(limit)
-        with self._read() as session:
-            return [_run_record(row) for row in session.exec(query)]
+        with self._read_rows() as conn:
+            return [_run_record(row) for row in conn.execute(query)]
 
     def latest_failed_run(self, pipeline: str | None = None) -> RunRecord | None:
         """The newest run that failed loudly (``failed``) or silently (``qc_failed``)."""
         newest: list[RunRecord] = []
-        with self._read() as session:
+        with self._read_rows() as conn:
             # One indexed probe per status beats one IN query that must sort.
             for status in FAILED_STATUSES:
                 query = select(Run).where(Run.status == status.value)
                 if pipeline is not None:
                     query = query.where(Run.pipeline == pipeline)
-                row = session.exec(query.order_by(col(Run.started_at).desc()).limit(1)).first()
+                row = conn.execute(query.order_by(col(Run.started_at).desc()).limit(1)).first()
                 if row is not None:
                     newest.append(_run_record(row))
         return max(newest, key=lambda r: r.started_at, default=None)
@@ -434,9 +495,9 @@ class TraceStore(StoreBase):
         query = (
             select(DiagnosisRow).where(DiagnosisRow.run_id == run_id).order_by(col(DiagnosisRow.id))
         )
-        with self._read() as session:
+        with self._read_rows() as conn:
             return [
-                DiagnosisRecord.model_validate(r, from_attributes=True) for r in session.exec(query)
+                DiagnosisRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
             ]
 
     def add_rubric_results(self, results: Sequence[RubricResultRecord]) -> None:
@@ -452,8 +513,8 @@ class TraceStore(StoreBase):
 
     def rubric_results(self, run_id: str) -> list[RubricResultRecord]:
         query = select(RubricResultRow).where(RubricResultRow.run_id == run_id)
-        with self._read() as session:
-            rows = session.exec(query.order_by(col(RubricResultRow.id)))
+        with self._read_rows() as conn:
+            rows = conn.execute(query.order_by(col(RubricResultRow.id)))
             return [RubricResultRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def add_human_action(self, action: HumanActionRecord) -> HumanActionRecord:
@@ -474,5 +535,9 @@ class TraceStore(StoreBase):
             return [HumanActionRecord.model_validate(r, from_attributes=True) for r in rows]
 
 
-def _run_record(row: Run) -> RunRecord:
+def _run_row(run: NewRun) -> dict[str, Any]:
+    return run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
+
+
+def _run_record(row: Any) -> RunRecord:
     return RunRecord.model_validate(row, from_attributes=True)
