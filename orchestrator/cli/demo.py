@@ -91,6 +91,7 @@ def _run_json(run: DemoRun) -> dict[str, Any]:
                 "id": s.id,
                 "status": s.status,
                 "attempts": s.attempts,
+                "inner_retries": s.inner_retries,
                 "input_bytes": s.input_bytes,
                 "output_bytes": s.output_bytes,
             }

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from tracer.payloads import EncodedPayload
 from tracer.store import AttemptRecord, GroupCommitter
+from tracer.store.committer import Prepare
 
 RUNS = Counter(
     "steptrace_runs_total", "Pipeline runs finished, by pipeline and status", ["pipeline", "status"]
@@ -74,4 +75,12 @@ class TimedCommitter(GroupCommitter):
     ) -> None:
         started = time.perf_counter()
         await super().record(record, payloads, give_up_after=give_up_after)
+        STORE_WRITE_SECONDS.observe(time.perf_counter() - started)
+
+    async def commit(
+        self, prepare: Prepare, label: str, *, give_up_after: float | None = None
+    ) -> None:
+        # Step attempts and run starts/ends come through here (capture, the recorder).
+        started = time.perf_counter()
+        await super().commit(prepare, label, give_up_after=give_up_after)
         STORE_WRITE_SECONDS.observe(time.perf_counter() - started)

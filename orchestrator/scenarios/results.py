@@ -39,6 +39,9 @@ class StepAttempts(BaseModel):
     status: str
     attempts: int
     errors: list[str] = Field(default_factory=list)
+    inner_retries: list[str] = Field(
+        default_factory=list, description="tool calls retried inside the step's attempts"
+    )
 
 
 class Baselines(BaseModel):

@@ -143,7 +143,13 @@ class _ScenarioStack:
     ) -> tuple[list[StepAttempts], Baselines | None]:
         recorded = read_run(self.store, record or run_id)
         steps = [
-            StepAttempts(id=v.id, status=v.status, attempts=v.attempts, errors=v.errors)
+            StepAttempts(
+                id=v.id,
+                status=v.status,
+                attempts=v.attempts,
+                errors=v.errors,
+                inner_retries=v.inner_retries,
+            )
             for v in step_views(recorded)
         ]
         if record is None:

@@ -58,8 +58,9 @@ def test_demo_json_shows_traced_runs_retries_and_the_failure(tmp_path: Path) -> 
     assert any("why did this fail?" in t for t in texts)
     assert any("upsert_airtable" in t for t in texts[1:])  # the bot's answer names the onset
     assert any("approved" in t for t in texts) and "succeeded" in texts[-1]
-    attempts = {s["id"]: s["attempts"] for s in pipeline_runs[1]["steps"]}
-    assert attempts["upsert_airtable"] == 3  # two 503s absorbed by retries, and visible
+    upsert = next(s for s in pipeline_runs[1]["steps"] if s["id"] == "upsert_airtable")
+    # two 503s absorbed by retries (inside the attempt or of it), and visible
+    assert upsert["attempts"] - 1 + len(upsert["inner_retries"]) == 2
     for run in runs:
         for step in run["steps"]:
             assert step["input_bytes"] > 0, (run["run_id"], step)
