@@ -51,6 +51,9 @@ app.add_typer(scenario_app, name="scenario")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
+PortOption = Annotated[
+    int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN; 0: any).")
+]
 
 
 @app.command()
@@ -120,10 +123,24 @@ def run(
     payload = _trigger(trigger)
     # Imported only now: bad input is reported without loading Temporal and the store.
     from orchestrator.service.stack import StackOptions, open_stack
+    from orchestrator.service.submit import find_target, submit
     from tracer.run_views import run_view
+    from tracer.store import TraceStore
+
+    settings = _settings()
 
     async def go() -> dict[str, Any]:
-        async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
+        target = await find_target(settings)
+        if target is not None:
+            _progress(f"steptrace: submitted to {target.found_by}")
+            store = TraceStore.open(target.database_url)
+            outcome = await submit(target, loaded, payload, store)
+            stored = store.get_run(outcome.run_id)
+            return {"outcome": outcome, "view": run_view(store, stored) if stored else None}
+        # No service: a worker of our own, on the stable queue when Temporal is configured
+        # (a run left behind is finished by the next worker there).
+        queue = settings.task_queue if settings.temporal_address else None
+        async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
             outcome = await stack.run(loaded, payload)
             assert stack.store is not None
             stored = stack.store.get_run(outcome.run_id)
@@ -143,28 +160,107 @@ def run(
 
 
 @app.command()
-def up(seed: SeedOption = 7) -> None:
-    """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
-    from orchestrator.service.stack import StackOptions, open_stack
+def up(
+    seed: SeedOption = 7,
+    port: Annotated[
+        int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN).")
+    ] = None,
+) -> None:
+    """The whole service, embedded: a dev server (with its web UI), the sandbox for tools
+    not configured, workers for every pipeline, the webhook receiver and the schedules."""
+    _serve(embedded=True, seed=seed, port=port)
 
-    async def serve() -> None:
-        async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
-            kind = "" if s.settings.temporal_address else " (embedded dev server)"
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    sandbox_tools: Annotated[
+        bool, typer.Option("--sandbox", help="Serve unconfigured tools from a sandbox (testing).")
+    ] = False,
+) -> None:
+    """The production service: workers on the stable task queue for every pipeline in
+    STEPTRACE_PIPELINES_DIR, the webhook receiver (/hooks/<tool>, /healthz, /readyz,
+    /slack/events) and the schedules. Needs STEPTRACE_TEMPORAL_ADDRESS; starts nothing
+    that is not configured. Stops gracefully on SIGTERM."""
+    _serve(embedded=False, host=host, port=port, sandbox_tools=sandbox_tools)
+
+
+def _serve(
+    *,
+    embedded: bool,
+    seed: int = 7,
+    host: str | None = None,
+    port: int | None = None,
+    sandbox_tools: bool = False,
+) -> None:
+    from orchestrator.service.service import ServiceOptions, open_service
+    from orchestrator.service.stack import StackOptions
+
+    settings = _settings()
+    if not embedded and not settings.temporal_address:
+        _fail(
+            "serve needs STEPTRACE_TEMPORAL_ADDRESS (host:port of your Temporal server); "
+            "`steptrace up` starts an embedded one"
+        )
+    options = ServiceOptions(
+        seed=seed,
+        ui=embedded,
+        embedded=embedded,
+        host=host,
+        port=port,
+        stack=StackOptions(sandbox=embedded or sandbox_tools),
+    )
+
+    async def go() -> None:
+        async with open_service(options, settings) as service:
+            stack = service.stack
+            kind = "" if settings.temporal_address else " (embedded dev server)"
             where = [
-                ("temporal", f"{s.client.service_client.config.target_host}{kind}"),
-                ("web UI", str(s.temporal_ui)),
-                ("task queue", s.task_queue),
-                ("store", s.store.database if s.store else "(tracing off)"),
-                *((tool, end.base_url) for tool, end in s.settings.endpoints.items()),
+                ("temporal", f"{stack.client.service_client.config.target_host}{kind}"),
+                ("web UI", str(stack.temporal_ui)),
+                ("task queue", stack.task_queue),
+                ("store", stack.store.database if stack.store else "(tracing off)"),
+                ("receiver", service.url),
+                ("pipelines", ", ".join(p.spec.name for p in service.pipelines) or "(none)"),
+                *(("schedule", f"{c.pipeline}: {c.change}") for c in service.schedules),
+                *(
+                    (tool, end.base_url + (" (sandbox)" if end.sandbox else ""))
+                    for tool, end in stack.settings.endpoints.items()
+                ),
             ]
             console = _console()
-            console.print("[bold]steptrace up[/]")
+            console.print(f"[bold]steptrace {'up' if embedded else 'serve'}[/]")
             for label, value in where:
                 console.print(f"  {label:<12}{value}", highlight=False)
-            console.print("Press Ctrl+C to stop.")
+            console.print("Press Ctrl+C to stop.", highlight=False)
             await _until_signalled()
+            console.print("stopping: finishing running activities…", highlight=False)
 
-    _run_async(serve())
+    _run_async(go())
+
+
+@app.command()
+def schedules(
+    action: Annotated[str, typer.Argument(help="list | sync | pause | unpause")] = "list",
+    pipeline: Annotated[str | None, typer.Argument(help="The pipeline (pause/unpause).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The pipelines' schedules in Temporal: list them, sync them from the specs, or
+    pause / unpause one (until the next sync)."""
+    from orchestrator.cli.schedules_cmd import ScheduleCommandError, schedules_command
+
+    try:
+        rows = _run_async(schedules_command(_settings(), action, pipeline))
+    except ScheduleCommandError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print("  ".join(f"{value}" for value in row.values()))
 
 
 @app.command()
@@ -174,16 +270,15 @@ def worker(
     ] = None,
     seed: SeedOption = 7,
 ) -> None:
-    """Run a worker for pipeline runs until interrupted.
+    """Run a worker for pipeline runs until interrupted (no receiver, no schedules).
 
     It connects to STEPTRACE_TEMPORAL_ADDRESS (or starts a dev server), traces into
     STEPTRACE_DATABASE_URL, and calls the tools named by STEPTRACE_<TOOL>_URL/_TOKEN
     (the sandbox for any tool not named).
     """
-    from orchestrator.config.settings import Settings
     from orchestrator.service.stack import StackOptions, open_stack
 
-    settings = Settings.from_env()
+    settings = _settings()
     queue = task_queue or settings.task_queue
 
     async def serve() -> None:
@@ -207,10 +302,9 @@ def bot(
     """
     import os
 
-    from orchestrator.config.settings import Settings
     from orchestrator.humanloop.bot import BotConfigError, bot_config, run_bot
 
-    settings = Settings.from_env()
+    settings = _settings()
     try:
         config = bot_config(os.environ, settings)
     except BotConfigError as exc:
@@ -572,14 +666,26 @@ def _trigger(text: str) -> dict[str, Any]:
 
 
 def _run_async(coroutine: Any) -> Any:
+    from orchestrator.config.settings import ConfigError
     from orchestrator.runtime.devserver import DevServerError
+    from orchestrator.service.pipelines import PipelinesFolderError
     from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
     try:
         return asyncio.run(coroutine)
-    except (DevServerError, TraceStoreError) as exc:
+    except (DevServerError, TraceStoreError, ConfigError, PipelinesFolderError) as exc:
         _fail(str(exc))
+
+
+def _settings() -> Any:
+    """The configuration, or one line naming the bad key and exit 2."""
+    from orchestrator.config.settings import ConfigError, Settings
+
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}")
 
 
 def _console() -> Any:
