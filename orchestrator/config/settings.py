@@ -76,7 +76,7 @@ class EnvSettings(BaseSettings):
     slack_token: SecretStr | None = None
     pipelines_dir: str = "pipelines"
     alerts: bool = True
-    alert_channel: str = "#alerts"
+    alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
     listen: str = "127.0.0.1:8787"
     linear_webhook_secret: SecretStr | None = None
@@ -134,7 +134,7 @@ class Settings(BaseModel):
     temporal_ui_url: str | None = None
     pipelines_dir: str = "pipelines"
     alerts: bool = True
-    alert_channel: str = "#alerts"
+    alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
     listen: str = "127.0.0.1:8787"
     webhook_secrets: dict[str, SecretStr] = {}
