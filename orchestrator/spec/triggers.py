@@ -62,7 +62,9 @@ class WebhookTrigger(_Strict):
 class ScheduleSpec(_Strict):
     """When the pipeline runs by the clock: a cron line, read in ``timezone``."""
 
-    cron: str = Field(min_length=9, description="five fields: minute hour day month weekday")
+    cron: str = Field(
+        min_length=5, description="minute hour day month weekday, or Temporal's @every 10m"
+    )
     timezone: str = "UTC"
     trigger: dict[str, str] = Field(
         default_factory=dict, description="the run's trigger (literal values)"
@@ -72,7 +74,8 @@ class ScheduleSpec(_Strict):
     @field_validator("cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
+        # Temporal also reads @hourly, @daily… and @every <duration> (e.g. @every 15m).
+        if not value.startswith("@") and len(value.split()) != 5:
             raise ValueError(f"cron {value!r} needs five fields: minute hour day month weekday")
         return value
 
