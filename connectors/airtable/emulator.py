@@ -3,7 +3,7 @@
 The shared layer (:mod:`connectors.sandbox.app`) checks tokens and applies transport
 faults; this module serves Airtable's paths with Airtable's wire formats and status codes:
 
-- ``GET /v0/meta/bases`` and ``GET /v0/meta/bases/{base}/tables``;
+- ``GET /v0/meta/whoami``, ``GET /v0/meta/bases`` and ``GET /v0/meta/bases/{base}/tables``;
 - ``GET /v0/{base}/{table}`` and ``POST …/listRecords`` (``pageSize``, ``offset``,
   ``filterByFormula``, ``fields[]``, ``sort``, ``cellFormat``, ``returnFieldsByFieldId``);
 - ``POST`` create, ``PATCH``/``PUT`` update or upsert (``performUpsert``), ``DELETE``
@@ -63,6 +63,7 @@ from connectors.sandbox.seed import SeedData
 RATE_PER_BASE = 5.0
 RATE_PENALTY_SECONDS = 30.0
 RATE_PER_TOKEN = 50.0
+SANDBOX_SCOPES = ("data.records:read", "data.records:write", "schema.bases:read")
 _READS = frozenset({"list_records", "get_record"})
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 _DEFAULT_CODES = {
@@ -167,6 +168,10 @@ class AirtableEmulator:
     ) -> dict[str, Any]:
         if target.kind == "bases" and method == "GET":
             return self._list_bases()
+        if target.kind == "whoami" and method == "GET":
+            # The token's user and scopes (GET /v0/meta/whoami), as a PAT with the scopes
+            # the pipelines need would answer.
+            return {"id": "usrSANDBOX0000001", "scopes": list(SANDBOX_SCOPES)}
         if target.kind == "schema" and method == "GET":
             self.store.check_base(target.base)
             return self.store.schema_json(self._faults(op))

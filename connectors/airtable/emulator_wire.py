@@ -27,7 +27,7 @@ _WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 class Target:
     """What a path points at."""
 
-    kind: str  # bases | schema | table | list | record | unknown
+    kind: str  # bases | whoami | schema | table | list | record | unknown
     base: str = ""
     table: str = ""
     record: str = ""
@@ -40,6 +40,8 @@ def parse_path(raw_path: str) -> Target:
     if parts[1] == "meta":
         if parts[2:] == ["bases"]:
             return Target("bases")
+        if parts[2:] == ["whoami"]:
+            return Target("whoami")
         if len(parts) == 5 and parts[2] == "bases" and parts[4] == "tables":
             return Target("schema", base=parts[3])
         return Target("unknown")
@@ -57,6 +59,8 @@ def operation_for(method: str, target: Target, body: Any) -> Operation:
     name = "unknown"
     if target.kind == "bases" and method == "GET":
         name = "list_bases"
+    elif target.kind == "whoami" and method == "GET":
+        name = "whoami"
     elif target.kind == "schema" and method == "GET":
         name = "get_table_schema"
     elif target.kind == "list" and method == "POST":

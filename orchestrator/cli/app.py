@@ -243,6 +243,25 @@ def _serve(
 
 
 @app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check every part: which tools are real or sandbox, their credentials (least
+    privilege) and schemas, Temporal, and the trace store's migrations. Exit 1 on a fail."""
+    from dataclasses import asdict
+
+    from orchestrator.service.doctor import run_checks
+
+    checks = _run_async(run_checks(_settings()))
+    if as_json:
+        print(json.dumps([asdict(c) for c in checks]))
+    else:
+        for check in checks:
+            fix = f"  → {check.fix}" if check.fix else ""
+            print(f"{check.status:<8} {check.name:<20} {check.detail}{fix}")
+    if any(c.status == "failing" for c in checks):
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def schedules(
     action: Annotated[str, typer.Argument(help="list | sync | pause | unpause")] = "list",
     pipeline: Annotated[str | None, typer.Argument(help="The pipeline (pause/unpause).")] = None,
@@ -447,19 +466,37 @@ def runs(
 
 @app.command()
 def show(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, workflow id, a unique prefix, or latest.")
+    ],
+    step: Annotated[str | None, typer.Option(help="Print this step's recorded handoff.")] = None,
+    payload: Annotated[
+        str, typer.Option(help="With --step: in (its input), out (its output) or writes.")
+    ] = "out",
     as_json: JsonFlag = False,
 ) -> None:
-    """A run's step timeline: status, attempts, durations, payload sizes, writes."""
-    from orchestrator.cli.render import print_timeline
+    """A run's step timeline: status, attempts, durations, payload sizes, writes; with
+    --step, that step's recorded payload (as stored: secrets already redacted)."""
     from tracer.run_model import find_run
-    from tracer.run_views import run_view
 
     store = _open_store()
     try:
-        view = run_view(store, find_run(store, run_ref))
+        record = find_run(store, run_ref)
     except LookupError as exc:
         _fail(str(exc))
+    if step is not None:
+        from orchestrator.cli.payload_view import PayloadViewError, step_payload
+
+        try:
+            shown = step_payload(store, record, step, payload)
+        except PayloadViewError as exc:
+            _fail(str(exc))
+        print(json.dumps(shown, indent=None if as_json else 2, default=str))
+        return
+    from orchestrator.cli.render import print_timeline
+    from tracer.run_views import run_view
+
+    view = run_view(store, record)
     if as_json:
         print(view.model_dump_json())
     else:
@@ -502,19 +539,28 @@ def why(
     as_json: JsonFlag = False,
 ) -> None:
     """Why did this run fail: where it started, what changed, and a checked fix."""
-    from orchestrator.diagnosis.diagnoser import DiagnosisError
     from orchestrator.diagnosis.why import render_diagnosis
     from orchestrator.diagnosis.why import why as diagnose
 
     store = _open_store()
     try:
         diagnosis = diagnose(store, run_ref)
-    except (LookupError, DiagnosisError) as exc:
+    except LookupError as exc:  # DiagnosisError is one
         _fail(str(exc))
+    stored = store.diagnoses(diagnosis.run_id)
+    fix_id = stored[-1].id if stored else None
     if as_json:
         print(diagnosis.model_dump_json())
     else:
         render_diagnosis(_console(), diagnosis)
+        if fix_id is not None and diagnosis.proposed_fix.kind == "spec_patch":
+            step = diagnosis.onset_step or "STEP"
+            print(
+                f"fix id {fix_id}: steptrace replay {diagnosis.run_id} --from {step} "
+                f"--fix {fix_id}   (or --fix latest)"
+            )
+        elif fix_id is not None:
+            print(f"fix id {fix_id} ({diagnosis.proposed_fix.kind})")
 
 
 @app.command()
@@ -546,8 +592,12 @@ def replay(
         str, typer.Option("--from", metavar="STEP", help="The first step to run again.")
     ],
     fix: Annotated[
-        int | None,
-        typer.Option("--fix", metavar="ID", help="A stored diagnosis whose spec_patch to apply."),
+        str | None,
+        typer.Option(
+            "--fix",
+            metavar="ID",
+            help="A stored diagnosis whose spec_patch to apply (its id, or latest).",
+        ),
     ] = None,
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
@@ -556,15 +606,27 @@ def replay(
     from orchestrator.humanloop.replay.plan import ReplayError, plan_replay
     from orchestrator.humanloop.replay.starter import run_plan
     from orchestrator.service.stack import StackOptions, open_stack
+    from tracer.run_model import find_run
 
     store = _open_store()
     try:
-        plan = plan_replay(store, run_ref, from_step, fix_id=fix)
+        fix_id = _fix_id(store, find_run(store, run_ref).run_id, fix)
+        plan = plan_replay(store, run_ref, from_step, fix_id=fix_id)
     except (LookupError, ReplayError) as exc:
         _fail(str(exc))
 
+    from orchestrator.service.submit import find_target
+
+    settings = _settings()
+
     async def go() -> Any:
-        async with open_stack(StackOptions(seed=seed)) as stack:
+        # The service's workers call the tools the run used; a fresh sandbox would not.
+        target = await find_target(settings)
+        if target is not None:
+            _progress(f"steptrace: replaying through {target.found_by}")
+            return await run_plan(target.client, target.task_queue, store, plan)
+        _warn_fresh_sandbox(settings)
+        async with open_stack(StackOptions(seed=seed), settings) as stack:
             assert stack.store is not None
             return await run_plan(stack.client, stack.task_queue, stack.store, plan)
 
@@ -606,12 +668,24 @@ def rollback(
     except (LookupError, RollbackError) as exc:
         _fail(str(exc))
 
+    from orchestrator.humanloop.rollback.starter import rollback_run
+    from orchestrator.service.submit import find_target
+
+    settings = _settings()
+
     async def go() -> Any:
-        async with open_stack(StackOptions(seed=seed)) as stack:
-            try:
+        target = await find_target(settings)
+        try:
+            if target is not None:
+                _progress(f"steptrace: rolling back through {target.found_by}")
+                return await rollback_run(
+                    target.client, target.task_queue, store, run.run_id, to_step
+                )
+            _warn_fresh_sandbox(settings)
+            async with open_stack(StackOptions(seed=seed), settings) as stack:
                 return await stack.rollback(run.run_id, to_step)
-            except RollbackError as exc:
-                return str(exc)
+        except RollbackError as exc:
+            return str(exc)
 
     result = _run_async(go())
     if isinstance(result, str):
@@ -631,6 +705,31 @@ def rollback(
             )
     if result.status != "succeeded":
         raise typer.Exit(code=1)
+
+
+def _warn_fresh_sandbox(settings: Any) -> None:
+    """Without a service, unconfigured tools are a fresh sandbox, not the run's tools."""
+    fresh = settings.missing_endpoints()
+    if fresh:
+        _progress(
+            f"steptrace: no running service; {', '.join(fresh)} will be a fresh sandbox, "
+            "not the tools the run used (start `steptrace up` or `serve` first)"
+        )
+
+
+def _fix_id(store: TraceStore, run_id: str, fix: str | None) -> int | None:
+    """``--fix``: a diagnosis id, or ``latest`` (the run's newest diagnosis)."""
+    if fix is None:
+        return None
+    if fix == "latest":
+        stored = store.diagnoses(run_id)
+        if not stored:
+            raise LookupError(f"run {run_id} has no stored diagnosis: `steptrace why` first")
+        return stored[-1].id
+    try:
+        return int(fix)
+    except ValueError:
+        raise LookupError(f"--fix {fix!r}: a diagnosis id (a number) or latest") from None
 
 
 def _command_name() -> str:
@@ -669,13 +768,16 @@ def _run_async(coroutine: Any) -> Any:
     from orchestrator.config.settings import ConfigError
     from orchestrator.runtime.devserver import DevServerError
     from orchestrator.service.pipelines import PipelinesFolderError
+    from rubrics.judge import JudgeConfigError
     from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
     try:
         return asyncio.run(coroutine)
-    except (DevServerError, TraceStoreError, ConfigError, PipelinesFolderError) as exc:
+    except (DevServerError, TraceStoreError, PipelinesFolderError) as exc:
         _fail(str(exc))
+    except (ConfigError, JudgeConfigError) as exc:
+        _fail(f"configuration: {exc}")
 
 
 def _settings() -> Any:
