@@ -455,8 +455,15 @@ def runs(
         wanted = RunStatus(status) if status else None
     except ValueError:
         _fail(f"unknown status {status!r} (known: {', '.join(s.value for s in RunStatus)})")
+    records = store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+    labels: dict[str, str] = {}
+    if any(r.status is RunStatus.RUNNING for r in records):
+        from orchestrator.service.orphans import orphan_labels
+
+        labels = _run_async(orphan_labels(_settings(), records))
     views = [
-        run_view(store, r) for r in store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+        run_view(store, r).model_copy(update={"status": labels.get(r.run_id, r.status.value)})
+        for r in records
     ]
     if as_json:
         print(json.dumps([v.model_dump(mode="json") for v in views]))

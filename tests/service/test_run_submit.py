@@ -74,6 +74,7 @@ async def killed_run(env: dict[str, str], spec: Path, store: TraceStore, log: Pa
             env=env,
             stdout=out,
             stderr=out,
+            cwd=log.parent,
         )
     await poll_until(lambda: bool(store.list_runs(limit=1)), within=90, every=0.05)
     process.send_signal(signal.SIGKILL)
@@ -119,3 +120,39 @@ async def test_a_run_left_by_a_killed_run_command_is_finished_by_the_next_worker
 def _ended(store: TraceStore, run_id: str) -> bool:
     run = store.get_run(run_id)
     return run is not None and run.ended_at is not None
+
+
+async def test_a_run_whose_workflow_died_with_its_dev_server_shows_as_orphaned(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    spec = quick_pipeline(tmp_path / "pipelines")
+    env = env_for("unused", tmp_path, sandbox, "steptrace")
+    del env["STEPTRACE_TEMPORAL_ADDRESS"]  # a private dev server, gone with the process
+    store = TraceStore.open(f"sqlite:///{tmp_path / 'trace.db'}")
+    run_id = await killed_run(env, spec, store, tmp_path / "run.log")
+    listed = await asyncio.create_subprocess_exec(
+        str(STEPTRACE), "runs", "--json", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await listed.communicate()
+    [shown] = json.loads(out)
+    assert (shown["run_id"], shown["status"]) == (run_id, "orphaned")
+    # Its dev server went with it (it dies with its parent, even on SIGKILL).
+    await poll_until(lambda: not _dev_servers_under(tmp_path), within=30, every=0.1)
+
+
+def _dev_servers_under(tmp_path: Path) -> list[int]:
+    """Dev servers whose steptrace ran in this test (their parent's cwd was tmp_path)."""
+    import subprocess
+
+    found = subprocess.run(
+        ["pgrep", "-f", "temporal server start-dev"], capture_output=True, text=True, check=False
+    )
+    pids = [int(p) for p in found.stdout.split()]
+    return [p for p in pids if _cwd(p) == tmp_path]
+
+
+def _cwd(pid: int) -> Path | None:
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve()
+    except OSError:
+        return None
