@@ -344,6 +344,19 @@ def bench_diff(
     print(json.dumps(result) if as_json else _bench_line(result))
 
 
+@bench_app.command("service")
+def bench_service(
+    events: Annotated[int, typer.Option(help="Signed webhooks per configuration.")] = 40,
+    as_json: JsonFlag = False,
+) -> None:
+    """Webhook → first step started (p50/p95) and runs/s with 1 vs 2 `serve` processes."""
+    bench_module = _bench("service")
+
+    result = _run_async(bench_module.run(events=events))
+    bench_module.write_docs(result, command=f"steptrace bench service --events {events}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
 @bench_app.command("overhead")
 def bench_overhead(
     runs: Annotated[int, typer.Option(help="Runs per mode (traced and untraced).")] = 40,
