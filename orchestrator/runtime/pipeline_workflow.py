@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -116,15 +117,16 @@ class PipelineWorkflow:
     @workflow.run
     async def run(self, params: PipelineInput) -> PipelineResult:
         spec = PipelineSpec.model_validate(params.spec)
+        trigger = scheduled_trigger(params.trigger)
         event = RunEvent.of_this_workflow(
             pipeline=spec.name,
             version=spec.version,
             kind=params.kind,
             parent_run_id=params.parent_run_id,
-            trigger=params.trigger,
+            trigger=trigger,
         )
         await _record(event)
-        context: dict[str, Any] = {"trigger": params.trigger}
+        context: dict[str, Any] = {"trigger": trigger}
         for index, step in enumerate(spec.steps):
             try:
                 returned = await _run_step(
@@ -151,6 +153,18 @@ class PipelineWorkflow:
         await _record(event.model_copy(update={"status": "succeeded"}))
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
+
+
+def scheduled_trigger(trigger: dict[str, Any]) -> dict[str, Any]:
+    """A schedule's run learns when it fired: ``date`` (in the schedule's timezone) and
+    ``scheduled_at`` (UTC), unless the spec's ``schedule.trigger`` set them. Workflow time
+    (``workflow.now()``) is deterministic, so a replay computes the same values."""
+    schedule = trigger.get("_schedule")
+    if not isinstance(schedule, dict):
+        return trigger
+    now = workflow.now()
+    local = now.astimezone(ZoneInfo(str(schedule.get("timezone") or "UTC")))
+    return {"date": local.date().isoformat(), "scheduled_at": now.isoformat(), **trigger}
 
 
 async def _run_step(

@@ -74,7 +74,10 @@ def build_schedule(
     assert spec is not None
     params = PipelineInput(
         spec=pipeline.spec.model_dump(mode="json", by_alias=True),
-        trigger={**spec.trigger, "_schedule": {"pipeline": pipeline.spec.name}},
+        trigger={
+            **spec.trigger,
+            "_schedule": {"pipeline": pipeline.spec.name, "timezone": spec.timezone},
+        },
         kind="pipeline",
         escalate=escalate,
         fallback_escalation=fallback_escalation,

@@ -44,7 +44,7 @@ async def test_a_schedule_fires_and_follows_the_specs(
     async with open_stack(options, Settings(temporal_address=temporal_address)) as stack:
         assert stack.store is not None
         store, client, queue = stack.store, stack.client, stack.task_queue
-        every = scheduled(name, "@every 2s")
+        every = scheduled(name, "@every 2s", "Pacific/Kiritimati")
         [created] = await sync_schedules(client, queue, [every], store=store)
         try:
             await poll_until(
@@ -62,6 +62,10 @@ async def test_a_schedule_fires_and_follows_the_specs(
     assert (created.change, unchanged.change, updated.change) == ("created", "unchanged", "updated")
     [run] = store.list_runs(pipeline=name, limit=1)
     assert run.run_id.startswith(f"{name}-scheduled")
+    # The digest's `trigger.date` is the firing's date where the schedule lives (UTC+14).
+    trigger = store.get_payload(run.trigger_hash or "")
+    fired = datetime.fromisoformat(trigger["scheduled_at"])
+    assert trigger["date"] == fired.astimezone(ZoneInfo("Pacific/Kiritimati")).date().isoformat()
     next_fire = described.info.next_action_times[0]
     berlin = next_fire.astimezone(ZoneInfo("Europe/Berlin"))
     assert (berlin.hour, berlin.minute) == (9, 0)
