@@ -178,7 +178,10 @@ def write_docs(result: dict[str, Any], command: str) -> None:
             f"Scaling, 2 vs 1 processes (measured side by side in one run): "
             f"**{result['scaling_ratio']}×**.",
             "",
-            f"Machine: {result['machine']}; load during the run: {result['load_average']}.",
+            f"Machine: {result['machine']}; load during the run: {result['load_average']}. "
+            "Both configurations share the machine's cores; with a load average above the "
+            "core count, a second process competes for the same CPU and the ratio measures "
+            "that contention, not what a second machine would add.",
             "",
         ]
     )
