@@ -22,8 +22,10 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -157,3 +159,83 @@ class WebhookSender:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+class AirtableHooks:
+    """Airtable's side of webhooks, for the emulator: creation, the payload list behind
+    the cursor, and a ping on every change. Pings go out from a worker thread, so the
+    receiver's call back for the payloads never waits on the emulator's own request."""
+
+    PAGE = 50
+
+    def __init__(self, sender: WebhookSender | None = None) -> None:
+        self._sender = sender
+        self._lock = threading.Lock()
+        self._hooks: dict[str, tuple[Subscription, str]] = {}  # id -> (subscription, base)
+        self._payloads: dict[str, list[dict[str, Any]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="airtable-hooks")
+        self._transaction = 0
+
+    def create(self, base_id: str, notification_url: str) -> dict[str, Any]:
+        """``POST /v0/bases/{base}/webhooks``: the new hook's id and MAC secret."""
+        secret = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+        subscription = Subscription(
+            "airtable", notification_url, secret, "ach" + uuid.uuid4().hex[:14]
+        )
+        with self._lock:
+            self._hooks[subscription.id] = (subscription, base_id)
+            self._payloads[subscription.id] = []
+        expires = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return {"id": subscription.id, "macSecretBase64": secret, "expirationTime": expires}
+
+    def payloads(self, hook_id: str, cursor: int) -> dict[str, Any] | None:
+        """``GET …/webhooks/{id}/payloads?cursor=N`` (1-based), or ``None`` for no hook."""
+        with self._lock:
+            found = self._payloads.get(hook_id)
+            if found is None:
+                return None
+            page = found[max(cursor, 1) - 1 : max(cursor, 1) - 1 + self.PAGE]
+            after = max(cursor, 1) + len(page)
+            return {"payloads": page, "cursor": after, "mightHaveMore": after <= len(found)}
+
+    def changed(
+        self, base_id: str, table_id: str, created: dict[str, Any], updated: dict[str, Any]
+    ) -> None:
+        """Records were created or changed (by id, each ``{fieldId: value}``): queue one
+        payload for every hook on the base and ping each."""
+        if not created and not updated:
+            return
+        with self._lock:
+            self._transaction += 1
+            payload = {
+                "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "baseTransactionNumber": self._transaction,
+                "payloadFormat": "v0",
+                "actionMetadata": {"source": "publicApi"},
+                "changedTablesById": {
+                    table_id: {
+                        "createdRecordsById": {
+                            rid: {"cellValuesByFieldId": cells} for rid, cells in created.items()
+                        },
+                        "changedRecordsById": {
+                            rid: {"current": {"cellValuesByFieldId": cells}}
+                            for rid, cells in updated.items()
+                        },
+                    }
+                },
+            }
+            targets = [sub for sub, base in self._hooks.values() if base == base_id]
+            for sub in targets:
+                self._payloads[sub.id].append(payload)
+        for sub in targets:
+            self._pool.submit(self._ping, sub, base_id)
+
+    def _ping(self, subscription: Subscription, base_id: str) -> None:
+        sender = self._sender or WebhookSender()
+        try:
+            sender.send(airtable_ping(subscription, base_id))
+        except httpx.HTTPError:
+            pass  # Airtable does not retry a ping either; the next change pings again
+        finally:
+            if self._sender is None:
+                sender.close()
