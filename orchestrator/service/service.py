@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -78,13 +79,15 @@ async def open_service(
     options = options or ServiceOptions()
     settings = settings or Settings.from_env()
     pipelines = _pipelines(settings, required=not options.embedded)
-    stack_options = options.stack
-    stack_options.seed = options.seed
-    stack_options.ui = options.ui
-    stack_options.task_queue = settings.task_queue
-    stack_options.escalate = True
-    stack_options.graceful_seconds = options.graceful_seconds
-    stack_options.sandbox = options.embedded or stack_options.sandbox
+    stack_options = dataclasses.replace(
+        options.stack,
+        seed=options.seed,
+        ui=options.ui,
+        task_queue=settings.task_queue,
+        escalate=True,
+        graceful_seconds=options.graceful_seconds,
+        sandbox=options.embedded or options.stack.sandbox,
+    )
     async with contextlib.AsyncExitStack() as exits:
         stack = await exits.enter_async_context(open_stack(stack_options, settings))
         http = await exits.enter_async_context(httpx.AsyncClient(timeout=30.0))

@@ -141,14 +141,18 @@ async def test_a_run_whose_workflow_died_with_its_dev_server_shows_as_orphaned(
 
 
 def _dev_servers_under(tmp_path: Path) -> list[int]:
-    """Dev servers whose steptrace ran in this test (their parent's cwd was tmp_path)."""
-    import subprocess
-
-    found = subprocess.run(
-        ["pgrep", "-f", "temporal server start-dev"], capture_output=True, text=True, check=False
-    )
-    pids = [int(p) for p in found.stdout.split()]
-    return [p for p in pids if _cwd(p) == tmp_path]
+    """Dev servers whose steptrace ran in this test (their cwd is tmp_path)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"start-dev" in command and _cwd(int(proc.name)) == tmp_path:
+            found.append(int(proc.name))
+    return found
 
 
 def _cwd(pid: int) -> Path | None:
