@@ -113,7 +113,7 @@ def run(
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a pipeline once against the configured tools (the sandbox by default)."""
+    """Run a pipeline once; submitted to the running service when there is one."""
     from orchestrator.spec.pipeline import PipelineSpecError, load_pipeline
 
     try:
@@ -166,8 +166,10 @@ def up(
         int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN).")
     ] = None,
 ) -> None:
-    """The whole service, embedded: a dev server (with its web UI), the sandbox for tools
-    not configured, workers for every pipeline, the webhook receiver and the schedules."""
+    """The whole service, embedded, until interrupted.
+
+    A dev server (with its web UI), the sandbox for tools not configured, workers for
+    every pipeline, the webhook receiver and the schedules."""
     _serve(embedded=True, seed=seed, port=port)
 
 
@@ -181,10 +183,11 @@ def serve(
         bool, typer.Option("--sandbox", help="Serve unconfigured tools from a sandbox (testing).")
     ] = False,
 ) -> None:
-    """The production service: workers on the stable task queue for every pipeline in
-    STEPTRACE_PIPELINES_DIR, the webhook receiver (/hooks/<tool>, /healthz, /readyz,
-    /slack/events) and the schedules. Needs STEPTRACE_TEMPORAL_ADDRESS; starts nothing
-    that is not configured. Stops gracefully on SIGTERM."""
+    """The production service, until SIGTERM (a graceful stop).
+
+    Workers on the stable task queue for every pipeline in STEPTRACE_PIPELINES_DIR, the
+    webhook receiver (/hooks/<tool>, /healthz, /readyz, /slack/events) and the
+    schedules. Needs STEPTRACE_TEMPORAL_ADDRESS; starts nothing that is not configured."""
     _serve(embedded=False, host=host, port=port, sandbox_tools=sandbox_tools)
 
 
@@ -244,8 +247,10 @@ def _serve(
 
 @app.command()
 def doctor(as_json: JsonFlag = False) -> None:
-    """Check every part: which tools are real or sandbox, their credentials (least
-    privilege) and schemas, Temporal, and the trace store's migrations. Exit 1 on a fail."""
+    """Check every part of the configuration, one line each with the fix.
+
+    Which tools are real or sandbox, their credentials (least privilege) and schemas,
+    Temporal, and the trace store's migrations. Exit 1 when a check fails."""
     from dataclasses import asdict
 
     from orchestrator.service.doctor import run_checks
@@ -267,8 +272,9 @@ def schedules(
     pipeline: Annotated[str | None, typer.Argument(help="The pipeline (pause/unpause).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """The pipelines' schedules in Temporal: list them, sync them from the specs, or
-    pause / unpause one (until the next sync)."""
+    """The pipelines' schedules in Temporal: list, sync, pause, unpause.
+
+    `sync` makes them match the specs; pause / unpause last until the next sync."""
     from orchestrator.cli.schedules_cmd import ScheduleCommandError, schedules_command
 
     try:
