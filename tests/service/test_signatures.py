@@ -81,7 +81,7 @@ def test_monday_challenge_is_recognised_and_events_need_the_signed_token() -> No
     assert signatures.monday_challenge(sent.body) is None
     assert signatures.verify_monday(sent.body, sent.headers, MONDAY.secret)["event"]["pulseId"]
     with pytest.raises(Unverified, match="not a valid signed token"):
-        signatures.verify_monday(sent.body, sent.headers, "another-secret")
+        signatures.verify_monday(sent.body, sent.headers, "another-signing-secret-0123456789abcdef")
     with pytest.raises(Unverified, match="no Authorization"):
         signatures.verify_monday(sent.body, {}, MONDAY.secret)
 
