@@ -45,6 +45,7 @@ from connectors.linear.emulator_state import LinearStore
 from connectors.sandbox.app import ASGIApp, Operation, RequestInfo, TransportError
 from connectors.sandbox.faults import FaultEngine, Service
 from connectors.sandbox.seed import SeedData
+from connectors.sandbox.webhooks import LinearHooks
 
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 _CUT_OFF_BODY = b'{"data":{"issue":{"id":"5f0c1d2e-'
@@ -86,6 +87,7 @@ class LinearEmulator:
         self.store = LinearStore(seed)
         self.engine = engine
         self.limits = LinearLimits(enforce=rate_limits)
+        self.hooks = LinearHooks()
 
     def reset(self) -> None:
         """Back to the seeded workspace, every write forgotten."""
@@ -153,7 +155,7 @@ class LinearEmulator:
         result = execute_sync(
             schema,
             parsed.document,
-            root_value=Resolvers(self.store, self.engine, faults),
+            root_value=Resolvers(self.store, self.engine, faults, self.hooks),
             variable_values=parsed.variables,
             operation_name=parsed.operation_name,
         )

@@ -17,6 +17,7 @@ from connectors.linear.emulator_faults import SERVICE, RequestFaults, present
 from connectors.linear.emulator_schema import DEFAULT_PAGE_SIZE
 from connectors.linear.emulator_state import LinearStore, StoredIssue, connection
 from connectors.sandbox.faults import FaultEngine
+from connectors.sandbox.webhooks import LinearHooks
 
 MAX_PAGE_SIZE = 250
 _COMPARATORS = frozenset({"eq", "neq", "in", "nin"})
@@ -28,11 +29,18 @@ Node = dict[str, Any]
 class Resolvers:
     """Root value for one request: every Query and Mutation field of the schema."""
 
-    def __init__(self, store: LinearStore, engine: FaultEngine, faults: RequestFaults) -> None:
+    def __init__(
+        self,
+        store: LinearStore,
+        engine: FaultEngine,
+        faults: RequestFaults,
+        hooks: LinearHooks | None = None,
+    ) -> None:
         self._store = store
         self._engine = engine
         self._faults = faults
         self._hidden = faults.hidden
+        self._hooks = hooks
 
     # --- queries -------------------------------------------------------------------
 
@@ -89,10 +97,18 @@ class Resolvers:
 
     def issueCreate(self, _info: Info, input: Node) -> Node:
         issue = self._store.create_issue(self._unrename(input), self._hidden)
+        self._deliver(issue, "create")
         return self._payload(self._present(issue))
+
+    def webhookCreate(self, _info: Info, input: Node) -> Node:
+        if self._hooks is None:
+            raise ValueError("webhooks are not served by this emulator")
+        webhook = self._hooks.create(str(input["url"]), input.get("secret"))
+        return {"success": True, "lastSyncId": float(self._store.last_sync_id), "webhook": webhook}
 
     def issueUpdate(self, _info: Info, id: str, input: Node) -> Node:
         issue = self._store.find_issue(id)
+        before = self._store.issue_view(issue, self._hidden)
         edit = self._engine.fire(SERVICE, ["concurrent_edit"], operation="issueUpdate")
         if edit is not None and edit.when == "before_write":
             self._store.person_edit(issue, edit.target or "", edit.value)
@@ -100,7 +116,16 @@ class Resolvers:
         result = self._payload(self._present(issue))
         if edit is not None and edit.when == "after_write":
             self._store.person_edit(issue, edit.target or "", edit.value)
+        after = self._store.issue_view(issue, self._hidden)
+        changed = {k: v for k, v in before.items() if after.get(k) != v}
+        self._deliver(issue, "update", changed)
         return result
+
+    def _deliver(self, issue: StoredIssue, action: str, updated_from: Node | None = None) -> None:
+        """Tell the registered webhooks (Linear's ``EntityWebhookPayload``, signed)."""
+        if self._hooks is not None:
+            data = self._store.issue_view(issue, self._hidden)
+            self._hooks.changed(data, action, updated_from)
 
     # --- helpers -------------------------------------------------------------------
 

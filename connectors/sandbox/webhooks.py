@@ -239,3 +239,41 @@ class AirtableHooks:
         finally:
             if self._sender is None:
                 sender.close()
+
+
+class LinearHooks:
+    """Linear's side of webhooks, for the emulator: ``webhookCreate`` registers a URL and
+    a signing secret; every issue created or updated is delivered to each, signed, from
+    a worker thread (the emulator's request never waits on the receiver)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hooks: list[Subscription] = []
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linear-hooks")
+
+    def create(self, url: str, secret: str | None) -> dict[str, Any]:
+        subscription = Subscription("linear", url, secret or uuid.uuid4().hex, str(uuid.uuid4()))
+        with self._lock:
+            self._hooks.append(subscription)
+        return {"id": subscription.id, "url": url, "enabled": True, "secret": subscription.secret}
+
+    def changed(
+        self, issue: dict[str, Any], action: str, updated_from: dict[str, Any] | None = None
+    ) -> None:
+        with self._lock:
+            targets = list(self._hooks)
+        for subscription in targets:
+            delivery = linear_delivery(
+                subscription, issue, action=action, updated_from=updated_from
+            )
+            self._pool.submit(_send_once, delivery)
+
+
+def _send_once(delivery: Delivery) -> None:
+    sender = WebhookSender()
+    try:
+        sender.send(delivery)
+    except httpx.HTTPError:
+        pass  # a receiver that is down misses the delivery, as with Linear after its retries
+    finally:
+        sender.close()
