@@ -150,8 +150,13 @@ def group_steps(attempts: list[AttemptRecord]) -> tuple[RecordedStep, ...]:
     return tuple(sorted(steps, key=lambda s: s.index))
 
 
+MIN_PREFIX = 4
+"""The shortest id fragment looked up as a prefix (shorter ones name too many runs)."""
+
+
 def find_run(store: TraceStore, ref: str) -> RunRecord:
-    """A run by id, by its workflow id, or ``latest`` / ``latest-failed``."""
+    """A run by id, by its workflow id, by a unique prefix of either or of the short id
+    ``steptrace runs`` prints, or ``latest`` / ``latest-failed``."""
     if ref == "latest":
         runs = store.list_runs(limit=1)
         if runs:
@@ -164,4 +169,10 @@ def find_run(store: TraceStore, ref: str) -> RunRecord:
         run = store.get_run(ref) or store.find_run(ref)
         if run is not None:
             return run
+        found = store.match_runs(ref) if len(ref) >= MIN_PREFIX else []
+        if len({r.run_id for r in found}) == 1:
+            return found[0]
+        if found:
+            names = ", ".join(r.run_id for r in found[:3])
+            raise LookupError(f"{ref!r} names more than one run ({names}…): give more of the id")
     raise LookupError(f"no run {ref!r} in {store.database}; `steptrace runs` lists the stored runs")

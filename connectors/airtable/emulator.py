@@ -3,7 +3,7 @@
 The shared layer (:mod:`connectors.sandbox.app`) checks tokens and applies transport
 faults; this module serves Airtable's paths with Airtable's wire formats and status codes:
 
-- ``GET /v0/meta/bases`` and ``GET /v0/meta/bases/{base}/tables``;
+- ``GET /v0/meta/whoami``, ``GET /v0/meta/bases`` and ``GET /v0/meta/bases/{base}/tables``;
 - ``GET /v0/{base}/{table}`` and ``POST …/listRecords`` (``pageSize``, ``offset``,
   ``filterByFormula``, ``fields[]``, ``sort``, ``cellFormat``, ``returnFieldsByFieldId``);
 - ``POST`` create, ``PATCH``/``PUT`` update or upsert (``performUpsert``), ``DELETE``
@@ -59,10 +59,12 @@ from connectors.sandbox.app import ASGIApp, Operation, RequestInfo, TransportErr
 from connectors.sandbox.faults import Fault, FaultEngine, FaultKind, Service
 from connectors.sandbox.ratelimit import RateLimiter
 from connectors.sandbox.seed import SeedData
+from connectors.sandbox.webhooks import AirtableHooks
 
 RATE_PER_BASE = 5.0
 RATE_PENALTY_SECONDS = 30.0
 RATE_PER_TOKEN = 50.0
+SANDBOX_SCOPES = ("data.records:read", "data.records:write", "schema.bases:read")
 _READS = frozenset({"list_records", "get_record"})
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 _DEFAULT_CODES = {
@@ -84,6 +86,7 @@ class AirtableEmulator:
     def __init__(self, data: SeedData, engine: FaultEngine, *, rate_limits: bool) -> None:
         self.data = data
         self.store = BaseStore(data)
+        self.hooks = AirtableHooks()
         self.engine = engine
         self.limiter: RateLimiter | None = None
         self.token_limiter: RateLimiter | None = None
@@ -167,6 +170,12 @@ class AirtableEmulator:
     ) -> dict[str, Any]:
         if target.kind == "bases" and method == "GET":
             return self._list_bases()
+        if target.kind == "whoami" and method == "GET":
+            # The token's user and scopes (GET /v0/meta/whoami), as a PAT with the scopes
+            # the pipelines need would answer.
+            return {"id": "usrSANDBOX0000001", "scopes": list(SANDBOX_SCOPES)}
+        if target.kind in ("webhooks", "payloads"):
+            return self._webhooks(method, target, query, body)
         if target.kind == "schema" and method == "GET":
             self.store.check_base(target.base)
             return self.store.schema_json(self._faults(op))
@@ -187,6 +196,20 @@ class AirtableEmulator:
         if not any(view.schema.field(f.target or "") for f in candidates):
             return None
         return self.engine.fire(self.service, [kind], operation=op.name)
+
+    def _webhooks(self, method: str, target: Target, query: str, body: Any) -> dict[str, Any]:
+        """Webhook creation and the payloads cursor (connectors/sandbox/webhooks.py)."""
+        self.store.check_base(target.base)
+        if target.kind == "webhooks" and method == "POST":
+            url = _object(body).get("notificationUrl")
+            if not isinstance(url, str):
+                raise WireError(422, {"error": {"type": "INVALID_REQUEST_UNKNOWN"}})
+            return self.hooks.create(target.base, url)
+        cursor = int(dict(query_pairs(query)).get("cursor", "1"))
+        found = self.hooks.payloads(target.record, cursor)
+        if found is None:
+            raise not_found()
+        return found
 
     def _list_bases(self) -> dict[str, Any]:
         base = self.store.base
@@ -296,6 +319,16 @@ class AirtableEmulator:
         rendered = [self.store.render(view, r, options) for r in records]
         if edit is not None and edit.when == "after_write":
             self.store.human_edit(view, [r.id for r in records], edit)
+        cells = {
+            r.id: self.store.render(view, r, RenderOptions(by_field_id=True))["fields"]
+            for r in records
+        }
+        self.hooks.changed(
+            self.store.base.id,
+            view.schema.id,
+            {i: cells[i] for i in created},
+            {i: cells[i] for i in updated},
+        )
         return rendered, created, updated
 
     def _delete(self, call: Call) -> dict[str, Any]:

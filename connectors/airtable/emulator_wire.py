@@ -27,7 +27,7 @@ _WRITES = {"POST", "PATCH", "PUT", "DELETE"}
 class Target:
     """What a path points at."""
 
-    kind: str  # bases | schema | table | list | record | unknown
+    kind: str  # bases | whoami | webhooks | payloads | schema | table | list | record | unknown
     base: str = ""
     table: str = ""
     record: str = ""
@@ -40,8 +40,17 @@ def parse_path(raw_path: str) -> Target:
     if parts[1] == "meta":
         if parts[2:] == ["bases"]:
             return Target("bases")
+        if parts[2:] == ["whoami"]:
+            return Target("whoami")
         if len(parts) == 5 and parts[2] == "bases" and parts[4] == "tables":
             return Target("schema", base=parts[3])
+        return Target("unknown")
+    if parts[1] == "bases" and len(parts) >= 4 and parts[3] == "webhooks":
+        # /v0/bases/{base}/webhooks and /v0/bases/{base}/webhooks/{id}/payloads
+        if len(parts) == 4:
+            return Target("webhooks", base=parts[2])
+        if len(parts) == 6 and parts[5] == "payloads":
+            return Target("payloads", base=parts[2], record=parts[4])
         return Target("unknown")
     if len(parts) == 3:
         return Target("table", parts[1], parts[2])
@@ -57,6 +66,12 @@ def operation_for(method: str, target: Target, body: Any) -> Operation:
     name = "unknown"
     if target.kind == "bases" and method == "GET":
         name = "list_bases"
+    elif target.kind == "whoami" and method == "GET":
+        name = "whoami"
+    elif target.kind == "webhooks" and method == "POST":
+        name = "create_webhook"
+    elif target.kind == "payloads" and method == "GET":
+        name = "list_webhook_payloads"
     elif target.kind == "schema" and method == "GET":
         name = "get_table_schema"
     elif target.kind == "list" and method == "POST":

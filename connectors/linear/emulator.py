@@ -53,6 +53,7 @@ from connectors.linear.emulator_state import LinearStore
 from connectors.sandbox.app import ASGIApp, Operation, RequestInfo, TransportError
 from connectors.sandbox.faults import FaultEngine, Service
 from connectors.sandbox.seed import SeedData
+from connectors.sandbox.webhooks import LinearHooks, Subscription
 
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 # Linear refuses any single query whose estimated complexity is above this.
@@ -97,6 +98,15 @@ class LinearEmulator:
         self.engine = engine
         self.limits = LinearLimits(enforce=rate_limits)
         schema_for(SchemaDrift())  # built now, not by the first request (it takes seconds)
+        self.hooks = LinearHooks(self._subscriptions)
+
+    def _subscriptions(self) -> list[Subscription]:
+        """The registered webhooks that take issue events, as deliveries address them."""
+        return [
+            Subscription("linear", hook.url, hook.secret or "", hook.id)
+            for hook in self.store.webhooks.values()
+            if hook.enabled and "Issue" in hook.resource_types
+        ]
 
     def reset(self) -> None:
         """Back to the seeded workspace, every write forgotten."""
@@ -167,7 +177,7 @@ class LinearEmulator:
         result = execute_sync(
             schema,
             parsed.document,
-            root_value=Resolvers(self.store, self.engine, faults),
+            root_value=Resolvers(self.store, self.engine, faults, self.hooks),
             variable_values=parsed.variables,
             operation_name=parsed.operation_name,
             field_resolver=resolve_field,

@@ -3,9 +3,10 @@
 Each validates its input the way Linear does (references must exist, a webhook needs an
 http(s) URL and at least one resource type) and answers Linear's payload type
 (``IssuePayload``, ``IssueArchivePayload``, ``CommentPayload``, ``DeletePayload``…).
-Webhooks are registered (stored, listed, updated, deleted); the sandbox does not deliver
-events to them. Any other mutation of the schema is refused by
-:func:`.emulator_defaults.not_emulated`.
+Webhooks are registered (stored, listed, updated, deleted), and issues created or
+updated are delivered to the enabled ones that take ``Issue`` events, signed as Linear
+signs them (:class:`connectors.sandbox.webhooks.LinearHooks`). Any other mutation of
+the schema is refused by :func:`.emulator_defaults.not_emulated`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from connectors.linear.emulator_errors import entity_not_found, invalid_input, r
 from connectors.linear.emulator_faults import SERVICE, RequestFaults
 from connectors.linear.emulator_query import Node
 from connectors.linear.emulator_records import StoredComment, StoredProject, StoredWebhook
-from connectors.linear.emulator_state import LinearStore
+from connectors.linear.emulator_state import LinearStore, StoredIssue
 from connectors.linear.emulator_views import Views
 from connectors.sandbox.faults import FaultEngine
 from connectors.sandbox.seed import stable_uuid
+from connectors.sandbox.webhooks import LinearHooks
 
 Info = GraphQLResolveInfo
 
@@ -49,21 +51,30 @@ _MODELLED_INPUT: dict[str, frozenset[str]] = {
 class Mutations:
     """The Mutation fields the emulator models."""
 
-    def __init__(self, store: LinearStore, engine: FaultEngine, faults: RequestFaults) -> None:
+    def __init__(
+        self,
+        store: LinearStore,
+        engine: FaultEngine,
+        faults: RequestFaults,
+        hooks: LinearHooks | None = None,
+    ) -> None:
         self.store = store
         self.engine = engine
         self.faults = faults
         self.hidden = faults.hidden
         self.views = Views(store, faults)
+        self.hooks = hooks
 
     # --- issues --------------------------------------------------------------------
 
     def issueCreate(self, _info: Info, input: Node) -> Node:
         issue = self.store.create_issue(self._modelled(input, "IssueCreateInput"), self.hidden)
+        self._deliver(issue, "create")
         return self._payload("issue", self.views.issue(issue), changed=False)
 
     def issueUpdate(self, _info: Info, id: str, input: Node) -> Node:
         issue = self.store.find_issue(id)
+        before = self.store.issue_view(issue, self.hidden)
         edit = self.engine.fire(SERVICE, ["concurrent_edit"], operation="issueUpdate")
         if edit is not None and edit.when == "before_write":
             self.store.person_edit(issue, edit.target or "", edit.value)
@@ -71,7 +82,14 @@ class Mutations:
         result = self._payload("issue", self.views.issue(issue), changed=False)
         if edit is not None and edit.when == "after_write":
             self.store.person_edit(issue, edit.target or "", edit.value)
+        after = self.store.issue_view(issue, self.hidden)
+        self._deliver(issue, "update", {k: v for k, v in before.items() if after.get(k) != v})
         return result
+
+    def _deliver(self, issue: StoredIssue, action: str, updated_from: Node | None = None) -> None:
+        """Tell the registered webhooks (Linear's ``EntityWebhookPayload``, signed)."""
+        if self.hooks is not None:
+            self.hooks.changed(self.store.issue_view(issue, self.hidden), action, updated_from)
 
     def issueArchive(self, _info: Info, id: str, trash: bool | None = None) -> Node:
         issue = self.store.find_issue(id)
@@ -151,7 +169,7 @@ class Mutations:
         )
         return self._payload("project", self.views.project(self.store.projects[project_id]))
 
-    # --- webhooks (registration only) ----------------------------------------------
+    # --- webhooks ----------------------------------------------
 
     def webhookCreate(self, _info: Info, input: Node) -> Node:
         input = self._modelled(input, "WebhookCreateInput")

@@ -19,6 +19,7 @@ from connectors.linear.emulator_mutations import Mutations
 from connectors.linear.emulator_query import Node, select
 from connectors.linear.emulator_state import LinearStore
 from connectors.sandbox.faults import FaultEngine
+from connectors.sandbox.webhooks import LinearHooks
 
 Info = GraphQLResolveInfo
 
@@ -26,8 +27,14 @@ Info = GraphQLResolveInfo
 class Resolvers(Mutations):
     """Root value for one request: the modelled Query and Mutation fields."""
 
-    def __init__(self, store: LinearStore, engine: FaultEngine, faults: RequestFaults) -> None:
-        super().__init__(store, engine, faults)
+    def __init__(
+        self,
+        store: LinearStore,
+        engine: FaultEngine,
+        faults: RequestFaults,
+        hooks: LinearHooks | None = None,
+    ) -> None:
+        super().__init__(store, engine, faults, hooks)
 
     # --- issues --------------------------------------------------------------------
 

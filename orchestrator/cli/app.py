@@ -51,6 +51,9 @@ app.add_typer(scenario_app, name="scenario")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
+PortOption = Annotated[
+    int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN; 0: any).")
+]
 
 
 @app.command()
@@ -113,7 +116,7 @@ def run(
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run a pipeline once against the configured tools (the sandbox by default)."""
+    """Run a pipeline once; submitted to the running service when there is one."""
     from orchestrator.spec.pipeline import PipelineSpecError, load_pipeline
 
     try:
@@ -123,12 +126,26 @@ def run(
     payload = _trigger(trigger)
     # Imported only now: bad input is reported without loading Temporal and the store.
     from orchestrator.service.stack import StackOptions, open_stack
+    from orchestrator.service.submit import find_target, submit
     from tracer.run_views import run_view
+    from tracer.store import TraceStore
+
+    settings = _settings()
 
     _configure_process()
 
     async def go() -> dict[str, Any]:
-        async with open_stack(StackOptions(seed=seed, task_queue=None)) as stack:
+        target = await find_target(settings)
+        if target is not None:
+            _progress(f"steptrace: submitted to {target.found_by}")
+            store = TraceStore.open(target.database_url)
+            outcome = await submit(target, loaded, payload, store)
+            stored = store.get_run(outcome.run_id)
+            return {"outcome": outcome, "view": run_view(store, stored) if stored else None}
+        # No service: a worker of our own, on the stable queue when Temporal is configured
+        # (a run left behind is finished by the next worker there).
+        queue = settings.task_queue if settings.temporal_address else None
+        async with open_stack(StackOptions(seed=seed, task_queue=queue), settings) as stack:
             outcome = await stack.run(loaded, payload)
             assert stack.store is not None
             stored = stack.store.get_run(outcome.run_id)
@@ -148,30 +165,133 @@ def run(
 
 
 @app.command()
-def up(seed: SeedOption = 7) -> None:
-    """Start the dev server (with its web UI), the sandbox and a worker until interrupted."""
-    from orchestrator.service.stack import StackOptions, open_stack
+def up(
+    seed: SeedOption = 7,
+    port: Annotated[
+        int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN).")
+    ] = None,
+) -> None:
+    """The whole service, embedded, until interrupted.
+
+    A dev server (with its web UI), the sandbox for tools not configured, workers for
+    every pipeline, the webhook receiver and the schedules."""
+    _serve(embedded=True, seed=seed, port=port)
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int | None, typer.Option(help="Receiver port (default from STEPTRACE_LISTEN).")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    sandbox_tools: Annotated[
+        bool, typer.Option("--sandbox", help="Serve unconfigured tools from a sandbox (testing).")
+    ] = False,
+) -> None:
+    """The production service, until SIGTERM (a graceful stop).
+
+    Workers on the stable task queue for every pipeline in STEPTRACE_PIPELINES_DIR, the
+    webhook receiver (/hooks/<tool>, /healthz, /readyz, /slack/events) and the
+    schedules. Needs STEPTRACE_TEMPORAL_ADDRESS; starts nothing that is not configured."""
+    _serve(embedded=False, host=host, port=port, sandbox_tools=sandbox_tools)
+
+
+def _serve(
+    *,
+    embedded: bool,
+    seed: int = 7,
+    host: str | None = None,
+    port: int | None = None,
+    sandbox_tools: bool = False,
+) -> None:
+    from orchestrator.service.service import ServiceOptions, open_service
+    from orchestrator.service.stack import StackOptions
 
     _configure_process()
+    settings = _settings()
+    if not embedded and not settings.temporal_address:
+        _fail(
+            "serve needs STEPTRACE_TEMPORAL_ADDRESS (host:port of your Temporal server); "
+            "`steptrace up` starts an embedded one"
+        )
+    options = ServiceOptions(
+        seed=seed,
+        ui=embedded,
+        embedded=embedded,
+        host=host,
+        port=port,
+        stack=StackOptions(sandbox=embedded or sandbox_tools),
+    )
 
-    async def serve() -> None:
-        async with open_stack(StackOptions(seed=seed, ui=True, task_queue="steptrace")) as s:
-            kind = "" if s.settings.temporal_address else " (embedded dev server)"
+    async def go() -> None:
+        async with open_service(options, settings) as service:
+            stack = service.stack
+            kind = "" if settings.temporal_address else " (embedded dev server)"
             where = [
-                ("temporal", f"{s.client.service_client.config.target_host}{kind}"),
-                ("web UI", str(s.temporal_ui)),
-                ("task queue", s.task_queue),
-                ("store", s.store.database if s.store else "(tracing off)"),
-                *((tool, end.base_url) for tool, end in s.settings.endpoints.items()),
+                ("temporal", f"{stack.client.service_client.config.target_host}{kind}"),
+                ("web UI", str(stack.temporal_ui)),
+                ("task queue", stack.task_queue),
+                ("store", stack.store.database if stack.store else "(tracing off)"),
+                ("receiver", service.url),
+                ("pipelines", ", ".join(p.spec.name for p in service.pipelines) or "(none)"),
+                *(("schedule", f"{c.pipeline}: {c.change}") for c in service.schedules),
+                *(
+                    (tool, end.base_url + (" (sandbox)" if end.sandbox else ""))
+                    for tool, end in stack.settings.endpoints.items()
+                ),
             ]
             console = _console()
-            console.print("[bold]steptrace up[/]")
+            console.print(f"[bold]steptrace {'up' if embedded else 'serve'}[/]")
             for label, value in where:
                 console.print(f"  {label:<12}{value}", highlight=False)
-            console.print("Press Ctrl+C to stop.")
+            console.print("Press Ctrl+C to stop.", highlight=False)
             await _until_signalled()
+            console.print("stopping: finishing running activities…", highlight=False)
 
-    _run_async(serve())
+    _run_async(go())
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Check every part of the configuration, one line each with the fix.
+
+    Which tools are real or sandbox, their credentials (least privilege) and schemas,
+    Temporal, and the trace store's migrations. Exit 1 when a check fails."""
+    from dataclasses import asdict
+
+    from orchestrator.service.doctor import run_checks
+
+    checks = _run_async(run_checks(_settings()))
+    if as_json:
+        print(json.dumps([asdict(c) for c in checks]))
+    else:
+        for check in checks:
+            fix = f"  → {check.fix}" if check.fix else ""
+            print(f"{check.status:<8} {check.name:<20} {check.detail}{fix}")
+    if any(c.status == "failing" for c in checks):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def schedules(
+    action: Annotated[str, typer.Argument(help="list | sync | pause | unpause")] = "list",
+    pipeline: Annotated[str | None, typer.Argument(help="The pipeline (pause/unpause).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The pipelines' schedules in Temporal: list, sync, pause, unpause.
+
+    `sync` makes them match the specs; pause / unpause last until the next sync."""
+    from orchestrator.cli.schedules_cmd import ScheduleCommandError, schedules_command
+
+    try:
+        rows = _run_async(schedules_command(_settings(), action, pipeline))
+    except ScheduleCommandError as exc:
+        _fail(str(exc))
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for row in rows:
+        print("  ".join(f"{value}" for value in row.values()))
 
 
 @app.command()
@@ -181,16 +301,15 @@ def worker(
     ] = None,
     seed: SeedOption = 7,
 ) -> None:
-    """Run a worker for pipeline runs until interrupted.
+    """Run a worker for pipeline runs until interrupted (no receiver, no schedules).
 
     It connects to STEPTRACE_TEMPORAL_ADDRESS (or starts a dev server), traces into
     STEPTRACE_DATABASE_URL, and calls the tools named by STEPTRACE_<TOOL>_URL/_TOKEN
     (the sandbox for any tool not named).
     """
-    from orchestrator.config.settings import Settings
     from orchestrator.service.stack import StackOptions, open_stack
 
-    settings = Settings.from_env()
+    settings = _settings()
     queue = task_queue or settings.task_queue
 
     _configure_process()
@@ -224,10 +343,9 @@ def bot(
     """
     import os
 
-    from orchestrator.config.settings import Settings
     from orchestrator.humanloop.bot import BotConfigError, bot_config, run_bot
 
-    settings = Settings.from_env()
+    settings = _settings()
     try:
         config = bot_config(os.environ, settings)
     except BotConfigError as exc:
@@ -294,6 +412,19 @@ def bench_diff(
 
     result = bench_module.run(repeat=repeat)
     bench_module.write_docs(result, command=f"steptrace bench diff --repeat {repeat}")
+    print(json.dumps(result) if as_json else _bench_line(result))
+
+
+@bench_app.command("service")
+def bench_service(
+    events: Annotated[int, typer.Option(help="Signed webhooks per configuration.")] = 40,
+    as_json: JsonFlag = False,
+) -> None:
+    """Webhook → first step started (p50/p95) and runs/s with 1 vs 2 `serve` processes."""
+    bench_module = _bench("service")
+
+    result = _run_async(bench_module.run(events=events))
+    bench_module.write_docs(result, command=f"steptrace bench service --events {events}")
     print(json.dumps(result) if as_json else _bench_line(result))
 
 
@@ -435,8 +566,15 @@ def runs(
         wanted = RunStatus(status) if status else None
     except ValueError:
         _fail(f"unknown status {status!r} (known: {', '.join(s.value for s in RunStatus)})")
+    records = store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+    labels: dict[str, str] = {}
+    if any(r.status is RunStatus.RUNNING for r in records):
+        from orchestrator.service.orphans import orphan_labels
+
+        labels = _run_async(orphan_labels(_settings(), records))
     views = [
-        run_view(store, r) for r in store.list_runs(status=wanted, pipeline=pipeline, limit=limit)
+        run_view(store, r).model_copy(update={"status": labels.get(r.run_id, r.status.value)})
+        for r in records
     ]
     if as_json:
         print(json.dumps([v.model_dump(mode="json") for v in views]))
@@ -446,19 +584,37 @@ def runs(
 
 @app.command()
 def show(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflow id or latest.")],
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, workflow id, a unique prefix, or latest.")
+    ],
+    step: Annotated[str | None, typer.Option(help="Print this step's recorded handoff.")] = None,
+    payload: Annotated[
+        str, typer.Option(help="With --step: in (its input), out (its output) or writes.")
+    ] = "out",
     as_json: JsonFlag = False,
 ) -> None:
-    """A run's step timeline: status, attempts, durations, payload sizes, writes."""
-    from orchestrator.cli.render import print_timeline
+    """A run's step timeline: status, attempts, durations, payload sizes, writes; with
+    --step, that step's recorded payload (as stored: secrets already redacted)."""
     from tracer.run_model import find_run
-    from tracer.run_views import run_view
 
     store = _open_store(read_only=True)
     try:
-        view = run_view(store, find_run(store, run_ref))
+        record = find_run(store, run_ref)
     except LookupError as exc:
         _fail(str(exc))
+    if step is not None:
+        from orchestrator.cli.payload_view import PayloadViewError, step_payload
+
+        try:
+            shown = step_payload(store, record, step, payload)
+        except PayloadViewError as exc:
+            _fail(str(exc))
+        print(json.dumps(shown, indent=None if as_json else 2, default=str))
+        return
+    from orchestrator.cli.render import print_timeline
+    from tracer.run_views import run_view
+
+    view = run_view(store, record)
     if as_json:
         print(view.model_dump_json())
     else:
@@ -501,7 +657,6 @@ def why(
     as_json: JsonFlag = False,
 ) -> None:
     """Why did this run fail: where it started, what changed, and a checked fix."""
-    from orchestrator.diagnosis.diagnoser import DiagnosisError
     from orchestrator.diagnosis.why import render_diagnosis
     from orchestrator.diagnosis.why import why as diagnose
 
@@ -511,12 +666,22 @@ def why(
         store = _open_store()
     try:
         diagnosis = diagnose(store, run_ref)
-    except (LookupError, DiagnosisError) as exc:
+    except LookupError as exc:  # DiagnosisError is one
         _fail(str(exc))
+    stored = store.diagnoses(diagnosis.run_id)
+    fix_id = stored[-1].id if stored else None
     if as_json:
         print(diagnosis.model_dump_json())
     else:
         render_diagnosis(_console(), diagnosis)
+        if fix_id is not None and diagnosis.proposed_fix.kind == "spec_patch":
+            step = diagnosis.onset_step or "STEP"
+            print(
+                f"fix id {fix_id}: steptrace replay {diagnosis.run_id} --from {step} "
+                f"--fix {fix_id}   (or --fix latest)"
+            )
+        elif fix_id is not None:
+            print(f"fix id {fix_id} ({diagnosis.proposed_fix.kind})")
 
 
 @app.command()
@@ -579,8 +744,12 @@ def replay(
         str, typer.Option("--from", metavar="STEP", help="The first step to run again.")
     ],
     fix: Annotated[
-        int | None,
-        typer.Option("--fix", metavar="ID", help="A stored diagnosis whose spec_patch to apply."),
+        str | None,
+        typer.Option(
+            "--fix",
+            metavar="ID",
+            help="A stored diagnosis whose spec_patch to apply (its id, or latest).",
+        ),
     ] = None,
     seed: SeedOption = 7,
     as_json: JsonFlag = False,
@@ -589,15 +758,27 @@ def replay(
     from orchestrator.humanloop.replay.plan import ReplayError, plan_replay
     from orchestrator.humanloop.replay.starter import run_plan
     from orchestrator.service.stack import StackOptions, open_stack
+    from tracer.run_model import find_run
 
     store = _open_store()
     try:
-        plan = plan_replay(store, run_ref, from_step, fix_id=fix)
+        fix_id = _fix_id(store, find_run(store, run_ref).run_id, fix)
+        plan = plan_replay(store, run_ref, from_step, fix_id=fix_id)
     except (LookupError, ReplayError) as exc:
         _fail(str(exc))
 
+    from orchestrator.service.submit import find_target
+
+    settings = _settings()
+
     async def go() -> Any:
-        async with open_stack(StackOptions(seed=seed)) as stack:
+        # The service's workers call the tools the run used; a fresh sandbox would not.
+        target = await find_target(settings)
+        if target is not None:
+            _progress(f"steptrace: replaying through {target.found_by}")
+            return await run_plan(target.client, target.task_queue, store, plan)
+        _warn_fresh_sandbox(settings)
+        async with open_stack(StackOptions(seed=seed), settings) as stack:
             assert stack.store is not None
             return await run_plan(stack.client, stack.task_queue, stack.store, plan)
 
@@ -639,12 +820,24 @@ def rollback(
     except (LookupError, RollbackError) as exc:
         _fail(str(exc))
 
+    from orchestrator.humanloop.rollback.starter import rollback_run
+    from orchestrator.service.submit import find_target
+
+    settings = _settings()
+
     async def go() -> Any:
-        async with open_stack(StackOptions(seed=seed)) as stack:
-            try:
+        target = await find_target(settings)
+        try:
+            if target is not None:
+                _progress(f"steptrace: rolling back through {target.found_by}")
+                return await rollback_run(
+                    target.client, target.task_queue, store, run.run_id, to_step
+                )
+            _warn_fresh_sandbox(settings)
+            async with open_stack(StackOptions(seed=seed), settings) as stack:
                 return await stack.rollback(run.run_id, to_step)
-            except RollbackError as exc:
-                return str(exc)
+        except RollbackError as exc:
+            return str(exc)
 
     result = _run_async(go())
     if isinstance(result, str):
@@ -666,6 +859,31 @@ def rollback(
         raise typer.Exit(code=1)
 
 
+def _warn_fresh_sandbox(settings: Any) -> None:
+    """Without a service, unconfigured tools are a fresh sandbox, not the run's tools."""
+    fresh = settings.missing_endpoints()
+    if fresh:
+        _progress(
+            f"steptrace: no running service; {', '.join(fresh)} will be a fresh sandbox, "
+            "not the tools the run used (start `steptrace up` or `serve` first)"
+        )
+
+
+def _fix_id(store: TraceStore, run_id: str, fix: str | None) -> int | None:
+    """``--fix``: a diagnosis id, or ``latest`` (the run's newest diagnosis)."""
+    if fix is None:
+        return None
+    if fix == "latest":
+        stored = store.diagnoses(run_id)
+        if not stored:
+            raise LookupError(f"run {run_id} has no stored diagnosis: `steptrace why` first")
+        return stored[-1].id
+    try:
+        return int(fix)
+    except ValueError:
+        raise LookupError(f"--fix {fix!r}: a diagnosis id (a number) or latest") from None
+
+
 def _command_name() -> str:
     """How to call steptrace again: its name if it is on PATH, else the path used now."""
     import os
@@ -681,7 +899,7 @@ def _open_store(*, read_only: bool = False) -> TraceStore:
     """The store; ``read_only`` for commands that only read: never migrated nor locked."""
     import os
 
-    from orchestrator.config.settings import SettingsError, redaction_from_env
+    from orchestrator.config.settings import ConfigError, redaction_from_env
     from tracer.store import TraceStore, TraceStoreError
 
     try:
@@ -690,7 +908,7 @@ def _open_store(*, read_only: bool = False) -> TraceStore:
             read_only=read_only,
             policy=redaction_from_env(os.environ),  # what a diagnosis or review stores
         )
-    except (TraceStoreError, SettingsError) as exc:
+    except (TraceStoreError, ConfigError) as exc:
         _fail(str(exc))
 
 
@@ -724,11 +942,13 @@ def _trigger(text: str) -> dict[str, Any]:
 
 
 def _run_async(coroutine: Any) -> Any:
-    from orchestrator.config.settings import SettingsError
+    from orchestrator.config.settings import ConfigError
     from orchestrator.runtime.codec import CodecKeyError
     from orchestrator.runtime.connection import ConnectionConfigError
     from orchestrator.runtime.devserver import DevServerError
+    from orchestrator.service.pipelines import PipelinesFolderError
     from orchestrator.service.stack import EmbeddedDisabledError
+    from rubrics.judge import JudgeConfigError
     from tracer.store import TraceStoreError
 
     _quiet_expected_failures()
@@ -740,9 +960,21 @@ def _run_async(coroutine: Any) -> Any:
         CodecKeyError,
         ConnectionConfigError,
         EmbeddedDisabledError,
-        SettingsError,
+        PipelinesFolderError,
     ) as exc:
         _fail(str(exc))
+    except (ConfigError, JudgeConfigError) as exc:
+        _fail(f"configuration: {exc}")
+
+
+def _settings() -> Any:
+    """The configuration, or one line naming the bad key and exit 2."""
+    from orchestrator.config.settings import ConfigError, Settings
+
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}")
 
 
 def _console() -> Any:

@@ -24,6 +24,7 @@ from orchestrator.spec.pipeline import PipelineSpec
 
 WAIT_SECONDS = 60.0
 QUESTION = "why did this fail?"
+REPEAT_PREFIX = "Again: run "
 
 
 class DemoLoopError(RuntimeError):
@@ -90,6 +91,8 @@ def _bot_replies(stack: Stack, alert: dict[str, Any], count: int) -> bool | None
         if m.get("thread_ts") == alert["ts"]
         and m["ts"] != alert["ts"]
         and m.get("user") == SLACK_BOT_USER_ID
+        # Repeats of the same failure are noted in the thread too; they answer no one.
+        and not str(m.get("text", "")).startswith(REPEAT_PREFIX)
     ]
     return len(replies) >= count or None
 

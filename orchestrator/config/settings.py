@@ -1,27 +1,42 @@
-"""Where steptrace finds its parts, from ``STEPTRACE_*`` environment variables.
+"""Where steptrace finds its parts: one config file and ``STEPTRACE_*`` environment variables.
+
+Read with pydantic-settings (:class:`EnvSettings`): the environment wins over the file
+named by ``STEPTRACE_CONFIG`` (default ``steptrace.toml`` in the working directory, when
+it exists), whose keys are the variables' names without the prefix, in lower case
+(``linear_token = "lin_api_…"``). docs/configuration.md lists every key.
 
 Nothing set means the embedded default (DESIGN §2): a Temporal dev server started by
 steptrace, the SQLite trace store under ``.steptrace/``, and the sandbox emulators for
-the four tools. Setting a tool's URL and token points that tool at the real API.
+the four tools. A tool's token alone means that tool's **real** API at its public URL;
+a URL alone is a configuration error (:class:`ConfigError`), never a silent sandbox.
 
-The Temporal connection (docs/deploy.md): ``STEPTRACE_TEMPORAL_ADDRESS``,
-``STEPTRACE_TEMPORAL_NAMESPACE``, TLS with ``STEPTRACE_TEMPORAL_TLS=1`` and optionally
+Read from the environment only (not the file, so that secrets and keys stay out of it):
+the Temporal connection (docs/deploy.md) — ``STEPTRACE_TEMPORAL_TLS=1`` and optionally
 ``STEPTRACE_TEMPORAL_TLS_CA`` (server CA file), ``STEPTRACE_TEMPORAL_TLS_CERT`` and
 ``STEPTRACE_TEMPORAL_TLS_KEY`` (client certificate and key files, mTLS),
-``STEPTRACE_TEMPORAL_TLS_SERVER_NAME``; ``STEPTRACE_TEMPORAL_API_KEY`` (Temporal Cloud;
-implies TLS). Payload encryption keys: ``STEPTRACE_CODEC_KEYS`` or
-``STEPTRACE_CODEC_KEYS_FILE`` (see :mod:`orchestrator.runtime.codec`).
-``STEPTRACE_EMBEDDED=0`` (the production image) forbids starting the dev server or the
-sandbox: a missing address or tool endpoint is then an error, not a silent emulator.
+``STEPTRACE_TEMPORAL_TLS_SERVER_NAME``, ``STEPTRACE_TEMPORAL_API_KEY`` (Temporal Cloud;
+implies TLS); payload encryption keys (``STEPTRACE_CODEC_KEYS`` or
+``STEPTRACE_CODEC_KEYS_FILE``, :mod:`orchestrator.runtime.codec`);
+``STEPTRACE_EMBEDDED=0`` (the production image), which forbids starting the dev server or
+the sandbox; and the redaction policy (``STEPTRACE_REDACT_KEYS``, ``_PATHS``, ``_PII``,
+``STEPTRACE_PHONE_REGION``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal, get_args
+from pathlib import Path
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from tracer.detectors import PII_KINDS, PiiKind
 from tracer.redaction import DEFAULT_SECRET_KEYS, RedactionPolicy
@@ -29,13 +44,20 @@ from tracer.redaction import DEFAULT_SECRET_KEYS, RedactionPolicy
 Tool = Literal["linear", "airtable", "monday", "slack"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)
 SANDBOX_TOKEN = "sandbox-token"
+CONFIG_FILE_ENV = "STEPTRACE_CONFIG"
+DEFAULT_CONFIG_FILE = "steptrace.toml"
+
+REAL_URLS: dict[Tool, str] = {
+    "linear": "https://api.linear.app",
+    "airtable": "https://api.airtable.com",
+    "monday": "https://api.monday.com",
+    "slack": "https://slack.com/api/",
+}
+"""Each tool's public API root, used when only its token is set."""
 
 
-class ToolEndpoint(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    base_url: str
-    token: SecretStr
+class ConfigError(ValueError):
+    """A configuration that cannot work; the message names the key and the way out."""
 
 
 class TemporalTls(BaseModel):
@@ -47,6 +69,79 @@ class TemporalTls(BaseModel):
     client_cert: str | None = None
     client_key: str | None = None
     server_name: str | None = None
+
+
+class ToolEndpoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    base_url: str
+    token: SecretStr
+    sandbox: bool = False
+
+
+class EnvSettings(BaseSettings):
+    """The raw keys, as the file and the environment give them (all optional)."""
+
+    model_config = SettingsConfigDict(env_prefix="STEPTRACE_", extra="ignore")
+
+    database_url: str | None = None
+    temporal_address: str | None = None
+    namespace: str = "default"
+    task_queue: str = "steptrace"
+    temporal_ui_url: str | None = None
+    airtable_base: str = "Ops Tracker"
+    monday_board: str = "Triage"
+    linear_url: str | None = None
+    linear_token: SecretStr | None = None
+    airtable_url: str | None = None
+    airtable_token: SecretStr | None = None
+    monday_url: str | None = None
+    monday_token: SecretStr | None = None
+    slack_url: str | None = None
+    slack_token: SecretStr | None = None
+    pipelines_dir: str = "pipelines"
+    alerts: bool = True
+    alert_channel: str = "#ops-alerts"
+    alert_ack_timeout: str = "4h"
+    listen: str = "127.0.0.1:8787"
+    linear_webhook_secret: SecretStr | None = None
+    airtable_webhook_secret: SecretStr | None = None
+    monday_signing_secret: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class _Mapping(PydanticBaseSettingsSource):
+    """An explicit environment (tests, scenarios): nothing else is read."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._env = env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        key = f"STEPTRACE_{field_name.upper()}"
+        return self._env.get(key) or None, key, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(field, name)
+            if value is not None:
+                found[name] = value
+        return found
 
 
 class Settings(BaseModel):
@@ -62,6 +157,12 @@ class Settings(BaseModel):
     airtable_base: str = "Ops Tracker"
     monday_board: str = "Triage"
     temporal_ui_url: str | None = None
+    pipelines_dir: str = "pipelines"
+    alerts: bool = True
+    alert_channel: str = "#ops-alerts"
+    alert_ack_timeout: str = "4h"
+    listen: str = "127.0.0.1:8787"
+    webhook_secrets: dict[str, SecretStr] = {}
     temporal_tls: TemporalTls | None = None
     temporal_api_key: SecretStr | None = None
     codec_keys: SecretStr | None = None
@@ -71,29 +172,45 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        endpoints: dict[Tool, ToolEndpoint] = {}
-        for tool in TOOLS:
-            url = env.get(f"STEPTRACE_{tool.upper()}_URL")
-            token = env.get(f"STEPTRACE_{tool.upper()}_TOKEN")
-            if url and token:
-                endpoints[tool] = ToolEndpoint(base_url=url, token=SecretStr(token))
+        """The settings from the environment (and the config file), or from ``env`` alone.
+
+        Raises :class:`ConfigError` naming the key when a value cannot work."""
+        try:
+            raw = EnvSettings() if env is None else _from_mapping(env)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = "STEPTRACE_" + "_".join(str(p) for p in first["loc"]).upper()
+            raise ConfigError(f"{key}: {first['msg']}") from exc
+        source = os.environ if env is None else env
         return cls(
-            database_url=env.get("STEPTRACE_DATABASE_URL") or None,
-            temporal_address=env.get("STEPTRACE_TEMPORAL_ADDRESS") or None,
-            namespace=env.get("STEPTRACE_TEMPORAL_NAMESPACE")
-            or env.get("STEPTRACE_NAMESPACE", "default"),
-            task_queue=env.get("STEPTRACE_TASK_QUEUE", "steptrace"),
-            endpoints=endpoints,
-            airtable_base=env.get("STEPTRACE_AIRTABLE_BASE", "Ops Tracker"),
-            monday_board=env.get("STEPTRACE_MONDAY_BOARD", "Triage"),
-            temporal_ui_url=env.get("STEPTRACE_TEMPORAL_UI_URL") or None,
-            temporal_tls=_tls_from_env(env),
-            temporal_api_key=_secret(env.get("STEPTRACE_TEMPORAL_API_KEY")),
-            codec_keys=_secret(env.get("STEPTRACE_CODEC_KEYS")),
-            codec_keys_file=env.get("STEPTRACE_CODEC_KEYS_FILE") or None,
-            embedded=_flag(env.get("STEPTRACE_EMBEDDED"), default=True),
-            redaction=redaction_from_env(env),
+            database_url=raw.database_url or None,
+            temporal_address=raw.temporal_address or None,
+            task_queue=raw.task_queue,
+            endpoints=_endpoints(raw),
+            airtable_base=raw.airtable_base,
+            monday_board=raw.monday_board,
+            temporal_ui_url=raw.temporal_ui_url or None,
+            pipelines_dir=raw.pipelines_dir,
+            alerts=raw.alerts,
+            alert_channel=raw.alert_channel,
+            alert_ack_timeout=raw.alert_ack_timeout,
+            listen=raw.listen,
+            webhook_secrets={
+                tool: secret
+                for tool, secret in (
+                    ("linear", raw.linear_webhook_secret),
+                    ("airtable", raw.airtable_webhook_secret),
+                    ("monday", raw.monday_signing_secret),
+                )
+                if secret is not None and secret.get_secret_value()
+            },
+            namespace=source.get("STEPTRACE_TEMPORAL_NAMESPACE") or raw.namespace,
+            temporal_tls=_tls_from_env(source),
+            temporal_api_key=_secret(source.get("STEPTRACE_TEMPORAL_API_KEY")),
+            codec_keys=_secret(source.get("STEPTRACE_CODEC_KEYS")),
+            codec_keys_file=source.get("STEPTRACE_CODEC_KEYS_FILE") or None,
+            embedded=_flag(source.get("STEPTRACE_EMBEDDED"), default=True),
+            redaction=redaction_from_env(source),
         )
 
     def missing_endpoints(self) -> list[Tool]:
@@ -104,8 +221,57 @@ class Settings(BaseModel):
         """These settings with the sandbox's URLs for every tool not configured."""
         filled = dict(self.endpoints)
         for tool in self.missing_endpoints():
-            filled[tool] = ToolEndpoint(base_url=urls[tool], token=SecretStr(SANDBOX_TOKEN))
+            filled[tool] = ToolEndpoint(
+                base_url=urls[tool], token=SecretStr(SANDBOX_TOKEN), sandbox=True
+            )
         return self.model_copy(update={"endpoints": filled})
+
+    def default_escalation(self) -> dict[str, Any] | None:
+        """The escalation of a spec without one: one tier, the alert channel (or none)."""
+        if not self.alerts or "slack" not in self.endpoints:
+            return None
+        return {
+            "tiers": [
+                {"automatic": True},
+                {
+                    "name": "on call",
+                    "notify": [self.alert_channel],
+                    "ack_timeout": self.alert_ack_timeout,
+                },
+            ]
+        }
+
+
+def _from_mapping(env: Mapping[str, str]) -> EnvSettings:
+    class _Explicit(EnvSettings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, _Mapping(settings_cls, env))
+
+    return _Explicit()
+
+
+def _endpoints(raw: EnvSettings) -> dict[Tool, ToolEndpoint]:
+    endpoints: dict[Tool, ToolEndpoint] = {}
+    for tool in TOOLS:
+        url: str | None = getattr(raw, f"{tool}_url")
+        token: SecretStr | None = getattr(raw, f"{tool}_token")
+        if token is not None and token.get_secret_value():
+            endpoints[tool] = ToolEndpoint(base_url=url or REAL_URLS[tool], token=token)
+        elif url:
+            name = f"STEPTRACE_{tool.upper()}"
+            raise ConfigError(
+                f"{name}_URL is set but {name}_TOKEN is not: set the token too (the sandbox "
+                f"takes {SANDBOX_TOKEN!r}), or unset the URL to use the sandbox"
+            )
+    return endpoints
 
 
 def _secret(value: str | None) -> SecretStr | None:
@@ -132,10 +298,6 @@ def _tls_from_env(env: Mapping[str, str]) -> TemporalTls | None:
     return None
 
 
-class SettingsError(ValueError):
-    """A ``STEPTRACE_*`` variable holds a value steptrace cannot use; the message says which."""
-
-
 def redaction_from_env(env: Mapping[str, str]) -> RedactionPolicy:
     """The redaction policy: the defaults plus ``STEPTRACE_REDACT_KEYS`` / ``_PATHS`` / ``_PII``.
 
@@ -145,7 +307,7 @@ def redaction_from_env(env: Mapping[str, str]) -> RedactionPolicy:
     pii: list[PiiKind] = []
     for kind in _csv(env.get("STEPTRACE_REDACT_PII", "")):
         if kind not in PII_KINDS:
-            raise SettingsError(
+            raise ConfigError(
                 f"STEPTRACE_REDACT_PII: unknown kind {kind!r} (known: {', '.join(PII_KINDS)})"
             )
         pii.append(kind)

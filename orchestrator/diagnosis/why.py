@@ -11,25 +11,30 @@ import asyncio
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from orchestrator.diagnosis.diagnoser import diagnose_run, stored_diagnosis
 from tracer.diagnosis_model import Diagnosis
 from tracer.run_model import find_run
 from tracer.store import TraceStore
 from tracer.store.records import RunStatus
 
+# `steptrace why` must answer in well under a second (DESIGN §8). A run's own workflow
+# stores its diagnosis, so the usual answer is a read: the diagnoser (which pulls in
+# every tool's client, the fixes and their replay checks) is imported only when a run
+# has none yet.
+
 
 def why(store: TraceStore, ref: str) -> Diagnosis:
     """The diagnosis of run ``ref`` (``latest`` = the newest failed run)."""
     run = find_run(store, "latest-failed" if ref == "latest" else ref)
-    found = stored_diagnosis(store, run.run_id)
-    if found is not None:
-        return found
+    stored = store.diagnoses(run.run_id)
+    if stored:
+        return Diagnosis.model_validate(stored[-1].body)
     if run.status == RunStatus.SUCCEEDED and not _failed_rubrics(store, run.run_id):
         raise LookupError(f"run {run.run_id} succeeded and passed QC; there is nothing to diagnose")
+    from orchestrator.diagnosis.diagnoser import diagnose_run
+
     return asyncio.run(diagnose_run(store, run.run_id))
 
 
@@ -49,6 +54,8 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis) -> None:
     }
     console.print(f"[bold]Proposed fix:[/] {fix.kind} ({verdict[fix.verified]}) {fix.detail}")
     if fix.patch:
+        from rich.syntax import Syntax  # pygments: only when there is a patch to show
+
         lexer = "diff" if fix.kind == "spec_patch" else "json"
         console.print(Syntax(fix.patch, lexer, theme="ansi_dark", word_wrap=True))
     for name, link in diagnosis.links.model_dump().items():

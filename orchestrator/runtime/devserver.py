@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
+import sys
 import sysconfig
 import tempfile
 import time
@@ -24,6 +26,15 @@ from orchestrator.config.ports import free_port
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 TIME_SKIPPING_FLAG = "frontend.WorkflowTimeSkippingEnabled=true"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when steptrace dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so a killed `steptrace run` leaves no dev server behind."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class DevServerError(RuntimeError):
@@ -76,7 +87,11 @@ class DevServer:
             self.log_path = Path(name)
         with self.log_path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                *self._command(), stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+                *self._command(),
+                stdout=log,
+                stderr=log,
+                stdin=asyncio.subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         return await self._connect()
 

@@ -7,6 +7,8 @@ above this room. Only this contract is shared, so the engine never imports the h
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -60,3 +62,51 @@ def escalation_input(
             else None
         ),
     )
+
+
+# -- one alert per kind of failure --------------------------------------------------------
+
+ALERT_GROUP_WORKFLOW = "AlertGroupWorkflow"
+RAISE_ALERT_ACTIVITY = "steptrace.raise_alert"
+FAILURE_SIGNAL = "failure"
+REPEAT_SIGNAL = "repeat"
+
+_VOLATILE = re.compile(
+    r"'[^']*'|\"[^\"]*\"|\b[0-9a-f]{8,}\b|\b[A-Z]+-\d+\b|\brec[A-Za-z0-9]{14}\b|\d+(\.\d+)?"
+)
+
+
+class RepeatNotice(BaseModel):
+    """Another run failing the way an open alert's run did."""
+
+    run_id: str
+    count: int = Field(description="failures in this group so far, the first included")
+
+
+class RaiseAlert(BaseModel):
+    """What a failed run asks for: an alert, or a reply in the open one of its group."""
+
+    group_id: str
+    escalation: EscalationInput
+
+
+def normalised_signature(diagnosis: Diagnosis) -> str:
+    """The error with what changes from run to run (ids, numbers, quoted values) taken out,
+    so the same failure on another issue reads the same."""
+    error = diagnosis.evidence.error or {}
+    text = " ".join(str(error.get(key, "")) for key in ("type", "message", "code"))
+    text = _VOLATILE.sub("_", text)
+    return " ".join([text.strip(), *sorted(diagnosis.evidence.rubrics)])
+
+
+def failure_group_id(pipeline: str, diagnosis: Diagnosis) -> str:
+    """Same pipeline, onset step, fault class and normalised signature: the same group."""
+    key = "|".join(
+        [
+            pipeline,
+            diagnosis.onset_step or "-",
+            diagnosis.fault_class,
+            normalised_signature(diagnosis),
+        ]
+    )
+    return f"alert-group/{pipeline}/{hashlib.sha256(key.encode()).hexdigest()[:16]}"

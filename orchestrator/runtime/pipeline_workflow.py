@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -26,11 +27,14 @@ with workflow.unsafe.imports_passed_through():
 
     from orchestrator.runtime.escalation_handoff import (
         ESCALATION_WORKFLOW,
+        RAISE_ALERT_ACTIVITY,
+        RaiseAlert,
         escalation_input,
         escalation_workflow_id,
+        failure_group_id,
     )
     from orchestrator.spec.ops import QC_REVIEW_OP
-    from orchestrator.spec.pipeline import PipelineSpec, RetrySpec, StepSpec
+    from orchestrator.spec.pipeline import EscalationSpec, PipelineSpec, RetrySpec, StepSpec
     from orchestrator.spec.transform import evaluate_args
     from tracer.diagnosis_model import Diagnosis
     from tracer.lineage import expression_reads
@@ -57,6 +61,10 @@ class PipelineInput(BaseModel):
     escalate: bool = Field(
         default=False,
         description="start the spec's escalation when the run fails (needs a worker that stays up)",
+    )
+    fallback_escalation: dict[str, Any] | None = Field(
+        default=None,
+        description="the escalation for a spec without one (the service's default alert)",
     )
 
 
@@ -109,15 +117,16 @@ class PipelineWorkflow:
     @workflow.run
     async def run(self, params: PipelineInput) -> PipelineResult:
         spec = PipelineSpec.model_validate(params.spec)
+        trigger = scheduled_trigger(params.trigger)
         event = RunEvent.of_this_workflow(
             pipeline=spec.name,
             version=spec.version,
             kind=params.kind,
             parent_run_id=params.parent_run_id,
-            trigger=params.trigger,
+            trigger=trigger,
         )
         await _record(event)
-        context: dict[str, Any] = {"trigger": params.trigger}
+        context: dict[str, Any] = {"trigger": trigger}
         for index, step in enumerate(spec.steps):
             try:
                 returned = await _run_step(
@@ -125,7 +134,7 @@ class PipelineWorkflow:
                 )
             except (ActivityError, StepArgumentsError) as err:
                 await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
-                await _after_failure(spec, event.run_id, params.escalate)
+                await _after_failure(spec, event.run_id, params)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
                     {"failed_step": step.id, "run_id": event.run_id},
@@ -138,12 +147,24 @@ class PipelineWorkflow:
                 await _record(
                     event.model_copy(update={"status": "qc_failed", "failed_step": step.id})
                 )
-                await _after_failure(spec, event.run_id, params.escalate)
+                await _after_failure(spec, event.run_id, params)
                 outputs = {k: v for k, v in context.items() if k != "trigger"}
                 return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
         await _record(event.model_copy(update={"status": "succeeded"}))
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
+
+
+def scheduled_trigger(trigger: dict[str, Any]) -> dict[str, Any]:
+    """A schedule's run learns when it fired: ``date`` (in the schedule's timezone) and
+    ``scheduled_at`` (UTC), unless the spec's ``schedule.trigger`` set them. Workflow time
+    (``workflow.now()``) is deterministic, so a replay computes the same values."""
+    schedule = trigger.get("_schedule")
+    if not isinstance(schedule, dict):
+        return trigger
+    now = workflow.now()
+    local = now.astimezone(ZoneInfo(str(schedule.get("timezone") or "UTC")))
+    return {"date": local.date().isoformat(), "scheduled_at": now.isoformat(), **trigger}
 
 
 async def _run_step(
@@ -254,20 +275,32 @@ async def _record(event: RunEvent) -> None:
     )
 
 
-async def _after_failure(spec: PipelineSpec, run_id: str, escalate: bool) -> None:
-    """Diagnose a run that ended badly and, if asked, page the spec's escalation tiers."""
+async def _after_failure(spec: PipelineSpec, run_id: str, params: PipelineInput) -> None:
+    """Diagnose a run that ended badly and, if asked, raise its alert (DESIGN §7)."""
     diagnosis = await _diagnose(run_id)
-    if not escalate or spec.escalation is None or diagnosis is None:
+    policy = spec.escalation
+    if policy is None and params.fallback_escalation is not None:
+        policy = EscalationSpec.model_validate(params.fallback_escalation)
+    if not params.escalate or policy is None or diagnosis is None:
         return
-    params = escalation_input(
-        run_id, Diagnosis.model_validate(diagnosis), spec.escalation, [s.id for s in spec.steps]
-    )
-    await workflow.start_child_workflow(
-        ESCALATION_WORKFLOW,
-        params,
-        id=escalation_workflow_id(run_id),
-        # The escalation outlives the failed run: it waits hours for a person.
-        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    found = Diagnosis.model_validate(diagnosis)
+    handoff = escalation_input(run_id, found, policy, [s.id for s in spec.steps])
+    if not workflow.patched("alert-groups"):
+        # Runs started before alert groups existed replay their old command: a child.
+        await workflow.start_child_workflow(
+            ESCALATION_WORKFLOW,
+            handoff,
+            id=escalation_workflow_id(run_id),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        return
+    # A repeat of an open alert's failure becomes a reply in its thread: the alert group
+    # (one workflow per kind of failure, signal-with-start) decides, whichever worker asks.
+    await workflow.execute_activity(
+        RAISE_ALERT_ACTIVITY,
+        RaiseAlert(group_id=failure_group_id(spec.name, found), escalation=handoff),
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=10),
     )
 
 

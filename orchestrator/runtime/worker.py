@@ -10,6 +10,7 @@ captured, the pipeline behaves the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -34,6 +35,7 @@ def build_worker(
     activities: Sequence[Callable[..., Any]],
     interceptors: Sequence[Interceptor] = (),
     max_concurrent_activities: int = 50,
+    graceful_shutdown_seconds: float = 0.0,
 ) -> Worker:
     """A worker for ``workflows`` and ``activities`` on ``task_queue`` (the service decides
     which: :mod:`orchestrator.service.composition`)."""
@@ -45,4 +47,7 @@ def build_worker(
         interceptors=list(interceptors),
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
+        # On shutdown, running activities get this long to finish; the rest are
+        # cancelled and Temporal retries them on another worker.
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
     )

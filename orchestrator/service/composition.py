@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from orchestrator.diagnosis.diagnoser import Diagnoser
 from orchestrator.humanloop.escalation.activities import EscalationActivities
+from orchestrator.humanloop.escalation.group import AlertGroupActivities, AlertGroupWorkflow
 from orchestrator.humanloop.escalation.starter import TemporalActions
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.rollback.activities import RollbackActivities
@@ -27,7 +28,12 @@ from orchestrator.tools.clients import ToolClients
 from rubrics.judge import Judge
 from tracer.store import GroupCommitter, TraceStore
 
-WORKFLOWS: tuple[type, ...] = (PipelineWorkflow, EscalationWorkflow, RollbackWorkflow)
+WORKFLOWS: tuple[type, ...] = (
+    PipelineWorkflow,
+    EscalationWorkflow,
+    RollbackWorkflow,
+    AlertGroupWorkflow,
+)
 
 
 def product_activities(
@@ -59,4 +65,5 @@ def _escalation_activities(
     if store is None:
         return []
     actions = TemporalActions(client, task_queue, store)
-    return EscalationActivities(clients.slack, actions).all()
+    groups = AlertGroupActivities(client, task_queue)
+    return [*EscalationActivities(clients.slack, actions).all(), groups.raise_alert]

@@ -9,7 +9,6 @@ sandbox for every tool without a real URL and token, and the SQLite store under
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -23,7 +22,7 @@ from temporalio.worker import Interceptor, Worker
 
 from connectors.sandbox.faults import Fault
 from connectors.sandbox.server import Sandbox
-from orchestrator.config.settings import Settings
+from orchestrator.config.settings import ConfigError, Settings
 from orchestrator.humanloop.replay.starter import ReplayOutcome, replay_run
 from orchestrator.humanloop.rollback.plan import RollbackResult
 from orchestrator.humanloop.rollback.starter import rollback_run
@@ -31,12 +30,12 @@ from orchestrator.observability.metrics import TimedCommitter, watch_open_escala
 from orchestrator.runtime.activities import DEFAULT_PAYLOAD_LIMIT, StepActivities
 from orchestrator.runtime.connection import connect
 from orchestrator.runtime.devserver import DevServer
-from orchestrator.runtime.pipeline_workflow import PIPELINE_WORKFLOW, PipelineInput, PipelineResult
 from orchestrator.runtime.step_observer import StepObserver
 from orchestrator.runtime.worker import build_worker
 from orchestrator.service.composition import WORKFLOWS, product_activities
 from orchestrator.spec.pipeline import LoadedPipeline
 from orchestrator.tools.clients import ToolClients
+from orchestrator.triggers.starter import start_pipeline
 from rubrics.judge import judge_from_env
 from tracer.capture import CaptureSettings, TraceInterceptor
 from tracer.store import GroupCommitter, RunStatus, TraceStore
@@ -60,6 +59,11 @@ class StackOptions:
     """Start the spec's escalation when a run fails (the worker must stay up for it)."""
     drain_seconds: float = 30.0
     """At exit, how long queued trace records may take to commit before the exit fails."""
+    graceful_seconds: float = 0.0
+    """At exit, how long running activities may take to finish before they are cancelled
+    (and retried by Temporal on another worker)."""
+    sandbox: bool = True
+    """Serve unconfigured tools from an in-process sandbox; off, they are an error."""
 
 
 @dataclass
@@ -75,33 +79,26 @@ class Stack:
     worker: Worker
     committer: GroupCommitter | None = None
     escalate: bool = False
+    fallback_escalation: dict[str, Any] | None = None
 
     async def run(
         self,
         pipeline: LoadedPipeline,
         trigger: dict[str, Any],
-        *,
-        kind: str = "pipeline",
-        parent_run_id: str | None = None,
     ) -> RunOutcome:
         """Run ``pipeline`` once and wait for it; a failed run is an outcome, not an error."""
-        if self.store is not None and self.store.cached_pipeline_spec(pipeline.version) is None:
-            # Off the event loop: a locked store makes this wait up to its busy timeout.
-            await asyncio.to_thread(_save_version, self.store, pipeline)
-        workflow_id = f"{pipeline.spec.name}-{uuid.uuid4().hex[:12]}"
-        handle = await self.client.start_workflow(
-            PIPELINE_WORKFLOW,
-            PipelineInput(
-                spec=pipeline.spec.model_dump(mode="json", by_alias=True),
-                trigger=trigger,
-                kind=kind,
-                parent_run_id=parent_run_id,
-                escalate=self.escalate,
-            ),
-            id=workflow_id,
-            task_queue=self.task_queue,
-            result_type=PipelineResult,
+        started = await start_pipeline(
+            self.client,
+            self.task_queue,
+            pipeline,
+            trigger,
+            store=self.store,
+            escalate=self.escalate,
+            fallback_escalation=self.fallback_escalation,
         )
+        handle = started.handle
+        assert handle is not None  # a fresh id always starts
+        workflow_id = started.workflow_id
         run_id = f"{workflow_id}/{handle.result_run_id}"
         try:
             result = await handle.result()
@@ -155,6 +152,12 @@ async def open_stack(
     settings = settings or Settings.from_env()
     async with contextlib.AsyncExitStack() as stack:
         sandbox = None
+        if settings.missing_endpoints() and not options.sandbox:
+            missing = ", ".join(settings.missing_endpoints())
+            raise ConfigError(
+                f"no endpoint for {missing}: set STEPTRACE_<TOOL>_TOKEN (and _URL for a "
+                "non-public one), or serve them from the sandbox with --sandbox"
+            )
         if settings.missing_endpoints():
             _require_embedded(
                 settings, f"no endpoint for {', '.join(settings.missing_endpoints())}"
@@ -183,17 +186,21 @@ async def open_stack(
                 temporal_ui=ui,
             ),
             interceptors=_interceptors(committer, options, settings),
+            graceful_shutdown_seconds=options.graceful_seconds,
         )
         await stack.enter_async_context(worker)
         yield Stack(
-            settings, client, task_queue, store, sandbox, ui, worker, committer, options.escalate
+            settings,
+            client,
+            task_queue,
+            store,
+            sandbox,
+            ui,
+            worker,
+            committer,
+            options.escalate,
+            settings.default_escalation() if options.escalate else None,
         )
-
-
-def _save_version(store: TraceStore, pipeline: LoadedPipeline) -> None:
-    """Store the spec unless it is known: a read, so runs of a known spec need no write lock."""
-    if store.get_pipeline_spec(pipeline.version) is None:
-        store.save_pipeline_version(pipeline.spec.name, pipeline.text, version=pipeline.version)
 
 
 async def _payload_limit(client: Client) -> int:

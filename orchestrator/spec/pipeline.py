@@ -33,6 +33,7 @@ from pydantic import (
 from typing_extensions import TypeAliasType
 
 from orchestrator.spec.ops import OPS, known_ops
+from orchestrator.spec.triggers import ScheduleSpec, WebhookTrigger
 from orchestrator.spec.yaml_lines import LinePath, YamlError, line_of, parse_with_lines
 from tracer.faults import FaultClass
 from tracer.lineage import expression_reads, is_valid_expression
@@ -174,6 +175,8 @@ class PipelineSpec(Strict):
     description: str = ""
     steps: list[StepSpec] = Field(min_length=1)
     escalation: EscalationSpec | None = None
+    triggers: list[WebhookTrigger] = Field(default_factory=list)
+    schedule: ScheduleSpec | None = None
 
     def step(self, step_id: str) -> StepSpec:
         for step in self.steps:
@@ -185,8 +188,9 @@ class PipelineSpec(Strict):
     def version(self) -> str:
         """The content hash of the spec (comments and layout do not count)."""
         data = self.model_dump(mode="json", by_alias=True)
-        if data.get("escalation") is None:
-            data.pop("escalation", None)  # specs without one keep the version they had
+        for optional in ("escalation", "triggers", "schedule"):
+            if not data.get(optional):
+                data.pop(optional, None)  # specs without one keep the version they had
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Locator, Page, async_playwright
 from starlette.applications import Starlette
 
 from orchestrator.console.server import http_server
-from orchestrator.humanloop.bot import bind
+from orchestrator.humanloop.bot_http import bind
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("STEPTRACE_CHROMIUM", "/usr/bin/chromium"))

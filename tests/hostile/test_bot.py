@@ -24,8 +24,9 @@ from temporalio.client import Client
 
 from connectors.sandbox.server import Sandbox
 from orchestrator.config.settings import SANDBOX_TOKEN
-from orchestrator.humanloop.bot import BotConfig, SteptraceBot, bind, http_server
+from orchestrator.humanloop.bot import BotConfig, SteptraceBot
 from orchestrator.humanloop.bot_gate import MAX_BODY_BYTES, SlackGate
+from orchestrator.humanloop.bot_http import bind, http_server
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.slack_delivery import click_body, command_body, signed_headers
 from orchestrator.spec.pipeline import EscalationSpec

@@ -241,5 +241,7 @@ def test_a_spec_without_escalation_keeps_its_version() -> None:
     loaded = parse_pipeline(SPEC_HEAD.replace("escalation:\n", ""))
     data = loaded.spec.model_dump(mode="json", by_alias=True)
     assert data.pop("escalation") is None
+    # Nor do the keys added after it (triggers, schedule).
+    assert data.pop("triggers") == [] and data.pop("schedule") is None
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     assert loaded.version == hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -35,14 +36,23 @@ async def test_up_prints_where_each_part_listens_and_stops_on_ctrl_c(tmp_path: P
         async with httpx.AsyncClient(timeout=10) as http:
             ui = await http.get(listening["web UI"])
             assert ui.status_code == 200
-            state = await http.get(listening["airtable"] + "/_sandbox/state")
+            assert listening["airtable"].endswith(" (sandbox)")
+            airtable = listening["airtable"].removesuffix(" (sandbox)")
+            state = await http.get(airtable + "/_sandbox/state")
             assert state.json()["service"] == "airtable"
+            assert listening["task queue"] == "steptrace"
+            ready = await http.get(listening["receiver"] + "/readyz")
+            assert ready.json() == {"ready": True}
+            # `steptrace run` finds the service through this file.
+            service = json.loads((tmp_path / ".steptrace" / "service.json").read_text())
+            assert service["receiver_url"] == listening["receiver"]
     finally:
         process.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(process.wait(), timeout=60)
     stderr = await process.stderr.read() if process.stderr else b""
     assert code == 0, stderr.decode()
     assert b"Traceback" not in stderr
+    assert not (tmp_path / ".steptrace" / "service.json").exists(), "a clean exit removes it"
 
 
 async def _lines_until(stream: asyncio.StreamReader, last: str) -> list[str]:

@@ -332,6 +332,22 @@ class TraceStore(StoreBase):
             row = conn.execute(query).first()
             return _run_record(row) if row else None
 
+    def match_runs(self, fragment: str, limit: int = 5) -> list[RunRecord]:
+        """Runs whose id starts with ``fragment``, or whose workflow id has a part (after a
+        ``-``) starting with it: what a short id, as ``steptrace runs`` prints it, names."""
+        escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = (
+            select(Run)
+            .where(
+                col(Run.run_id).like(f"{escaped}%", escape="\\")
+                | col(Run.workflow_id).like(f"%-{escaped}%", escape="\\")
+            )
+            .order_by(col(Run.started_at).desc())
+            .limit(limit)
+        )
+        with self._read() as session:
+            return [_run_record(r) for r in session.exec(query)]
+
     def payload_sizes(self, hashes: Iterable[str]) -> dict[str, int]:
         """The raw (uncompressed JSON) size of each stored payload, without decoding it."""
         wanted = sorted(set(hashes))

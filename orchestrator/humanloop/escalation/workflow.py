@@ -42,7 +42,12 @@ with workflow.unsafe.imports_passed_through():
         duration_text,
         refusal_reason,
     )
-    from orchestrator.runtime.escalation_handoff import ESCALATION_WORKFLOW, EscalationInput
+    from orchestrator.runtime.escalation_handoff import (
+        ESCALATION_WORKFLOW,
+        REPEAT_SIGNAL,
+        EscalationInput,
+        RepeatNotice,
+    )
 
 
 _SLACK_TIMEOUT = timedelta(seconds=30)
@@ -94,6 +99,14 @@ class EscalationWorkflow:
             acknowledged_by=self._acknowledged_by,
             alerts=self._alerts,
             outcome=self._outcome,
+        )
+
+    @workflow.signal(name=REPEAT_SIGNAL)
+    async def repeat(self, notice: RepeatNotice) -> None:
+        """Another run failed the same way: say so in this alert's thread, with the count."""
+        await workflow.wait_condition(lambda: bool(self._alerts))
+        await self._note(
+            f"Again: run {notice.run_id} failed the same way ({notice.count} times so far)."
         )
 
     @workflow.update

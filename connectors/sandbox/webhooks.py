@@ -1,0 +1,271 @@
+"""Webhook deliveries signed the way each real tool signs them, for the sandbox.
+
+The emulators (and tests) hand a change to :class:`WebhookSender`, which posts it to the
+registered URL with the tool's headers:
+
+- Linear: ``Linear-Signature`` = hex HMAC-SHA256 of the raw body keyed with the
+  webhook's secret; ``webhookTimestamp`` (Unix ms) in the body; ``Linear-Delivery`` (a
+  UUID, the same on a redelivery) and ``Linear-Event``.
+- Airtable: a *ping* ``{"base": {"id"}, "webhook": {"id"}, "timestamp"}`` with
+  ``X-Airtable-Content-MAC: hmac-sha256=<hex>``, keyed with the base64-decoded
+  ``macSecretBase64``; the changes themselves are fetched from the payloads cursor.
+- Monday: a one-time ``{"challenge": …}`` handshake, then ``{"event": {…}}`` with an
+  ``Authorization`` header holding a JWT (HS256) signed with the app's signing secret.
+
+Redelivery is explicit (:meth:`WebhookSender.redeliver`): the same delivery id and body
+again, as the tools do when an answer was lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+import jwt
+
+HookTool = Literal["linear", "airtable", "monday"]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook registered with a tool: where it posts and the secret it signs with."""
+
+    tool: HookTool
+    url: str
+    secret: str
+    """Linear: the signing secret; Airtable: ``macSecretBase64``; Monday: signing secret."""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One HTTP request a tool sends, ready to post (and to post again)."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    delivery_id: str
+
+
+def linear_signature(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def airtable_mac(body: bytes, mac_secret_base64: str) -> str:
+    key = base64.b64decode(mac_secret_base64)
+    return "hmac-sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def monday_authorization(secret: str, *, now: float | None = None) -> str:
+    issued = int(now if now is not None else time.time())
+    claims = {"iat": issued, "exp": issued + 300, "aud": "steptrace"}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def linear_delivery(
+    subscription: Subscription,
+    entity: dict[str, Any],
+    *,
+    action: str = "update",
+    event_type: str = "Issue",
+    updated_from: dict[str, Any] | None = None,
+    timestamp_ms: int | None = None,
+    delivery_id: str | None = None,
+) -> Delivery:
+    """Linear's ``EntityWebhookPayload`` for a change to ``entity``."""
+    payload: dict[str, Any] = {
+        "action": action,
+        "type": event_type,
+        "data": entity,
+        "createdAt": datetime.now(UTC).isoformat(),
+        "organizationId": "sandbox-org",
+        "url": entity.get("url"),
+        "webhookId": subscription.id,
+        "webhookTimestamp": timestamp_ms if timestamp_ms is not None else _now_ms(),
+    }
+    if updated_from is not None:
+        payload["updatedFrom"] = updated_from
+    body = json.dumps(payload).encode()
+    ident = delivery_id or str(uuid.uuid4())
+    headers = {
+        "content-type": "application/json",
+        "linear-signature": linear_signature(body, subscription.secret),
+        "linear-delivery": ident,
+        "linear-event": event_type,
+    }
+    return Delivery(subscription.url, body, headers, ident)
+
+
+def airtable_ping(subscription: Subscription, base_id: str) -> Delivery:
+    """Airtable's notification that payloads wait at the cursor (no change data in it)."""
+    stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    body = json.dumps(
+        {"base": {"id": base_id}, "webhook": {"id": subscription.id}, "timestamp": stamp}
+    ).encode()
+    headers = {
+        "content-type": "application/json",
+        "x-airtable-content-mac": airtable_mac(body, subscription.secret),
+    }
+    return Delivery(subscription.url, body, headers, f"{subscription.id}:{stamp}")
+
+
+def monday_challenge(subscription: Subscription) -> Delivery:
+    body = json.dumps({"challenge": uuid.uuid4().hex}).encode()
+    return Delivery(subscription.url, body, {"content-type": "application/json"}, "challenge")
+
+
+def monday_delivery(
+    subscription: Subscription, event: dict[str, Any], *, delivery_id: str | None = None
+) -> Delivery:
+    """Monday's ``{"event": …}`` with the signed ``Authorization`` JWT."""
+    ident = delivery_id or str(uuid.uuid4())
+    body = json.dumps({"event": {**event, "triggerUuid": ident}}).encode()
+    headers = {
+        "content-type": "application/json",
+        "authorization": monday_authorization(subscription.secret),
+    }
+    return Delivery(subscription.url, body, headers, ident)
+
+
+class WebhookSender:
+    """Posts deliveries and remembers them, so any can be redelivered unchanged."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._http = httpx.Client(timeout=timeout)
+        self.sent: list[tuple[Delivery, int]] = []
+
+    def send(self, delivery: Delivery) -> httpx.Response:
+        response = self._http.post(delivery.url, content=delivery.body, headers=delivery.headers)
+        self.sent.append((delivery, response.status_code))
+        return response
+
+    def redeliver(self, delivery: Delivery) -> httpx.Response:
+        """The same request again (a tool that did not see our 200 tries once more)."""
+        return self.send(delivery)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AirtableHooks:
+    """Airtable's side of webhooks, for the emulator: creation, the payload list behind
+    the cursor, and a ping on every change. Pings go out from a worker thread, so the
+    receiver's call back for the payloads never waits on the emulator's own request."""
+
+    PAGE = 50
+
+    def __init__(self, sender: WebhookSender | None = None) -> None:
+        self._sender = sender
+        self._lock = threading.Lock()
+        self._hooks: dict[str, tuple[Subscription, str]] = {}  # id -> (subscription, base)
+        self._payloads: dict[str, list[dict[str, Any]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="airtable-hooks")
+        self._transaction = 0
+
+    def create(self, base_id: str, notification_url: str) -> dict[str, Any]:
+        """``POST /v0/bases/{base}/webhooks``: the new hook's id and MAC secret."""
+        secret = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+        subscription = Subscription(
+            "airtable", notification_url, secret, "ach" + uuid.uuid4().hex[:14]
+        )
+        with self._lock:
+            self._hooks[subscription.id] = (subscription, base_id)
+            self._payloads[subscription.id] = []
+        expires = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        return {"id": subscription.id, "macSecretBase64": secret, "expirationTime": expires}
+
+    def payloads(self, hook_id: str, cursor: int) -> dict[str, Any] | None:
+        """``GET …/webhooks/{id}/payloads?cursor=N`` (1-based), or ``None`` for no hook."""
+        with self._lock:
+            found = self._payloads.get(hook_id)
+            if found is None:
+                return None
+            page = found[max(cursor, 1) - 1 : max(cursor, 1) - 1 + self.PAGE]
+            after = max(cursor, 1) + len(page)
+            return {"payloads": page, "cursor": after, "mightHaveMore": after <= len(found)}
+
+    def changed(
+        self, base_id: str, table_id: str, created: dict[str, Any], updated: dict[str, Any]
+    ) -> None:
+        """Records were created or changed (by id, each ``{fieldId: value}``): queue one
+        payload for every hook on the base and ping each."""
+        if not created and not updated:
+            return
+        with self._lock:
+            self._transaction += 1
+            payload = {
+                "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                "baseTransactionNumber": self._transaction,
+                "payloadFormat": "v0",
+                "actionMetadata": {"source": "publicApi"},
+                "changedTablesById": {
+                    table_id: {
+                        "createdRecordsById": {
+                            rid: {"cellValuesByFieldId": cells} for rid, cells in created.items()
+                        },
+                        "changedRecordsById": {
+                            rid: {"current": {"cellValuesByFieldId": cells}}
+                            for rid, cells in updated.items()
+                        },
+                    }
+                },
+            }
+            targets = [sub for sub, base in self._hooks.values() if base == base_id]
+            for sub in targets:
+                self._payloads[sub.id].append(payload)
+        for sub in targets:
+            self._pool.submit(self._ping, sub, base_id)
+
+    def _ping(self, subscription: Subscription, base_id: str) -> None:
+        sender = self._sender or WebhookSender()
+        try:
+            sender.send(airtable_ping(subscription, base_id))
+        except httpx.HTTPError:
+            pass  # Airtable does not retry a ping either; the next change pings again
+        finally:
+            if self._sender is None:
+                sender.close()
+
+
+class LinearHooks:
+    """Linear's side of webhooks, for the emulator: every issue created or updated is
+    delivered, signed, to each webhook the emulator has registered (``webhookCreate``),
+    from a worker thread (the emulator's request never waits on the receiver)."""
+
+    def __init__(self, subscriptions: Callable[[], list[Subscription]]) -> None:
+        self._subscriptions = subscriptions
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linear-hooks")
+
+    def changed(
+        self, issue: dict[str, Any], action: str, updated_from: dict[str, Any] | None = None
+    ) -> None:
+        for subscription in self._subscriptions():
+            delivery = linear_delivery(
+                subscription, issue, action=action, updated_from=updated_from
+            )
+            self._pool.submit(_send_once, delivery)
+
+
+def _send_once(delivery: Delivery) -> None:
+    sender = WebhookSender()
+    try:
+        sender.send(delivery)
+    except httpx.HTTPError:
+        pass  # a receiver that is down misses the delivery, as with Linear after its retries
+    finally:
+        sender.close()

@@ -1,0 +1,1 @@
+"""Runs that start by themselves: the tools' webhooks and the specs' schedules."""

@@ -1,0 +1,78 @@
+"""``steptrace serve`` in a child process, configured only through its environment."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.orchestrator.processes import STEPTRACE
+
+READY_LINE = "Press Ctrl+C to stop."
+READY_WITHIN_SECONDS = 90.0
+EXIT_WITHIN_SECONDS = 40.0
+
+
+@dataclass
+class ServeProcess:
+    env: dict[str, str]
+    log_path: Path
+    args: tuple[str, ...] = ("serve", "--port", "0")
+    process: asyncio.subprocess.Process | None = field(default=None, init=False)
+    parts: dict[str, str] = field(default_factory=dict, init=False)
+
+    @property
+    def url(self) -> str:
+        return self.parts["receiver"]
+
+    async def start(self) -> ServeProcess:
+        """Start and return once it prints where it listens (its receiver is ready)."""
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                str(STEPTRACE), *self.args, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log
+            )
+        assert self.process.stdout is not None
+        try:
+            async with asyncio.timeout(READY_WITHIN_SECONDS):
+                while True:
+                    raw = await self.process.stdout.readline()
+                    if not raw:
+                        raise AssertionError(f"steptrace serve exited early:\n{self.log()}")
+                    line = raw.decode(errors="replace").rstrip()
+                    if line == READY_LINE:
+                        return self
+                    found = re.match(r"^  (\S.*?)\s{2,}(\S.*)$", line)
+                    if found:
+                        self.parts.setdefault(found[1], found[2])
+        except TimeoutError:
+            await self.kill()
+            raise AssertionError(f"steptrace serve did not start:\n{self.log()}") from None
+
+    async def kill(self) -> None:
+        await self._end(signal.SIGKILL)
+
+    async def stop(self) -> int | None:
+        """SIGTERM, the graceful stop; its exit code."""
+        return await self._end(signal.SIGTERM)
+
+    async def _end(self, sig: signal.Signals) -> int | None:
+        process = self.process
+        if process is None:
+            return None
+        if process.returncode is None:
+            process.send_signal(sig)
+            try:
+                async with asyncio.timeout(EXIT_WITHIN_SECONDS):
+                    await process.wait()
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        return process.returncode
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
