@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from orchestrator.diagnosis.fix_guard import Guard, RubricCheck
 from orchestrator.diagnosis.fix_replay import (
     LengthLimit,
     ReplayCheck,
@@ -32,10 +34,12 @@ from orchestrator.spec.pipeline import (
     step_expressions,
 )
 from orchestrator.tools.destinations import LiveDestinations
-from tracer.diagnose import Implicated, Localization, RunSnapshot
+from tracer.diagnose import Implicated, Localization, Probe, RunSnapshot
 from tracer.diagnosis_model import ProposedFix
+from tracer.divergence import value_at
 from tracer.faults import FixKind
 from tracer.lineage import INPUT, OUTPUT, Lineage, Node, expression_reads
+from tracer.schemas import ContainerSchema, renamed_field
 
 CLOSE = 0.5
 DEFAULT_LENGTH_CAP = 2000
@@ -49,10 +53,31 @@ class FixContext:
     failed_step: str | None
     implicated: tuple[Implicated, ...] = ()
     good: RunSnapshot | None = None
+    good_runs: tuple[RunSnapshot, ...] = ()
+    schemas_then: Mapping[str, ContainerSchema] = field(default_factory=dict)
+    """The schemas the last good run recorded, by step (evidence for renames by id)."""
+    schemas_now: Mapping[str, ContainerSchema] = field(default_factory=dict)
+    """The schemas as they are now (live, else this run's recorded ones), by step."""
+    fresh: Mapping[str, Probe] = field(default_factory=dict)
+    """This run's own source objects read again now, by read step."""
+    rubrics: tuple[str, ...] = ()
+    rubric_check: RubricCheck | None = None
 
     @cached_property
     def lineage(self) -> Lineage:
         return spec_lineage(self.pipeline.spec)
+
+    @cached_property
+    def guard(self) -> Guard:
+        return Guard(
+            good_runs=self.good_runs or ((self.good,) if self.good else ()),
+            run=self.run,
+            schemas_then=self.schemas_then,
+            schemas_now=self.schemas_now,
+            failed_step=self.failed_step,
+            rubrics=self.rubrics,
+            rubric_check=self.rubric_check,
+        )
 
 
 def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
@@ -83,7 +108,12 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
         return _escalate(_escalate_reason(fault))
     text, why = patched
     check = check_spec_patch(
-        text.text, ctx.pipeline.source, ctx.run, ctx.destinations, _length_limit(finding)
+        text.text,
+        ctx.pipeline.source,
+        ctx.run,
+        ctx.destinations,
+        _length_limit(finding),
+        ctx.guard,
     )
     fix = _with_check("spec_patch", text.diff(), why, check)
     return fix.model_copy(update={"patched_version": _version(text.text)})
@@ -162,17 +192,41 @@ def _spec_path(ctx: FixContext, node: Node) -> tuple[str | int, ...]:
 
 
 def _rename_field(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecText, str] | None:
+    if not focus.path:
+        return None
+    by_id = _renamed_by_id(focus, ctx)
+    if by_id is not None:
+        old, new, field_id = by_id
+        text.rename_key(_spec_path(ctx, focus), new)
+        return text, (
+            f"Write `{old}` as `{new}`: the destination renamed field `{field_id}` "
+            f"`{old}` → `{new}` since the last good run (same id)."
+        )
+    if focus.step in ctx.schemas_then and focus.step in ctx.schemas_now:
+        return None  # both snapshots are known and no field kept its id under a new name
     names = ctx.destinations.field_names(focus.step) if ctx.destinations else None
-    if not names or not focus.path:
+    if not names:
         return None
     used = {str(k) for k in (ctx.run.steps[focus.step].input or {}).get(str(focus.path[0]), {})}
     old = str(focus.path[-1])
     free = [n for n in names if n not in used]
-    new = _renamed_to(old, free, focus, ctx)
-    if new is None:
+    guess = _renamed_to(old, free, focus, ctx)
+    if guess is None:
         return None
-    text.rename_key(_spec_path(ctx, focus), new)
-    return text, f"Write `{old}` as `{new}`, the destination's field of that name now."
+    text.rename_key(_spec_path(ctx, focus), guess)
+    return text, f"Write `{old}` as `{guess}`, the destination's field of that name now."
+
+
+def _renamed_by_id(focus: Node, ctx: FixContext) -> tuple[str, str, str] | None:
+    """(old name, new name, field id) when the schema snapshots show the field written at
+    ``focus`` kept its id under another name."""
+    then, now = ctx.schemas_then.get(focus.step), ctx.schemas_now.get(focus.step)
+    if then is None or now is None:
+        return None
+    old = str(focus.path[-1])
+    new = renamed_field(then, now, old)
+    found = then.by_name(old)
+    return (old, new, found.id) if new is not None and found is not None else None
 
 
 def _renamed_to(old: str, free: list[str], focus: Node, ctx: FixContext) -> str | None:
@@ -545,6 +599,9 @@ def _yaml_key(key: str) -> str | int:
 
 
 def _data_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
+    """Correct the bad source value with a value of the *same* record only: its own value
+    in an earlier good run, or what the source holds now. Never another record's value;
+    when the record has none of its own, a person supplies it."""
     focus = finding.focus
     if focus is None:
         return _refused_source_patch(finding, ctx)
@@ -554,38 +611,57 @@ def _data_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
     obj = _object_id(snapshot.input, snapshot.output)
     path = ".".join(str(p) for p in focus.path)
     tool = snapshot.op.split(".")[0]
-    checked = [
-        (
-            value,
-            note,
-            check_data_patch(
-                ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, value
-            ),
+    candidates = _own_values(focus, ctx)
+    for value, note in candidates:
+        check = check_data_patch(
+            ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, value, ctx.guard
         )
-        for value, note in _data_candidates(finding, focus, path, obj, tool)
-    ]
-    # The first that the replay accepts, else the last.
-    value, note, check = next((c for c in checked if c[2].verified is not False), checked[-1])
+        if check.verified is not False:
+            patch = json.dumps(
+                {"tool": tool, "object": obj, "field": path, "set": value}, ensure_ascii=False
+            )
+            why = f"Set `{path}` on {obj} in {tool} to {value!r}, {note}. Then replay."
+            return _with_check("data_patch", patch, why, check)
+    return _ask_person(tool, obj, path, [v for v, _ in candidates])
+
+
+def _own_values(focus: Node, ctx: FixContext) -> list[tuple[Any, str]]:
+    """Values of the same source record: in its earlier good runs (same read, same
+    arguments), then as the source holds it now (read again)."""
+    snapshot = ctx.run.steps[focus.step]
+    now = ctx.run.value(focus)[1]
+    found: list[tuple[Any, str]] = []
+    for good in ctx.good_runs or ((ctx.good,) if ctx.good else ()):
+        recorded = good.steps.get(focus.step)
+        if recorded is None or recorded.input != snapshot.input:
+            continue  # another record: its values are never this one's
+        present, value = good.value(focus)
+        if present and value is not None and value != now:
+            found.append((value, f"the value this record had in run {good.run_id}"))
+    probe = ctx.fresh.get(focus.step)
+    if probe is not None and probe.ok:
+        present, value = value_at(probe.output, focus.path)
+        if present and value is not None and value != now:
+            found.append((value, "the value the source holds now (read again)"))
+    return list({json.dumps(v, sort_keys=True, default=str): (v, n) for v, n in found}.values())
+
+
+def _ask_person(tool: str, obj: str, path: str, candidates: list[Any]) -> ProposedFix:
+    """No value of the record's own is known to be right: a person supplies it."""
     patch = json.dumps(
-        {"tool": tool, "object": obj, "field": path, "set": value}, ensure_ascii=False
+        {"tool": tool, "object": obj, "field": path, "ask": True, "candidates": candidates},
+        ensure_ascii=False,
+        default=str,
     )
-    return _with_check("data_patch", patch, f"{note} Then replay from `{focus.step}`.", check)
-
-
-def _data_candidates(
-    finding: Localization, focus: Node, path: str, obj: str, tool: str
-) -> list[tuple[Any, str]]:
-    """Values to try in the source record: clear a bad value; give a missing one a value
-    of the form the last good run had (the person supplies the real one)."""
-    item = next((i for i in finding.implicated if i.node == focus), None)
-    good = item.good if item is not None else None
-    missing = item is None or item.now is None
-    tries: list[tuple[Any, str]] = []
-    if not missing:
-        tries.append((None, f"Clear the bad `{path}` on {obj} in {tool}."))
-    if good is not None:
-        tries.append((good, f"Give `{path}` on {obj} in {tool} a value like {good!r}."))
-    return tries or [(None, f"Correct `{path}` on {obj} in {tool}.")]
+    listed = ", ".join(repr(c) for c in candidates) if candidates else "none of its own"
+    return ProposedFix(
+        kind="data_patch",
+        patch=patch,
+        verified=None,
+        detail=f"A person must correct `{path}` on {obj} in {tool} (candidates: {listed}); "
+        "no value of this record's own could be verified, and another record's value is "
+        "never copied. Then replay.",
+    )
 
 
 def _refused_source_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
@@ -595,10 +671,7 @@ def _refused_source_patch(finding: Localization, ctx: FixContext) -> ProposedFix
     if snapshot is None or error is None or not error.field:
         return _escalate("The source holds a bad value; a person must correct it.")
     tool = snapshot.op.split(".")[0]
-    obj = _object_id(snapshot.input, None)
-    patch = json.dumps({"tool": tool, "object": obj, "field": error.field, "set": None})
-    why = f"Correct or clear `{error.field}` on {obj} in {tool}, then replay."
-    return ProposedFix(kind="data_patch", patch=patch, verified=None, detail=why)
+    return _ask_person(tool, _object_id(snapshot.input, None), error.field, [])
 
 
 def _object_id(inputs: Any, output: Any) -> str:

@@ -41,6 +41,7 @@ TABLES = {
     "diagnosis",
     "rubric_result",
     "human_action",
+    "run_schema",
 }
 
 
