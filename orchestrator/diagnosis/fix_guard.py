@@ -24,9 +24,9 @@ from orchestrator.tools.destinations import FIELD_ARGS
 from tracer.diagnose import RunSnapshot
 from tracer.schemas import ContainerSchema
 
-RubricCheck = Callable[[dict[str, Any], tuple[str, ...]], dict[str, str] | None]
-"""Given the replayed context (step id → output, and ``<step>.args`` → arguments) and
-rubric ids, each rubric's outcome on the replay (``pass``, ``fail``, ``not_applicable``…),
+RubricCheck = Callable[[dict[str, Any], tuple[str, ...], Any], dict[str, str] | None]
+"""Given the replayed context (step id → output, and ``<step>.args`` → arguments),
+rubric ids and the patched spec (the rubrics read what *it* means), each rubric's outcome on the replay (``pass``, ``fail``, ``not_applicable``…),
 or ``None`` when they cannot be run."""
 
 
@@ -77,12 +77,12 @@ class Guard:
             )
         return Verdict(True)
 
-    def symptom(self, checked_steps: set[str], context: dict[str, Any]) -> Verdict:
+    def symptom(self, checked_steps: set[str], context: dict[str, Any], spec: Any) -> Verdict:
         """The original symptom is gone: its step accepted, its rubrics passing."""
         if self.rubrics:
             if self.rubric_check is None:
                 return Verdict(None, "the failed rubrics could not be run on the replay")
-            outcomes = self.rubric_check(context, self.rubrics)
+            outcomes = self.rubric_check(context, self.rubrics, spec)
             if outcomes is None:
                 return Verdict(None, "the failed rubrics could not be run on the replay")
             failing = [r for r in self.rubrics if outcomes.get(r) == "fail"]

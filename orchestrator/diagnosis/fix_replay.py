@@ -130,7 +130,7 @@ def replay(
     if not checked:
         return ReplayCheck(None, "no write could be checked against a destination schema")
     if guard is not None:
-        gone = guard.symptom(checked, context)
+        gone = guard.symptom(checked, context, spec)
         if gone.ok is False:
             return ReplayCheck(False, gone.detail)
         if gone.ok is None:

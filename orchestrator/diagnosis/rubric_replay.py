@@ -21,14 +21,15 @@ from tracer.store import TraceStore
 
 
 def rubric_check_for(store: TraceStore, run_id: str, spec: PipelineSpec) -> RubricCheck:
-    """A :data:`RubricCheck` over ``run_id``'s recorded evidence (read once, lazily)."""
-    params = pipeline_params(spec)
+    """A :data:`RubricCheck` over ``run_id``'s recorded evidence (read once, lazily);
+    ``spec`` is the run's own spec, used when the replay does not name a patched one."""
     cache: dict[str, RunEvidence] = {}
 
-    def check(context: dict[str, Any], ids: tuple[str, ...]) -> dict[str, str] | None:
+    def check(context: dict[str, Any], ids: tuple[str, ...], patched: Any) -> dict[str, str] | None:
+        params = pipeline_params(patched if isinstance(patched, PipelineSpec) else spec)
         if "base" not in cache:
             try:
-                cache["base"] = run_evidence(store, run_id, params=params)
+                cache["base"] = run_evidence(store, run_id, params=pipeline_params(spec))
             except LookupError:
                 return None
         evidence = replayed_evidence(cache["base"], context)

@@ -18,6 +18,7 @@ class FixView(BaseModel):
     kind: FixKind
     patch: str | None = None
     verified: bool | None = None
+    detail: str = ""
 
 
 class DiagnosisView(BaseModel):
@@ -92,7 +93,9 @@ def diagnosis_view(diagnosis: Diagnosis | None) -> DiagnosisView | None:
         onset_step=diagnosis.onset_step,
         fault_class=diagnosis.fault_class,
         explanation=diagnosis.explanation,
-        proposed_fix=FixView(kind=fix.kind, patch=fix.patch, verified=fix.verified),
+        proposed_fix=FixView(
+            kind=fix.kind, patch=fix.patch, verified=fix.verified, detail=fix.detail
+        ),
     )
 
 
