@@ -25,9 +25,9 @@ from tracer.diagnose import RunSnapshot
 from tracer.schemas import ContainerSchema
 
 RubricCheck = Callable[[dict[str, Any], tuple[str, ...], Any], dict[str, str] | None]
-"""Given the replayed context (step id → output, and ``<step>.args`` → arguments),
-rubric ids and the patched spec (the rubrics read what *it* means), each rubric's outcome on the replay (``pass``, ``fail``, ``not_applicable``…),
-or ``None`` when they cannot be run."""
+"""Given the replayed context (step id → output, and ``<step>.args`` → arguments), rubric
+ids and the patched spec (the rubrics read what *it* means): each rubric's outcome on the
+replay (``pass``, ``fail``, ``not_applicable``…), or ``None`` when they cannot be run."""
 
 
 @dataclass(frozen=True)

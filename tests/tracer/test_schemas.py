@@ -12,7 +12,9 @@ THEN = ContainerSchema(
     "airtable",
     "app1/tbl1",
     (
-        FieldSchema("fldP", "Priority", "singleSelect", (Option("sel1", "High"), Option("sel2", "Low"))),
+        FieldSchema(
+            "fldP", "Priority", "singleSelect", (Option("sel1", "High"), Option("sel2", "Low"))
+        ),
         FieldSchema("fldT", "Title", "singleLineText"),
         FieldSchema("fldX", "Extra", "singleLineText"),
     ),
