@@ -502,7 +502,11 @@ class _Walk:
         node = first.node
         kind = self._kind(node.step)
         fault: FaultClass
-        if node.step == TRIGGER or kind == "read":
+        if node.step == TRIGGER:
+            # The request itself lacks the value (a mistyped trigger key): bad input, not
+            # a source that changed; nothing in the pipeline is to be patched.
+            fault = "invalid_source_data"
+        elif kind == "read":
             fault = self._source_fault(first)
         elif kind == "write":
             fault = "destination_schema_drift"

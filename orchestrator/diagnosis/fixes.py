@@ -284,8 +284,12 @@ def _fix_path(
 def _fix_kind(
     text: SpecText, focus: Node, finding: Localization, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
-    """Read the sibling of the copied value that the destination takes (the email beside
-    the name)."""
+    """Fix the transform's date format when that is what makes the value the wrong kind;
+    else read the sibling of the copied value that the destination takes (the email
+    beside the name)."""
+    dated = _fix_date_format(text, focus, finding, ctx)
+    if dated is not None:
+        return dated
     links = ctx.lineage.sources(focus)
     written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
     if len(links) != 1 or written is None or ctx.destinations is None:
@@ -303,6 +307,31 @@ def _fix_kind(
             text.replace_token(_spec_path(ctx, focus), old, new)
             return text, f"Read `{new}`: the destination takes that, not `{old}`."
     return None
+
+
+ISO_DATE = "%Y-%m-%d"
+
+
+def _fix_date_format(
+    text: SpecText, focus: Node, finding: Localization, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """The transform formats a date the destination's date field does not take: write it
+    as an ISO date instead (the smallest change, at the transform that is wrong)."""
+    written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
+    producer = _pure_producer_of(focus, ctx)
+    if written is None or producer is None or ctx.destinations is None:
+        return None
+    if ctx.destinations.kind_matches(written.step, written.path, "2026-01-31") is not True:
+        return None
+    entry = (ctx.pipeline.spec.step(producer.step).map or {}).get(str(producer.path[0]))
+    if not isinstance(entry, MapEntry) or not entry.date_format or entry.date_format == ISO_DATE:
+        return None
+    path = (*_spec_path(ctx, producer)[:4], "date_format")
+    text.replace_value(path, entry.date_format, ISO_DATE)
+    return text, (
+        f"Format `{producer.step}.{producer.path[0]}` as `{ISO_DATE}`: the destination's "
+        f"date field does not take `{entry.date_format}`."
+    )
 
 
 def _follow_renamed_source(

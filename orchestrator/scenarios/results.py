@@ -52,6 +52,14 @@ class Baselines(BaseModel):
     last_good_run: str | None = None
 
 
+class Recovery(BaseModel):
+    """Whether the proposed fix, applied and run against the faulted sandbox, wrote what a
+    fault-free twin run of the same trigger wrote (``None``: not checked)."""
+
+    recovers: bool | None = None
+    detail: str = ""
+
+
 class RunResult(BaseModel):
     index: int
     run_id: str
@@ -62,6 +70,7 @@ class RunResult(BaseModel):
     qc: QcView
     steps: list[StepAttempts] = Field(default_factory=list)
     baselines: Baselines | None = None
+    recovery: Recovery | None = None
 
 
 class ExpectationScore(BaseModel):
