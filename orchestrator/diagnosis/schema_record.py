@@ -22,7 +22,7 @@ from orchestrator.tools.destinations import fetch_schemas
 from tracer.payloads import encode
 from tracer.run_model import read_run
 from tracer.schemas import ContainerSchema
-from tracer.store import TraceStore
+from tracer.store import RunKind, TraceStore
 
 
 class SchemaRecorder:
@@ -48,9 +48,11 @@ def tool_steps(store: TraceStore, run_id: str) -> dict[str, tuple[str, dict[str,
     if run is None:
         return {}
     recorded = read_run(store, run)
+    # A replay reuses the recorded reads and must call no source: only its writes count.
+    kinds = ("write",) if run.kind == RunKind.REPLAY else ("read", "write")
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for step in recorded.steps:
-        if step_kind(step.op) not in ("read", "write"):
+        if step_kind(step.op) not in kinds:
             continue
         args = recorded.input(step)
         found[step.step_id] = (step.op, args if isinstance(args, dict) else {})
