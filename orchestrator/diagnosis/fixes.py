@@ -115,8 +115,23 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
         _length_limit(finding),
         ctx.guard,
     )
+    if check.verified is True and _substitutes_value(finding):
+        # The destination no longer takes the value this record's inputs give; another
+        # option is a guess about meaning, which only a person can confirm.
+        check = ReplayCheck(
+            None,
+            "not verified: it writes another option than the one this record's inputs "
+            "give, which the destination no longer offers; a person confirms the substitute",
+        )
     fix = _with_check("spec_patch", text.diff(), why, check)
     return fix.model_copy(update={"patched_version": _version(text.text)})
+
+
+def _substitutes_value(finding: Localization) -> bool:
+    return finding.fault_class == "destination_schema_drift" and finding.reason in (
+        "accepted_before",
+        "option_gone",
+    )
 
 
 def _escalate(detail: str) -> ProposedFix:
