@@ -139,6 +139,8 @@ def _row(scenario: str, expected: dict[str, Any], run: Any) -> dict[str, Any]:
         "raised_step_right": raised == expected["onset_step"],
         "first_diff_right": first_diff == expected["onset_step"],
         "recovers": run.recovery.recovers if run.recovery else None,
+        "recoverable": expected.get("recoverable") is not False
+        and expected["fix_kind"] == "spec_patch",
         "recovery_detail": run.recovery.detail if run.recovery else "",
     }
 
@@ -173,8 +175,9 @@ def _verified_rate(rows: list[dict[str, Any]]) -> float | None:
 
 
 def _recovers_rate(rows: list[dict[str, Any]]) -> float | None:
-    """Of the failures whose true fix is a spec patch, the share the proposed fix recovers."""
-    fixable = [row for row in rows if row["expected"]["fix_kind"] == "spec_patch"]
+    """Of the failures whose true fix is a spec patch that can recover the data (not a
+    value the destination no longer holds at all), the share the proposed fix recovers."""
+    fixable = [row for row in rows if row["recoverable"]]
     if not fixable:
         return None
     return round(sum(1 for row in fixable if row["recovers"] is True) / len(fixable), 3)

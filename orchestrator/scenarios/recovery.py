@@ -146,7 +146,7 @@ async def _twin_writes(
     """What a fault-free twin of the scenario wrote, by run index."""
     from orchestrator.scenarios.runner import scenario_stack
 
-    twin = replace(scenario, faults=())
+    twin = replace(scenario, faults=(), pipeline=scenario.twin or scenario.pipeline)
     found: dict[int, tuple[Written, dict[str, ContainerSchema]]] = {}
     async with _scratch_url() as url, scenario_stack(twin, url, temporal_address) as stack:
         for index, trigger in enumerate(triggers, start=1):
