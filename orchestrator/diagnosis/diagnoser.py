@@ -23,7 +23,8 @@ from orchestrator.diagnosis.confidence import (
     schema_evidence,
     with_confidence,
 )
-from orchestrator.diagnosis.fixes import FixContext, propose
+from orchestrator.diagnosis.fix_context import FixContext
+from orchestrator.diagnosis.fixes import propose
 from orchestrator.diagnosis.rubric_replay import rubric_check_for
 from orchestrator.diagnosis.schema_record import recorded_schemas
 from orchestrator.diagnosis.snapshots import load_snapshot, spec_lineage

@@ -11,73 +11,29 @@ Spec and data patches are replayed on the snapshots (:mod:`orchestrator.diagnosi
 from __future__ import annotations
 
 import difflib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
-from orchestrator.diagnosis.fix_guard import Guard, RubricCheck
+from orchestrator.diagnosis.data_patches import data_patch, duplicate_patch
+from orchestrator.diagnosis.fix_context import FixContext, escalate, with_check
 from orchestrator.diagnosis.fix_replay import (
     LengthLimit,
     ReplayCheck,
-    check_data_patch,
     check_spec_patch,
 )
-from orchestrator.diagnosis.snapshots import spec_lineage
 from orchestrator.spec.patch import PatchError, SpecText
 from orchestrator.spec.pipeline import (
-    LoadedPipeline,
     MapEntry,
     PipelineSpecError,
     parse_pipeline,
     step_expressions,
 )
-from orchestrator.tools.destinations import LiveDestinations
-from tracer.diagnose import Implicated, Localization, Probe, RunSnapshot
+from tracer.diagnose import Localization, RunSnapshot
 from tracer.diagnosis_model import ProposedFix
-from tracer.divergence import value_at
-from tracer.faults import FixKind
-from tracer.lineage import INPUT, OUTPUT, Lineage, Node, expression_reads
-from tracer.schemas import ContainerSchema, renamed_field
+from tracer.lineage import INPUT, OUTPUT, Node, expression_reads
+from tracer.schemas import renamed_field
 
 CLOSE = 0.5
 DEFAULT_LENGTH_CAP = 2000
-
-
-@dataclass(frozen=True)
-class FixContext:
-    pipeline: LoadedPipeline
-    run: RunSnapshot
-    destinations: LiveDestinations | None
-    failed_step: str | None
-    implicated: tuple[Implicated, ...] = ()
-    good: RunSnapshot | None = None
-    good_runs: tuple[RunSnapshot, ...] = ()
-    schemas_then: Mapping[str, ContainerSchema] = field(default_factory=dict)
-    """The schemas the last good run recorded, by step (evidence for renames by id)."""
-    schemas_now: Mapping[str, ContainerSchema] = field(default_factory=dict)
-    """The schemas as they are now (live, else this run's recorded ones), by step."""
-    fresh: Mapping[str, Probe] = field(default_factory=dict)
-    """This run's own source objects read again now, by read step."""
-    rubrics: tuple[str, ...] = ()
-    rubric_check: RubricCheck | None = None
-
-    @cached_property
-    def lineage(self) -> Lineage:
-        return spec_lineage(self.pipeline.spec)
-
-    @cached_property
-    def guard(self) -> Guard:
-        return Guard(
-            good_runs=self.good_runs or ((self.good,) if self.good else ()),
-            run=self.run,
-            schemas_then=self.schemas_then,
-            schemas_now=self.schemas_now,
-            failed_step=self.failed_step,
-            rubrics=self.rubrics,
-            rubric_check=self.rubric_check,
-        )
 
 
 def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
@@ -97,15 +53,15 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
             f"then replay from `{step}`.",
         )
     if fault == "duplicate_write":
-        return _duplicate_patch(finding, ctx)
+        return duplicate_patch(finding, ctx)
     if fault == "invalid_source_data":
-        return _data_patch(finding, ctx)
+        return data_patch(finding, ctx)
     try:
         patched = _spec_patch(finding, ctx)
     except (PatchError, KeyError, ValueError) as exc:
-        return _escalate(f"No safe spec change was found ({exc}).")
+        return escalate(f"No safe spec change was found ({exc}).")
     if patched is None or not patched[0].diff():
-        return _escalate(_escalate_reason(fault))
+        return escalate(_escalate_reason(fault))
     text, why = patched
     check = check_spec_patch(
         text.text,
@@ -123,7 +79,7 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
             "not verified: it writes another option than the one this record's inputs "
             "give, which the destination no longer offers; a person confirms the substitute",
         )
-    fix = _with_check("spec_patch", text.diff(), why, check)
+    fix = with_check("spec_patch", text.diff(), why, check)
     return fix.model_copy(update={"patched_version": _version(text.text)})
 
 
@@ -134,10 +90,6 @@ def _substitutes_value(finding: Localization) -> bool:
     )
 
 
-def _escalate(detail: str) -> ProposedFix:
-    return ProposedFix(kind="escalate", detail=detail)
-
-
 def _escalate_reason(fault: str) -> str:
     return {
         "conflict": "A person changed the record after our write; decide whose value wins.",
@@ -145,15 +97,6 @@ def _escalate_reason(fault: str) -> str:
         "or the pipeline must read the new shape.",
         "payload_limit": "No transform step produces the oversized value; trim it at the source.",
     }.get(fault, "No automatic fix is known for this failure; a person must look.")
-
-
-def _with_check(kind: FixKind, patch: str, why: str, check: ReplayCheck) -> ProposedFix:
-    return ProposedFix(
-        kind=kind,
-        patch=patch,
-        verified=check.verified,
-        detail=f"{why} {check.detail[:1].upper()}{check.detail[1:]}.".replace("..", "."),
-    )
 
 
 def _tool(ctx: FixContext, step: str | None) -> str:
@@ -637,102 +580,3 @@ def _closest(value: str, options: list[str]) -> str | None:
 
 def _yaml_key(key: str) -> str | int:
     return int(key) if key.lstrip("-").isdigit() else key
-
-
-# --- data patches ---------------------------------------------------------------------
-
-
-def _data_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    """Correct the bad source value with a value of the *same* record only: its own value
-    in an earlier good run, or what the source holds now. Never another record's value;
-    when the record has none of its own, a person supplies it."""
-    focus = finding.focus
-    if focus is None:
-        return _refused_source_patch(finding, ctx)
-    snapshot = ctx.run.steps.get(focus.step)
-    if snapshot is None or focus.side != OUTPUT or snapshot.output is None:
-        return _escalate("The bad value came with the trigger; correct the request and run again.")
-    obj = _object_id(snapshot.input, snapshot.output)
-    path = ".".join(str(p) for p in focus.path)
-    tool = snapshot.op.split(".")[0]
-    candidates = _own_values(focus, ctx)
-    for value, note in candidates:
-        check = check_data_patch(
-            ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, value, ctx.guard
-        )
-        if check.verified is not False:
-            patch = json.dumps(
-                {"tool": tool, "object": obj, "field": path, "set": value}, ensure_ascii=False
-            )
-            why = f"Set `{path}` on {obj} in {tool} to {value!r}, {note}. Then replay."
-            return _with_check("data_patch", patch, why, check)
-    return _ask_person(tool, obj, path, [v for v, _ in candidates])
-
-
-def _own_values(focus: Node, ctx: FixContext) -> list[tuple[Any, str]]:
-    """Values of the same source record: in its earlier good runs (same read, same
-    arguments), then as the source holds it now (read again)."""
-    snapshot = ctx.run.steps[focus.step]
-    now = ctx.run.value(focus)[1]
-    found: list[tuple[Any, str]] = []
-    for good in ctx.good_runs or ((ctx.good,) if ctx.good else ()):
-        recorded = good.steps.get(focus.step)
-        if recorded is None or recorded.input != snapshot.input:
-            continue  # another record: its values are never this one's
-        present, value = good.value(focus)
-        if present and value is not None and value != now:
-            found.append((value, f"the value this record had in run {good.run_id}"))
-    probe = ctx.fresh.get(focus.step)
-    if probe is not None and probe.ok:
-        present, value = value_at(probe.output, focus.path)
-        if present and value is not None and value != now:
-            found.append((value, "the value the source holds now (read again)"))
-    return list({json.dumps(v, sort_keys=True, default=str): (v, n) for v, n in found}.values())
-
-
-def _ask_person(tool: str, obj: str, path: str, candidates: list[Any]) -> ProposedFix:
-    """No value of the record's own is known to be right: a person supplies it."""
-    patch = json.dumps(
-        {"tool": tool, "object": obj, "field": path, "ask": True, "candidates": candidates},
-        ensure_ascii=False,
-        default=str,
-    )
-    listed = ", ".join(repr(c) for c in candidates) if candidates else "none of its own"
-    return ProposedFix(
-        kind="data_patch",
-        patch=patch,
-        verified=None,
-        detail=f"A person must correct `{path}` on {obj} in {tool} (candidates: {listed}); "
-        "no value of this record's own could be verified, and another record's value is "
-        "never copied. Then replay.",
-    )
-
-
-def _refused_source_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    """The read step refused the tool's answer: nothing was recorded to replay."""
-    snapshot = ctx.run.steps.get(finding.onset_step or "")
-    error = snapshot.errors[-1] if snapshot and snapshot.errors else None
-    if snapshot is None or error is None or not error.field:
-        return _escalate("The source holds a bad value; a person must correct it.")
-    tool = snapshot.op.split(".")[0]
-    return _ask_person(tool, _object_id(snapshot.input, None), error.field, [])
-
-
-def _object_id(inputs: Any, output: Any) -> str:
-    for source in (output, inputs):
-        if isinstance(source, dict):
-            for key in ("identifier", "id", "key"):
-                if source.get(key):
-                    return str(source[key])
-    return "the source record"
-
-
-def _duplicate_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    step = finding.onset_step or ctx.failed_step or "?"
-    patch = json.dumps({"step": step, "action": "delete_duplicates"})
-    return ProposedFix(
-        kind="data_patch",
-        patch=patch,
-        detail=f"A write of `{step}` was stored twice after a timeout: "
-        "delete the copy, keep the first.",
-    )

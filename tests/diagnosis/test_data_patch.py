@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orchestrator.diagnosis.fixes import FixContext, propose
+from orchestrator.diagnosis.fix_context import FixContext
+from orchestrator.diagnosis.fixes import propose
 from orchestrator.spec.pipeline import load_pipeline
 from tracer.diagnose import Implicated, Localization, Probe, RunSnapshot, StepSnapshot
 from tracer.lineage import OUTPUT, Node
