@@ -23,6 +23,9 @@ FILES = [
     "wrong-assignee-path",
     "monday-item-name-too-long",
     "digest-status-column-renamed",
+    "airtable-labels-option-removed",
+    "wrong-date-format",
+    "intake-priority-dropped-behind-default",
 ]
 
 
