@@ -208,7 +208,7 @@ def summary(result: dict[str, Any]) -> str:
         f"scenarios {len(result['scenarios'])}, scored failed runs {len(result['failures'])}",
         _line("onset accuracy", result["onset_accuracy"], BUDGET_ONSET, met["onset"]),
         _line("class accuracy", result["class_accuracy"], BUDGET_CLASS, met["class"]),
-        _line("fix verified rate", result["fix_verified_rate"], BUDGET_VERIFIED, met["verified"]),
+        f"fix verified rate {result['fix_verified_rate']}",
         _line(
             "fix recovers rate", result.get("fix_recovers_rate"), BUDGET_RECOVERS, met["recovers"]
         ),
@@ -239,7 +239,13 @@ def _section(result: dict[str, Any], command: str) -> str:
 Every scenario in `scenarios/` ({len(result["scenarios"])} files) run on one Temporal dev
 server, each with a fresh sandbox and store; {len(result["failures"])} runs are expected
 to fail (loudly or in QC) and are scored against the scenario's `expect:` ground truth.
-The two baselines of DESIGN §5 are computed on the same runs.
+The two baselines of DESIGN §5 are computed on the same runs. *Recovers*: the proposed
+spec patch is applied and the same trigger runs again against the faulted sandbox; what
+it writes is compared with a fault-free twin of the scenario (fields the destination
+renamed matched by their id). The figure counts the failures whose true fix is a spec
+patch that can recover the data (not those marked `recoverable: false`: a removed option,
+a deleted column, a value over a size limit). A *harmful verified* fix is one reported
+`verified: true` that does not recover.
 
 {_figures_table(result, met)}
 
@@ -267,7 +273,12 @@ def _figures_table(result: dict[str, Any], met: dict[str, bool]) -> str:
         ("onset step right", result["onset_accuracy"], BUDGET_ONSET, met["onset"]),
         ("fault class right", result["class_accuracy"], BUDGET_CLASS, met["class"]),
         ("fix kind right", result["fix_kind_accuracy"], None, None),
-        ("patch fixes verified", result["fix_verified_rate"], BUDGET_VERIFIED, met["verified"]),
+        (
+            "patch fixes verified (a fix a person must confirm is not)",
+            result["fix_verified_rate"],
+            None,
+            None,
+        ),
         (
             "fix recovers (true fix a spec patch; vs a fault-free twin)",
             result.get("fix_recovers_rate"),
