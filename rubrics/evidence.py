@@ -219,6 +219,16 @@ def json_kind(value: Any) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
+def path_kind(value: Any, path: tuple[Segment, ...]) -> str:
+    """The JSON kind at ``path``; ``absent`` when an object on the way is null (an issue
+    with no assignee has no assignee email: optional data, not a vanished field)."""
+    for depth in range(len(path)):
+        parent = get_path(value, path[:depth])
+        if parent is None:
+            return "absent"
+    return json_kind(get_path(value, path))
+
+
 def path_key(path: tuple[Segment, ...]) -> str:
     return ".".join(str(p) for p in path)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rubrics.concepts import is_empty
-from rubrics.evidence import MISSING, get_path, json_kind, path_key
+from rubrics.evidence import MISSING, get_path, path_key, path_kind
 from rubrics.integrity import Failures
 from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path, output_path
 
@@ -147,10 +147,12 @@ def check_reads_still_there(ctx: CheckContext) -> Finding:
         for path in params.read_paths:
             key = path_key(path)
             kinds = {entry.get(key, "missing") for entry in history}
-            if len(kinds) != 1 or kinds & {"missing", "null"}:
+            if len(kinds) != 1 or kinds & {"missing", "null", "absent"}:
                 continue  # optional, or already varying: not a drift signal
             was = kinds.pop()
-            now = json_kind(get_path(step.output, path))
+            now = path_kind(step.output, path)
+            if now == "absent":
+                continue  # the object holding it is null here: optional data
             item = EvidenceItem(
                 step=params.id, path=output_path(params.id, *map(str, path)), value=now
             )

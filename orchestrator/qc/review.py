@@ -24,9 +24,8 @@ from rubrics.evidence import (
     RunEvidence,
     StepEvidence,
     WriteEvidence,
-    get_path,
-    json_kind,
     path_key,
+    path_kind,
 )
 from rubrics.judge import Judge
 from rubrics.model import Outcome, RubricResult
@@ -96,7 +95,7 @@ def _read_history(
                 continue
             output = recorded.output(step)
             history.setdefault(params_step.id, []).append(
-                {path_key(p): json_kind(get_path(output, p)) for p in params_step.read_paths}
+                {path_key(p): path_kind(output, p) for p in params_step.read_paths}
             )
     return history
 

@@ -366,3 +366,20 @@ def test_reads_still_there_catches_a_field_a_default_would_hide(
         assert result.outcome == outcome, result
     if outcome == Outcome.FAIL:
         assert result.evidence[0].path == "fetch_issue.due_date"
+
+
+def test_reads_still_there_takes_an_absent_parent_for_optional_data() -> None:
+    """An issue with no assignee has no assignee email: null, not a vanished field."""
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    evidence = triage_read("2026-12-01", [{"due_date": "string"}] * 3)
+    fetch = evidence.steps[0]
+    output = {**fetch.output, "assignee": None}
+    history = [{"due_date": "string", "assignee.email": "string"}] * 6
+    evidence = evidence.model_copy(
+        update={
+            "steps": [fetch.model_copy(update={"output": output})],
+            "read_history": {"fetch_issue": history},
+        }
+    )
+    [result] = review(evidence, params, select=["process.reads_still_there"])
+    assert result.outcome != Outcome.FAIL, result
