@@ -6,8 +6,11 @@ against its ground truth, beside the two naive answers of DESIGN §5 computed on
 runs: "the step that raised" (what Temporal's UI shows) and "the first step whose output
 differs from the last good run".
 
-Budgets (issue 4): onset accuracy ≥ 0.95, class accuracy ≥ 0.90, and verified fixes for
-≥ 0.80 of the failed runs whose proposed fix is a ``spec_patch`` or ``data_patch``.
+Budgets (issue 11): onset accuracy ≥ 0.97, class accuracy ≥ 0.95; the proposed fix
+*recovers* (applied, run against the faulted sandbox, it writes what a fault-free twin
+run of the same trigger wrote, renamed fields matched by id) for ≥ 0.85 of the failures
+whose true fix is a ``spec_patch``; and no *harmful verified* fix (reported verified,
+yet it does not recover).
 
     python -m bench.localization [--json] [--write-docs]
 """
@@ -36,9 +39,10 @@ from orchestrator.scenarios import (
 __all__ = ["main", "run", "score_scenarios", "summary", "write_docs"]
 
 SECTION = "## Failure localization"
-BUDGET_ONSET = 0.95
-BUDGET_CLASS = 0.90
+BUDGET_ONSET = 0.97
+BUDGET_CLASS = 0.95
 BUDGET_VERIFIED = 0.80
+BUDGET_RECOVERS = 0.85
 PATCH_KINDS = ("spec_patch", "data_patch")
 
 
@@ -60,7 +64,12 @@ async def run(*, folder: Path | None = None, progress: Progress | None = None) -
     try:
         for scenario in scenarios:
             results.append(
-                await run_scenario(scenario, temporal_address=server.address, progress=progress)
+                await run_scenario(
+                    scenario,
+                    temporal_address=server.address,
+                    progress=progress,
+                    check_recovery=True,
+                )
             )
     finally:
         await server.stop()
@@ -92,9 +101,16 @@ def score_scenarios(
         "class_accuracy": _rate(rows, "class_right"),
         "fix_kind_accuracy": _rate(rows, "fix_kind_right"),
         "fix_verified_rate": _verified_rate(rows),
+        "fix_recovers_rate": _recovers_rate(rows),
+        "harmful_verified": [r["scenario"] for r in rows if _harmful(r)],
         "baseline_raised_step": _rate(rows, "raised_step_right"),
         "baseline_first_diff": _rate(rows, "first_diff_right"),
-        "budgets": {"onset": BUDGET_ONSET, "class": BUDGET_CLASS, "verified": BUDGET_VERIFIED},
+        "budgets": {
+            "onset": BUDGET_ONSET,
+            "class": BUDGET_CLASS,
+            "verified": BUDGET_VERIFIED,
+            "recovers": BUDGET_RECOVERS,
+        },
     }
 
 
@@ -122,6 +138,10 @@ def _row(scenario: str, expected: dict[str, Any], run: Any) -> dict[str, Any]:
         "fix_kind_right": fix is not None and fix.kind == expected["fix_kind"],
         "raised_step_right": raised == expected["onset_step"],
         "first_diff_right": first_diff == expected["onset_step"],
+        "recovers": run.recovery.recovers if run.recovery else None,
+        "recoverable": expected.get("recoverable") is not False
+        and expected["fix_kind"] == "spec_patch",
+        "recovery_detail": run.recovery.detail if run.recovery else "",
     }
 
 
@@ -154,6 +174,20 @@ def _verified_rate(rows: list[dict[str, Any]]) -> float | None:
     return round(sum(1 for row in patched if row["verified"] is True) / len(patched), 3)
 
 
+def _recovers_rate(rows: list[dict[str, Any]]) -> float | None:
+    """Of the failures whose true fix is a spec patch that can recover the data (not a
+    value the destination no longer holds at all), the share the proposed fix recovers."""
+    fixable = [row for row in rows if row["recoverable"]]
+    if not fixable:
+        return None
+    return round(sum(1 for row in fixable if row["recovers"] is True) / len(fixable), 3)
+
+
+def _harmful(row: dict[str, Any]) -> bool:
+    """Reported verified, yet applying it does not write what the fault-free twin wrote."""
+    return row["verified"] is True and row["recovers"] is False
+
+
 def budgets_met(result: dict[str, Any]) -> dict[str, bool]:
     def at_least(value: Any, budget: float) -> bool:
         return value is not None and value >= budget
@@ -162,6 +196,8 @@ def budgets_met(result: dict[str, Any]) -> dict[str, bool]:
         "onset": at_least(result["onset_accuracy"], BUDGET_ONSET),
         "class": at_least(result["class_accuracy"], BUDGET_CLASS),
         "verified": at_least(result["fix_verified_rate"], BUDGET_VERIFIED),
+        "recovers": at_least(result.get("fix_recovers_rate"), BUDGET_RECOVERS),
+        "harmless": not result.get("harmful_verified"),
     }
 
 
@@ -172,7 +208,12 @@ def summary(result: dict[str, Any]) -> str:
         f"scenarios {len(result['scenarios'])}, scored failed runs {len(result['failures'])}",
         _line("onset accuracy", result["onset_accuracy"], BUDGET_ONSET, met["onset"]),
         _line("class accuracy", result["class_accuracy"], BUDGET_CLASS, met["class"]),
-        _line("fix verified rate", result["fix_verified_rate"], BUDGET_VERIFIED, met["verified"]),
+        f"fix verified rate {result['fix_verified_rate']}",
+        _line(
+            "fix recovers rate", result.get("fix_recovers_rate"), BUDGET_RECOVERS, met["recovers"]
+        ),
+        f"harmful verified fixes {len(result.get('harmful_verified', []))} (budget 0: "
+        f"{'met' if met['harmless'] else 'MISSED'})",
         f"fix kind accuracy {result['fix_kind_accuracy']}",
         f"baseline 'the step that raised' {result['baseline_raised_step']}",
         f"baseline 'first step that differs from the last good run' "
@@ -198,7 +239,13 @@ def _section(result: dict[str, Any], command: str) -> str:
 Every scenario in `scenarios/` ({len(result["scenarios"])} files) run on one Temporal dev
 server, each with a fresh sandbox and store; {len(result["failures"])} runs are expected
 to fail (loudly or in QC) and are scored against the scenario's `expect:` ground truth.
-The two baselines of DESIGN §5 are computed on the same runs.
+The two baselines of DESIGN §5 are computed on the same runs. *Recovers*: the proposed
+spec patch is applied and the same trigger runs again against the faulted sandbox; what
+it writes is compared with a fault-free twin of the scenario (fields the destination
+renamed matched by their id). The figure counts the failures whose true fix is a spec
+patch that can recover the data (not those marked `recoverable: false`: a removed option,
+a deleted column, a value over a size limit). A *harmful verified* fix is one reported
+`verified: true` that does not recover.
 
 {_figures_table(result, met)}
 
@@ -216,7 +263,8 @@ The two baselines of DESIGN §5 are computed on the same runs.
 
 _FAILURE_HEADER = (
     "| scenario | run | status | onset (truth) | class (truth) | fix (truth) | verified "
-    "| raised | first diff |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    "| recovers | raised | first diff |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
 
@@ -225,7 +273,19 @@ def _figures_table(result: dict[str, Any], met: dict[str, bool]) -> str:
         ("onset step right", result["onset_accuracy"], BUDGET_ONSET, met["onset"]),
         ("fault class right", result["class_accuracy"], BUDGET_CLASS, met["class"]),
         ("fix kind right", result["fix_kind_accuracy"], None, None),
-        ("patch fixes verified", result["fix_verified_rate"], BUDGET_VERIFIED, met["verified"]),
+        (
+            "patch fixes verified (a fix a person must confirm is not)",
+            result["fix_verified_rate"],
+            None,
+            None,
+        ),
+        (
+            "fix recovers (true fix a spec patch; vs a fault-free twin)",
+            result.get("fix_recovers_rate"),
+            BUDGET_RECOVERS,
+            met["recovers"],
+        ),
+        ("harmful verified fixes", len(result.get("harmful_verified", [])), 0, met["harmless"]),
         ("baseline: the step that raised", result["baseline_raised_step"], None, None),
         (
             "baseline: first step whose output differs from the last good run",
@@ -236,7 +296,8 @@ def _figures_table(result: dict[str, Any], met: dict[str, bool]) -> str:
     ]
     lines = ["| figure | value | budget |", "| --- | --- | --- |"]
     for label, value, budget, ok in rows:
-        wanted = "" if budget is None else f"≥ {budget} ({_verdict(bool(ok))})"
+        sign = "=" if budget == 0 else "≥"
+        wanted = "" if budget is None else f"{sign} {budget} ({_verdict(bool(ok))})"
         lines.append(f"| {label} | {value} | {wanted} |")
     return "\n".join(lines)
 
@@ -261,6 +322,12 @@ def _misses(result: dict[str, Any]) -> str:
     return " ".join(notes) or "Every scored run got the right onset and class."
 
 
+def _recovered(row: dict[str, Any]) -> str:
+    if row.get("recovers") is None:
+        return "—"
+    return "yes" if row["recovers"] else f"no ({row.get('recovery_detail', '')[:60]})"
+
+
 def _verdict(met: bool) -> str:
     return "met" if met else "**missed**"
 
@@ -277,7 +344,8 @@ def _failure_line(row: dict[str, Any]) -> str:
         f"| {cell(row['onset_step'], truth['onset_step'])} "
         f"| {cell(row['fault_class'], truth['fault_class'])} "
         f"| {cell(row['fix_kind'], truth['fix_kind'])} "
-        f"| {row['verified']} | {row['raised_step'] or '—'} | {row['first_diff_step'] or '—'} |"
+        f"| {row['verified']} | {_recovered(row)} "
+        f"| {row['raised_step'] or '—'} | {row['first_diff_step'] or '—'} |"
     )
 
 

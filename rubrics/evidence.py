@@ -77,6 +77,9 @@ class RunEvidence(_Plain):
     schemas: dict[str, dict[str, Any]] = Field(default_factory=dict)
     listings: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     recent: list[dict[str, Any]] = Field(default_factory=list)
+    read_history: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
+    """Per read step, newest first, one entry per recent good run of the pipeline: the
+    JSON kind (``string``, ``number``, ``null``, ``missing``…) at each read path."""
 
     def step(self, step_id: str) -> StepEvidence | None:
         for step in self.steps:
@@ -143,6 +146,9 @@ class StepParams(_Plain):
     projections: list[tuple[Segment, ...]] = Field(default_factory=list)
     """Paths this step reads across every item of a list (``read_board.items.*.values.
     Status``): the first segment names the step read."""
+    read_paths: list[tuple[Segment, ...]] = Field(default_factory=list)
+    """Scalar paths inside this step's output that later steps read (``due_date``),
+    for the silent-drift check; no list items."""
 
 
 class RoutingRule(_Plain):
@@ -199,6 +205,35 @@ class PipelineParams(_Plain):
 
 MISSING: Any = object()
 """What :func:`get_path` returns when a path does not exist (``None`` is a value)."""
+
+
+def json_kind(value: Any) -> str:
+    """The JSON kind of a value, ``missing`` for :data:`MISSING`."""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def path_kind(value: Any, path: tuple[Segment, ...]) -> str:
+    """The JSON kind at ``path``; ``absent`` when an object on the way is null (an issue
+    with no assignee has no assignee email: optional data, not a vanished field)."""
+    for depth in range(len(path)):
+        parent = get_path(value, path[:depth])
+        if parent is None:
+            return "absent"
+    return json_kind(get_path(value, path))
+
+
+def path_key(path: tuple[Segment, ...]) -> str:
+    return ".".join(str(p) for p in path)
 
 
 def get_path(value: Any, path: tuple[Segment, ...]) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rubrics.concepts import is_empty
-from rubrics.evidence import MISSING, get_path
+from rubrics.evidence import MISSING, get_path, path_key, path_kind
 from rubrics.integrity import Failures
 from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path, output_path
 
@@ -123,6 +123,55 @@ def _projected(ctx: CheckContext, path: tuple[Any, ...]) -> tuple[int, list[Any]
     return len(items), present
 
 
+HISTORY_NEEDED = 3
+"""Good runs that must agree before a field counts as always there (fewer: optional)."""
+NULL_HISTORY_NEEDED = 5
+"""A null is also how optional data looks: it counts only after this many good runs
+that all had a value there."""
+
+
+def check_reads_still_there(ctx: CheckContext) -> Finding:
+    """A field a read step returned, of one kind, in every recent good run (at least
+    ``HISTORY_NEEDED``) that is now missing or of another kind — or null, after at least
+    ``NULL_HISTORY_NEEDED`` — the source changed, even when a value map's default or a
+    mapping hides it further down."""
+    failures: Failures = []
+    looked: list[EvidenceItem] = []
+    for params in ctx.params.steps:
+        step = ctx.evidence.step(params.id)
+        history = ctx.evidence.read_history.get(params.id, [])
+        if not params.reads or step is None or step.status != "succeeded":
+            continue
+        if len(history) < HISTORY_NEEDED:
+            continue
+        for path in params.read_paths:
+            key = path_key(path)
+            kinds = {entry.get(key, "missing") for entry in history}
+            if len(kinds) != 1 or kinds & {"missing", "null", "absent"}:
+                continue  # optional, or already varying: not a drift signal
+            was = kinds.pop()
+            now = path_kind(step.output, path)
+            if now == "absent":
+                continue  # the object holding it is null here: optional data
+            item = EvidenceItem(
+                step=params.id, path=output_path(params.id, *map(str, path)), value=now
+            )
+            looked.append(item)
+            if now == "null" and len(history) < NULL_HISTORY_NEEDED:
+                continue
+            if now != was:
+                failures.append(
+                    (
+                        f"`{params.id}.{key}` was a {was} in the last {len(history)} good runs "
+                        f"and is {now} now",
+                        [item],
+                    )
+                )
+    return Finding.from_checks(
+        failures, looked, ok="every field read is there as before", nothing="no read history"
+    )
+
+
 def check_writes_recorded(ctx: CheckContext) -> Finding:
     failures: Failures = []
     looked: list[EvidenceItem] = []
@@ -180,6 +229,15 @@ RUBRICS: tuple[Rubric, ...] = (
         "deterministic",
         ("paths read across list items",),
         check_projections,
+    ),
+    Rubric(
+        "process.reads_still_there",
+        "1",
+        "Does every field the pipeline reads from a tool still come as in recent good runs?",
+        "blocker",
+        "deterministic",
+        ("read steps' outputs", "recent good runs"),
+        check_reads_still_there,
     ),
     Rubric(
         "process.writes_recorded",

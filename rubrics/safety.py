@@ -169,6 +169,11 @@ def check_mention(ctx: CheckContext) -> Finding:
     people = [s for s in source_concept_values(ctx, "assignee") if not is_empty(s.value)]
     if not people or not ctx.params.messages:
         return Finding.not_applicable("the source names no assignee, or the run posts no message")
+    uses = any(m.mention_arg for m in ctx.params.messages) or ctx.params.fields_of("assignee")
+    if not uses:
+        # A pipeline that never carries the assignee anywhere did not set out to mention
+        # anyone: judging its messages by a mention would be a false alarm.
+        return Finding.not_applicable("the pipeline does not carry the assignee anywhere")
     names = {text_of(p.value).lower() for p in people}
     failures: Failures = []
     looked: list[EvidenceItem] = [people[0].item]

@@ -281,6 +281,18 @@ def _key_text(value: Any) -> str:
     return str(value)
 
 
+def _all_far(value: Any, options: list[str]) -> bool:
+    """Every refused element (a string, or the items of a list the destination does not
+    offer) is far from every option: removed options, not typos."""
+    values = value if isinstance(value, list) else [value]
+    refused = [v for v in values if str(v) not in options]
+    return bool(refused) and all(
+        isinstance(v, str)
+        and not difflib.get_close_matches(v, options, n=1, cutoff=TYPO_SIMILARITY)
+        for v in refused
+    )
+
+
 def _size_note(value: Any) -> str:
     return f"{len(str(value))} characters"
 
@@ -490,7 +502,11 @@ class _Walk:
         node = first.node
         kind = self._kind(node.step)
         fault: FaultClass
-        if node.step == TRIGGER or kind == "read":
+        if node.step == TRIGGER:
+            # The request itself lacks the value (a mistyped trigger key): bad input, not
+            # a source that changed; nothing in the pipeline is to be patched.
+            fault = "invalid_source_data"
+        elif kind == "read":
             fault = self._source_fault(first)
         elif kind == "write":
             fault = "destination_schema_drift"
@@ -563,6 +579,11 @@ class _Walk:
             return self._make(
                 step, "destination_schema_drift", "accepted_before", start, value=value
             )
+        refused = self._elements_accepted_before(start, value) if present else None
+        if refused:
+            return self._make(
+                step, "destination_schema_drift", "accepted_before", start, value=refused[0]
+            )
         if self._type_changed(start, value):
             return self._make(step, "destination_schema_drift", "type_changed", start, value=value)
         if self._wrong_kind(start, value):
@@ -585,11 +606,7 @@ class _Walk:
             onset = self._reader_of_trigger() if origin.step == TRIGGER else origin.step
             return self._make(onset, "invalid_source_data", "bad_source_value", origin, value=value)
         options = self.destination.options(start.step, start.path) if refused else None
-        if (
-            options
-            and isinstance(value, str)
-            and not difflib.get_close_matches(value, options, n=1, cutoff=TYPO_SIMILARITY)
-        ):
+        if options and _all_far(value, options):
             step = self.symptom.step or start.step
             return self._make(
                 step, "destination_schema_drift", "option_gone", start, value=value, options=options
@@ -621,6 +638,24 @@ class _Walk:
         return any(
             g.value(node) == (True, value) and self._succeeded(g, node.step) for g in self.good_runs
         )
+
+    def _elements_accepted_before(self, node: Node, value: Any) -> list[Any] | None:
+        """For a list (a multi-select): the elements the destination refuses now, when
+        every one of them was written there in a good run (of any record). Each element
+        is judged on its own: a value the destination took before and refuses now means
+        the destination stopped offering it, whoever's list it came in."""
+        if not isinstance(value, list) or not value:
+            return None
+        options = self.destination.options(node.step, node.path)
+        refused = [v for v in value if options is None or str(v) not in options]
+        if not refused:
+            return None
+        accepted: set[str] = set()
+        for good in self.good_runs:
+            present, before = good.value(node)
+            if present and isinstance(before, list) and self._succeeded(good, node.step):
+                accepted |= {str(v) for v in before}
+        return refused if all(str(v) in accepted for v in refused) else None
 
     def _type_changed(self, node: Node, value: Any) -> bool:
         """The destination's field no longer takes this kind of value, and it took a value

@@ -49,12 +49,29 @@ class Evidence(BaseModel):
     implicated: list[ImplicatedValue] = Field(default_factory=list)
     last_good_run: str | None = None
     walked: list[str] = Field(default_factory=list, description="steps compared, newest first")
+    schema_diff: list[str] = Field(
+        default_factory=list,
+        description="what changed in the schemas the run depended on since the last good "
+        "run, matched by the tools' stable ids (`fld…` renamed `A` → `B`)",
+    )
+    chain: list[str] = Field(
+        default_factory=list, description="the evidence the finding rests on, in order"
+    )
 
 
 class Links(BaseModel):
     run: str
     step: str | None = None
     temporal: str | None = None
+
+
+class Hypothesis(BaseModel):
+    """One explanation considered, ranked by how well the evidence supports it."""
+
+    onset_step: str | None
+    fault_class: FaultClass
+    score: float
+    why: str = ""
 
 
 class Diagnosis(BaseModel):
@@ -67,3 +84,9 @@ class Diagnosis(BaseModel):
     evidence: Evidence
     proposed_fix: ProposedFix
     links: Links
+    confidence: float | None = Field(
+        default=None, description="0..1: how strongly the evidence supports the finding"
+    )
+    hypotheses: list[Hypothesis] = Field(
+        default_factory=list, description="ranked explanations, when more than one fits"
+    )

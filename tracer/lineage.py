@@ -114,6 +114,10 @@ def _walk_projection(
     items = None if left is None else (*left, ANY_ITEM)
     if kind == "flatten":
         return items
+    if kind == "projection" and children[0]["type"] == "flatten":
+        # ``x[]`` is parsed as a projection over a flatten: both stand for the same one
+        # level of items, so ``x[].y`` reads ``x.*.y`` exactly as ``x[*].y`` does.
+        items = left
     if kind == "filter_projection":
         _consume(_walk(children[2], items, reads), reads)
     return _walk(children[1], items, reads) if len(children) > 1 else items

@@ -17,9 +17,18 @@ from urllib.parse import quote
 from jmespath.exceptions import JMESPathError
 from temporalio import activity
 
-from orchestrator.diagnosis.fixes import FixContext, propose
+from orchestrator.diagnosis.confidence import (
+    SchemaEvidence,
+    reconcile,
+    schema_evidence,
+    with_confidence,
+)
+from orchestrator.diagnosis.fix_context import FixContext
+from orchestrator.diagnosis.fixes import propose
+from orchestrator.diagnosis.rubric_replay import rubric_check_for
+from orchestrator.diagnosis.schema_record import recorded_schemas
 from orchestrator.diagnosis.snapshots import load_snapshot, spec_lineage
-from orchestrator.diagnosis.source_probe import probe_sources
+from orchestrator.diagnosis.source_probe import probe_own, probe_sources
 from orchestrator.runtime.pipeline_workflow import DIAGNOSE_ACTIVITY
 from orchestrator.spec.pipeline import LoadedPipeline, PipelineSpecError, parse_pipeline
 from orchestrator.spec.transform import evaluate_args
@@ -61,11 +70,33 @@ async def diagnose_run(
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else _ran_in_order(snapshot)
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
-    finding = locate(snapshot, symptom, lineage, good, destinations, probes)
-    good_run = good[0] if good else None
-    diagnosis = _compose(
-        run, pipeline, (snapshot, good_run), symptom, finding, destinations, temporal_ui
+    evidence = await asyncio.to_thread(
+        _schema_evidence, store, run.run_id, good[0].run_id if good else None, destinations
     )
+    finding = locate(snapshot, symptom, lineage, good, destinations, probes)
+    finding = reconcile(finding, symptom, snapshot, evidence)
+    good_run = good[0] if good else None
+    fresh = await probe_own(clients, snapshot) if clients and _wants_fresh(finding) else {}
+    context = (
+        FixContext(
+            pipeline,
+            snapshot,
+            destinations,
+            symptom.step,
+            finding.implicated,
+            good_run,
+            tuple(good),
+            evidence.then,
+            evidence.now,
+            fresh,
+            symptom.rubrics,
+            rubric_check_for(store, run.run_id, pipeline.spec) if symptom.rubrics else None,
+        )
+        if pipeline is not None
+        else None
+    )
+    diagnosis = _compose(run, context, snapshot, symptom, finding, temporal_ui)
+    diagnosis = with_confidence(diagnosis, finding, evidence)
     diagnosis = diagnosis.model_copy(
         update={
             "evidence": diagnosis.evidence.model_copy(update={"last_good_run": _first_id(good)})
@@ -73,6 +104,19 @@ async def diagnose_run(
     )
     await asyncio.to_thread(store.add_diagnosis, run.run_id, diagnosis.model_dump(mode="json"))
     return diagnosis
+
+
+def _schema_evidence(
+    store: TraceStore,
+    run_id: str,
+    good_run_id: str | None,
+    destinations: LiveDestinations | None,
+) -> SchemaEvidence:
+    now = dict(recorded_schemas(store, run_id))
+    if destinations is not None:
+        now.update(destinations.schemas)  # live beats recorded
+    then = recorded_schemas(store, good_run_id) if good_run_id else {}
+    return schema_evidence(then, now, good_run_id)
 
 
 def _ran_in_order(snapshot: RunSnapshot) -> Lineage:
@@ -175,20 +219,20 @@ def _first_id(good: list[RunSnapshot]) -> str | None:
     return good[0].run_id if good else None
 
 
+def _wants_fresh(finding: Localization) -> bool:
+    """Only a data patch reads the failed record again (for a value of its own)."""
+    return finding.fault_class == "invalid_source_data"
+
+
 def _compose(
     run: RunRecord,
-    pipeline: LoadedPipeline | None,
-    snapshots: tuple[RunSnapshot, RunSnapshot | None],
+    context: FixContext | None,
+    snapshot: RunSnapshot,
     symptom: Symptom,
     finding: Localization,
-    destinations: LiveDestinations | None,
     temporal_ui: str | None,
 ) -> Diagnosis:
-    snapshot, good_run = snapshots
-    if pipeline is not None:
-        context = FixContext(
-            pipeline, snapshot, destinations, symptom.step, finding.implicated, good_run
-        )
+    if context is not None:
         fix = propose(finding, context)
     else:
         from tracer.diagnosis_model import ProposedFix

@@ -18,6 +18,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathError
 from pydantic import ValidationError
 
+from orchestrator.diagnosis.fix_guard import Guard, Verdict
 from orchestrator.spec.ops import OPS
 from orchestrator.spec.pipeline import (
     PipelineSpec,
@@ -53,12 +54,13 @@ def check_spec_patch(
     run: RunSnapshot,
     destinations: LiveDestinations | None,
     length: LengthLimit | None = None,
+    guard: Guard | None = None,
 ) -> ReplayCheck:
     try:
         spec = parse_pipeline(patched_text, source=source).spec
     except PipelineSpecError as exc:
         return ReplayCheck(False, f"the patched spec does not load: {exc.problems[0]}")
-    return replay(spec, run, destinations, {}, length)
+    return replay(spec, run, destinations, {}, length, guard)
 
 
 def check_data_patch(
@@ -68,6 +70,7 @@ def check_data_patch(
     step: str,
     path: tuple[str | int, ...],
     value: Any,
+    guard: Guard | None = None,
 ) -> ReplayCheck:
     """Replay with the source value at ``step``/``path`` replaced by ``value``."""
     recorded = run.steps[step].output
@@ -77,7 +80,7 @@ def check_data_patch(
     except (KeyError, IndexError, TypeError):
         where = ".".join(str(p) for p in path)
         return ReplayCheck(None, f"`{step}.{where}` cannot be patched in the recorded output")
-    return replay(spec, run, destinations, {step: patched})
+    return replay(spec, run, destinations, {step: patched}, None, guard)
 
 
 def replay(
@@ -86,9 +89,13 @@ def replay(
     destinations: LiveDestinations | None,
     overrides: dict[str, Any],
     length: LengthLimit | None = None,
+    guard: Guard | None = None,
 ) -> ReplayCheck:
+    """Replay ``spec`` on ``run``'s snapshots; with ``guard``, also check that the fix
+    harms nothing and removes the symptom (see :mod:`orchestrator.diagnosis.fix_guard`)."""
     context: dict[str, Any] = {"trigger": run.trigger}
-    checked = 0
+    checked: set[str] = set()
+    doubts: list[str] = []
     for step in spec.steps:
         op = OPS[step.op]
         if op.tool is None and step.map is not None:
@@ -103,21 +110,49 @@ def replay(
             fits = _check_length(step, context, length)
             if fits.verified is not True:
                 return fits
-            checked += 1
+            checked.add(step.id)
         if op.writes or _failed_on_arguments(run, step.id):
             verdict = _check_write(step, context, destinations, run)
             if verdict is not None:
                 if verdict.verified is not True:
                     return verdict
-                checked += 1
+                checked.add(step.id)
+                harm = _harm(guard, step, context)
+                if harm.ok is False:
+                    return ReplayCheck(False, harm.detail)
+                if harm.ok is None:
+                    doubts.append(harm.detail)
         recorded = run.steps.get(step.id)
         if step.id in overrides:
             context[step.id] = overrides[step.id]
         elif recorded is not None and recorded.status == "succeeded":
             context[step.id] = recorded.output
-    if checked == 0:
+    if not checked:
         return ReplayCheck(None, "no write could be checked against a destination schema")
-    return ReplayCheck(True, f"replayed on the recorded snapshots; {checked} write(s) accepted")
+    if guard is not None:
+        gone = guard.symptom(checked, context, spec)
+        if gone.ok is False:
+            return ReplayCheck(False, gone.detail)
+        if gone.ok is None:
+            doubts.append(gone.detail)
+    if doubts:
+        return ReplayCheck(None, f"not verified: {doubts[0]}")
+    return ReplayCheck(
+        True,
+        f"replayed on the recorded snapshots; {len(checked)} write(s) accepted, "
+        "no field dropped" + (", the failed rubrics pass" if guard and guard.rubrics else ""),
+    )
+
+
+def _harm(guard: Guard | None, step: StepSpec, context: dict[str, Any]) -> Verdict:
+    if guard is None:
+        return Verdict(True)
+    try:
+        args = evaluate_args(step.args, context)
+    except JMESPathError:
+        return Verdict(True)  # already refused by the write check
+    context[f"{step.id}.args"] = args
+    return guard.write(step.id, step.op, args)
 
 
 def _reads_unknown(step: StepSpec, context: dict[str, Any]) -> bool:

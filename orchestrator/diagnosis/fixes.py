@@ -11,48 +11,29 @@ Spec and data patches are replayed on the snapshots (:mod:`orchestrator.diagnosi
 from __future__ import annotations
 
 import difflib
-import json
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
+from orchestrator.diagnosis.data_patches import data_patch, duplicate_patch
+from orchestrator.diagnosis.fix_context import FixContext, escalate, with_check
 from orchestrator.diagnosis.fix_replay import (
     LengthLimit,
     ReplayCheck,
-    check_data_patch,
     check_spec_patch,
 )
-from orchestrator.diagnosis.snapshots import spec_lineage
 from orchestrator.spec.patch import PatchError, SpecText
 from orchestrator.spec.pipeline import (
-    LoadedPipeline,
     MapEntry,
     PipelineSpecError,
     parse_pipeline,
     step_expressions,
 )
-from orchestrator.tools.destinations import LiveDestinations
-from tracer.diagnose import Implicated, Localization, RunSnapshot
+from tracer.diagnose import Localization, RunSnapshot
 from tracer.diagnosis_model import ProposedFix
-from tracer.faults import FixKind
-from tracer.lineage import INPUT, OUTPUT, Lineage, Node, expression_reads
+from tracer.lineage import INPUT, OUTPUT, Node, expression_reads
+from tracer.schemas import renamed_field
 
 CLOSE = 0.5
 DEFAULT_LENGTH_CAP = 2000
-
-
-@dataclass(frozen=True)
-class FixContext:
-    pipeline: LoadedPipeline
-    run: RunSnapshot
-    destinations: LiveDestinations | None
-    failed_step: str | None
-    implicated: tuple[Implicated, ...] = ()
-    good: RunSnapshot | None = None
-
-    @cached_property
-    def lineage(self) -> Lineage:
-        return spec_lineage(self.pipeline.spec)
 
 
 def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
@@ -72,25 +53,41 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
             f"then replay from `{step}`.",
         )
     if fault == "duplicate_write":
-        return _duplicate_patch(finding, ctx)
+        return duplicate_patch(finding, ctx)
     if fault == "invalid_source_data":
-        return _data_patch(finding, ctx)
+        return data_patch(finding, ctx)
     try:
         patched = _spec_patch(finding, ctx)
     except (PatchError, KeyError, ValueError) as exc:
-        return _escalate(f"No safe spec change was found ({exc}).")
+        return escalate(f"No safe spec change was found ({exc}).")
     if patched is None or not patched[0].diff():
-        return _escalate(_escalate_reason(fault))
+        return escalate(_escalate_reason(fault))
     text, why = patched
     check = check_spec_patch(
-        text.text, ctx.pipeline.source, ctx.run, ctx.destinations, _length_limit(finding)
+        text.text,
+        ctx.pipeline.source,
+        ctx.run,
+        ctx.destinations,
+        _length_limit(finding),
+        ctx.guard,
     )
-    fix = _with_check("spec_patch", text.diff(), why, check)
+    if check.verified is True and _substitutes_value(finding):
+        # The destination no longer takes the value this record's inputs give; another
+        # option is a guess about meaning, which only a person can confirm.
+        check = ReplayCheck(
+            None,
+            "not verified: it writes another option than the one this record's inputs "
+            "give, which the destination no longer offers; a person confirms the substitute",
+        )
+    fix = with_check("spec_patch", text.diff(), why, check)
     return fix.model_copy(update={"patched_version": _version(text.text)})
 
 
-def _escalate(detail: str) -> ProposedFix:
-    return ProposedFix(kind="escalate", detail=detail)
+def _substitutes_value(finding: Localization) -> bool:
+    return finding.fault_class == "destination_schema_drift" and finding.reason in (
+        "accepted_before",
+        "option_gone",
+    )
 
 
 def _escalate_reason(fault: str) -> str:
@@ -100,15 +97,6 @@ def _escalate_reason(fault: str) -> str:
         "or the pipeline must read the new shape.",
         "payload_limit": "No transform step produces the oversized value; trim it at the source.",
     }.get(fault, "No automatic fix is known for this failure; a person must look.")
-
-
-def _with_check(kind: FixKind, patch: str, why: str, check: ReplayCheck) -> ProposedFix:
-    return ProposedFix(
-        kind=kind,
-        patch=patch,
-        verified=check.verified,
-        detail=f"{why} {check.detail[:1].upper()}{check.detail[1:]}.".replace("..", "."),
-    )
 
 
 def _tool(ctx: FixContext, step: str | None) -> str:
@@ -162,17 +150,41 @@ def _spec_path(ctx: FixContext, node: Node) -> tuple[str | int, ...]:
 
 
 def _rename_field(text: SpecText, focus: Node, ctx: FixContext) -> tuple[SpecText, str] | None:
+    if not focus.path:
+        return None
+    by_id = _renamed_by_id(focus, ctx)
+    if by_id is not None:
+        old, new, field_id = by_id
+        text.rename_key(_spec_path(ctx, focus), new)
+        return text, (
+            f"Write `{old}` as `{new}`: the destination renamed field `{field_id}` "
+            f"`{old}` → `{new}` since the last good run (same id)."
+        )
+    if focus.step in ctx.schemas_then and focus.step in ctx.schemas_now:
+        return None  # both snapshots are known and no field kept its id under a new name
     names = ctx.destinations.field_names(focus.step) if ctx.destinations else None
-    if not names or not focus.path:
+    if not names:
         return None
     used = {str(k) for k in (ctx.run.steps[focus.step].input or {}).get(str(focus.path[0]), {})}
     old = str(focus.path[-1])
     free = [n for n in names if n not in used]
-    new = _renamed_to(old, free, focus, ctx)
-    if new is None:
+    guess = _renamed_to(old, free, focus, ctx)
+    if guess is None:
         return None
-    text.rename_key(_spec_path(ctx, focus), new)
-    return text, f"Write `{old}` as `{new}`, the destination's field of that name now."
+    text.rename_key(_spec_path(ctx, focus), guess)
+    return text, f"Write `{old}` as `{guess}`, the destination's field of that name now."
+
+
+def _renamed_by_id(focus: Node, ctx: FixContext) -> tuple[str, str, str] | None:
+    """(old name, new name, field id) when the schema snapshots show the field written at
+    ``focus`` kept its id under another name."""
+    then, now = ctx.schemas_then.get(focus.step), ctx.schemas_now.get(focus.step)
+    if then is None or now is None:
+        return None
+    old = str(focus.path[-1])
+    new = renamed_field(then, now, old)
+    found = then.by_name(old)
+    return (old, new, found.id) if new is not None and found is not None else None
 
 
 def _renamed_to(old: str, free: list[str], focus: Node, ctx: FixContext) -> str | None:
@@ -230,8 +242,12 @@ def _fix_path(
 def _fix_kind(
     text: SpecText, focus: Node, finding: Localization, ctx: FixContext
 ) -> tuple[SpecText, str] | None:
-    """Read the sibling of the copied value that the destination takes (the email beside
-    the name)."""
+    """Fix the transform's date format when that is what makes the value the wrong kind;
+    else read the sibling of the copied value that the destination takes (the email
+    beside the name)."""
+    dated = _fix_date_format(text, focus, finding, ctx)
+    if dated is not None:
+        return dated
     links = ctx.lineage.sources(focus)
     written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
     if len(links) != 1 or written is None or ctx.destinations is None:
@@ -249,6 +265,31 @@ def _fix_kind(
             text.replace_token(_spec_path(ctx, focus), old, new)
             return text, f"Read `{new}`: the destination takes that, not `{old}`."
     return None
+
+
+ISO_DATE = "%Y-%m-%d"
+
+
+def _fix_date_format(
+    text: SpecText, focus: Node, finding: Localization, ctx: FixContext
+) -> tuple[SpecText, str] | None:
+    """The transform formats a date the destination's date field does not take: write it
+    as an ISO date instead (the smallest change, at the transform that is wrong)."""
+    written = next((i.node for i in finding.implicated if i.node.side == INPUT), None)
+    producer = _pure_producer_of(focus, ctx)
+    if written is None or producer is None or ctx.destinations is None:
+        return None
+    if ctx.destinations.kind_matches(written.step, written.path, "2026-01-31") is not True:
+        return None
+    entry = (ctx.pipeline.spec.step(producer.step).map or {}).get(str(producer.path[0]))
+    if not isinstance(entry, MapEntry) or not entry.date_format or entry.date_format == ISO_DATE:
+        return None
+    path = (*_spec_path(ctx, producer)[:4], "date_format")
+    text.replace_value(path, entry.date_format, ISO_DATE)
+    return text, (
+        f"Format `{producer.step}.{producer.path[0]}` as `{ISO_DATE}`: the destination's "
+        f"date field does not take `{entry.date_format}`."
+    )
 
 
 def _follow_renamed_source(
@@ -539,83 +580,3 @@ def _closest(value: str, options: list[str]) -> str | None:
 
 def _yaml_key(key: str) -> str | int:
     return int(key) if key.lstrip("-").isdigit() else key
-
-
-# --- data patches ---------------------------------------------------------------------
-
-
-def _data_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    focus = finding.focus
-    if focus is None:
-        return _refused_source_patch(finding, ctx)
-    snapshot = ctx.run.steps.get(focus.step)
-    if snapshot is None or focus.side != OUTPUT or snapshot.output is None:
-        return _escalate("The bad value came with the trigger; correct the request and run again.")
-    obj = _object_id(snapshot.input, snapshot.output)
-    path = ".".join(str(p) for p in focus.path)
-    tool = snapshot.op.split(".")[0]
-    checked = [
-        (
-            value,
-            note,
-            check_data_patch(
-                ctx.pipeline.spec, ctx.run, ctx.destinations, focus.step, focus.path, value
-            ),
-        )
-        for value, note in _data_candidates(finding, focus, path, obj, tool)
-    ]
-    # The first that the replay accepts, else the last.
-    value, note, check = next((c for c in checked if c[2].verified is not False), checked[-1])
-    patch = json.dumps(
-        {"tool": tool, "object": obj, "field": path, "set": value}, ensure_ascii=False
-    )
-    return _with_check("data_patch", patch, f"{note} Then replay from `{focus.step}`.", check)
-
-
-def _data_candidates(
-    finding: Localization, focus: Node, path: str, obj: str, tool: str
-) -> list[tuple[Any, str]]:
-    """Values to try in the source record: clear a bad value; give a missing one a value
-    of the form the last good run had (the person supplies the real one)."""
-    item = next((i for i in finding.implicated if i.node == focus), None)
-    good = item.good if item is not None else None
-    missing = item is None or item.now is None
-    tries: list[tuple[Any, str]] = []
-    if not missing:
-        tries.append((None, f"Clear the bad `{path}` on {obj} in {tool}."))
-    if good is not None:
-        tries.append((good, f"Give `{path}` on {obj} in {tool} a value like {good!r}."))
-    return tries or [(None, f"Correct `{path}` on {obj} in {tool}.")]
-
-
-def _refused_source_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    """The read step refused the tool's answer: nothing was recorded to replay."""
-    snapshot = ctx.run.steps.get(finding.onset_step or "")
-    error = snapshot.errors[-1] if snapshot and snapshot.errors else None
-    if snapshot is None or error is None or not error.field:
-        return _escalate("The source holds a bad value; a person must correct it.")
-    tool = snapshot.op.split(".")[0]
-    obj = _object_id(snapshot.input, None)
-    patch = json.dumps({"tool": tool, "object": obj, "field": error.field, "set": None})
-    why = f"Correct or clear `{error.field}` on {obj} in {tool}, then replay."
-    return ProposedFix(kind="data_patch", patch=patch, verified=None, detail=why)
-
-
-def _object_id(inputs: Any, output: Any) -> str:
-    for source in (output, inputs):
-        if isinstance(source, dict):
-            for key in ("identifier", "id", "key"):
-                if source.get(key):
-                    return str(source[key])
-    return "the source record"
-
-
-def _duplicate_patch(finding: Localization, ctx: FixContext) -> ProposedFix:
-    step = finding.onset_step or ctx.failed_step or "?"
-    patch = json.dumps({"step": step, "action": "delete_duplicates"})
-    return ProposedFix(
-        kind="data_patch",
-        patch=patch,
-        detail=f"A write of `{step}` was stored twice after a timeout: "
-        "delete the copy, keep the first.",
-    )

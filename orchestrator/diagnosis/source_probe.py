@@ -37,6 +37,19 @@ async def probe_sources(
     return probes
 
 
+async def probe_own(clients: ToolClients, run: RunSnapshot) -> dict[str, Probe]:
+    """Every read step of ``run`` read again now with its own arguments: what the source
+    holds for *this* record today (a data patch may take its value from there)."""
+    ops = StepActivities(clients).by_op()
+    probes: dict[str, Probe] = {}
+    for step in run.steps.values():
+        method = ops.get(step.op)
+        if step.kind != "read" or method is None or step.input is None:
+            continue
+        probes[step.step] = await _reread(method, step.step, step.op, step.input)
+    return probes
+
+
 async def _reread(method: Any, step: str, op: str, args: Any) -> Probe:
     call = StepCall(
         run_id="probe",

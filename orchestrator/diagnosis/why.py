@@ -46,11 +46,18 @@ def render_diagnosis(console: Console, diagnosis: Diagnosis) -> None:
     console.print(Panel(_summary(diagnosis), title=f"why {diagnosis.run_id}", expand=False))
     if diagnosis.evidence.implicated:
         console.print(_implicated_table(diagnosis))
+    for change in diagnosis.evidence.schema_diff:
+        console.print(f"[bold]Schema since the last good run:[/] {change}")
+    for rank, hypothesis in enumerate(diagnosis.hypotheses, start=1):
+        console.print(
+            f"  hypothesis {rank}: {hypothesis.fault_class} at `{hypothesis.onset_step}` "
+            f"({hypothesis.score:.2f}) {hypothesis.why}"
+        )
     fix = diagnosis.proposed_fix
     verdict = {
         True: "[green]verified[/]",
         False: "[red]refuted[/]",
-        None: "[yellow]not verifiable offline[/]",
+        None: "[yellow]not verified[/]",
     }
     console.print(f"[bold]Proposed fix:[/] {fix.kind} ({verdict[fix.verified]}) {fix.detail}")
     if fix.patch:

@@ -42,7 +42,10 @@ MESSAGE_ARGS = ("channel", "text")
 
 def pipeline_params(spec: PipelineSpec) -> PipelineParams:
     """The rubrics' view of ``spec``."""
-    steps = [_step_params(step) for step in spec.steps]
+    steps = [
+        _step_params(step).model_copy(update={"read_paths": _read_paths(spec, step)})
+        for step in spec.steps
+    ]
     source = next((s.id for s in steps if s.reads), None)
     messages = [_message(step) for step in spec.steps if _is_message(step)]
     message_ids = {m.step for m in messages}
@@ -73,6 +76,20 @@ def _step_params(step: StepSpec) -> StepParams:
         timeout_ms=int(step.timeout_seconds * 1000),
         projections=_projections(step),
     )
+
+
+def _read_paths(spec: PipelineSpec, source: StepSpec) -> list[tuple[str | int, ...]]:
+    """The scalar paths of ``source``'s output that other steps read (no list items):
+    where a vanished field would be hidden by a default or a mapping downstream."""
+    found: dict[tuple[str | int, ...], None] = {}
+    for step in spec.steps:
+        if step.id == source.id:
+            continue
+        for _, expression in step_expressions(step):
+            for path in expression_reads(expression).reads:
+                if len(path) > 1 and path[0] == source.id and ANY_ITEM not in path:
+                    found.setdefault(tuple(path[1:]), None)
+    return list(found)
 
 
 def _projections(step: StepSpec) -> list[tuple[str | int, ...]]:

@@ -19,14 +19,21 @@ from temporalio.exceptions import ApplicationError
 from orchestrator.qc.params import pipeline_params
 from orchestrator.spec.ops import QC_REVIEW_OP, QcReviewArgs
 from orchestrator.spec.pipeline import PipelineSpec, parse_pipeline
-from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence, WriteEvidence
+from rubrics.evidence import (
+    PipelineParams,
+    RunEvidence,
+    StepEvidence,
+    WriteEvidence,
+    path_key,
+    path_kind,
+)
 from rubrics.judge import Judge
 from rubrics.model import Outcome, RubricResult
 from rubrics.reading import concept_values
 from rubrics.review import coverage, review
 from tracer.run_model import RecordedRun, RecordedStep, read_run
 from tracer.steps import StepCall, StepReturn
-from tracer.store import RubricResultRecord, RunRecord, TraceStore
+from tracer.store import RubricResultRecord, RunRecord, RunStatus, TraceStore
 
 EARLIER_RUNS = 500
 """How many earlier runs of the pipeline are searched for runs on the same trigger."""
@@ -64,7 +71,34 @@ def run_evidence(
         steps=steps,
         planned=planned or {},
         recent=_recent(store, others, params),
+        read_history=_read_history(store, earlier, params),
     )
+
+
+READ_HISTORY = 8
+"""How many recent good runs say what a read step's fields usually are."""
+
+
+def _read_history(
+    store: TraceStore, earlier: list[RunRecord], params: PipelineParams | None
+) -> dict[str, list[dict[str, str]]]:
+    """Per read step, the JSON kind at each read path in the recent good runs."""
+    reads = [s for s in (params.steps if params else []) if s.reads and s.read_paths]
+    if not reads:
+        return {}
+    good = [r for r in earlier if r.status == RunStatus.SUCCEEDED][:READ_HISTORY]
+    history: dict[str, list[dict[str, str]]] = {}
+    for run in good:
+        recorded = read_run(store, run)
+        for params_step in reads:
+            step = recorded.step(params_step.id)
+            if step is None or step.last.output_hash is None:
+                continue
+            output = recorded.output(step)
+            history.setdefault(params_step.id, []).append(
+                {path_key(p): path_kind(output, p) for p in params_step.read_paths}
+            )
+    return history
 
 
 def _steps(run: RecordedRun) -> list[StepEvidence]:

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from tracer.steps import StepCall, StepReturn
 
 RECORD_RUN_ACTIVITY = "steptrace.record_run"
+RECORD_SCHEMAS_ACTIVITY = "steptrace.record_schemas"
 DIAGNOSE_ACTIVITY = "steptrace.diagnose"
 REUSE_ACTIVITY = "reuse_recorded_output"
 """A replayed step's recorded output handed back (captured, so the replay's trace is whole)."""
@@ -134,6 +135,7 @@ class PipelineWorkflow:
                 )
             except (ActivityError, StepArgumentsError) as err:
                 await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
+                await _record_schemas(event.run_id)
                 await _after_failure(spec, event.run_id, params)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
@@ -147,9 +149,11 @@ class PipelineWorkflow:
                 await _record(
                     event.model_copy(update={"status": "qc_failed", "failed_step": step.id})
                 )
+                await _record_schemas(event.run_id)
                 await _after_failure(spec, event.run_id, params)
                 outputs = {k: v for k, v in context.items() if k != "trigger"}
                 return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
+        await _record_schemas(event.run_id)
         await _record(event.model_copy(update={"status": "succeeded"}))
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
@@ -273,6 +277,22 @@ async def _record(event: RunEvent) -> None:
         # cause) instead of leaving it running forever, untraced.
         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=20),
     )
+
+
+async def _record_schemas(run_id: str) -> None:
+    """Record the schemas the run depended on (evidence for a later diagnosis); a schema
+    that cannot be read never fails the run."""
+    if not workflow.patched("record-schemas"):
+        return
+    try:
+        await workflow.execute_activity(
+            RECORD_SCHEMAS_ACTIVITY,
+            run_id,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+    except ActivityError as err:
+        workflow.logger.warning("schemas of %s not recorded: %s", run_id, _cause(err))
 
 
 async def _after_failure(spec: PipelineSpec, run_id: str, params: PipelineInput) -> None:

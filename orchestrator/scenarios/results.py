@@ -18,6 +18,7 @@ class FixView(BaseModel):
     kind: FixKind
     patch: str | None = None
     verified: bool | None = None
+    detail: str = ""
 
 
 class DiagnosisView(BaseModel):
@@ -54,6 +55,14 @@ class Baselines(BaseModel):
     last_good_run: str | None = None
 
 
+class Recovery(BaseModel):
+    """Whether the proposed fix, applied and run against the faulted sandbox, wrote what a
+    fault-free twin run of the same trigger wrote (``None``: not checked)."""
+
+    recovers: bool | None = None
+    detail: str = ""
+
+
 class RunResult(BaseModel):
     index: int
     run_id: str
@@ -64,6 +73,7 @@ class RunResult(BaseModel):
     qc: QcView
     steps: list[StepAttempts] = Field(default_factory=list)
     baselines: Baselines | None = None
+    recovery: Recovery | None = None
 
 
 class ExpectationScore(BaseModel):
@@ -95,7 +105,9 @@ def diagnosis_view(diagnosis: Diagnosis | None) -> DiagnosisView | None:
         onset_step=diagnosis.onset_step,
         fault_class=diagnosis.fault_class,
         explanation=diagnosis.explanation,
-        proposed_fix=FixView(kind=fix.kind, patch=fix.patch, verified=fix.verified),
+        proposed_fix=FixView(
+            kind=fix.kind, patch=fix.patch, verified=fix.verified, detail=fix.detail
+        ),
     )
 
 
@@ -116,7 +128,11 @@ def score(expectations: Iterable[Expectation], runs: list[RunResult]) -> Score:
     scored: list[ExpectationScore] = []
     totals = {name: {"right": 0, "of": 0} for name in SCORED_FIELDS}
     for expected in expectations:
-        wanted = expected.model_dump(exclude={"run"}, exclude_none=True)
+        wanted = {
+            name: value
+            for name, value in expected.model_dump(exclude={"run"}, exclude_none=True).items()
+            if name in SCORED_FIELDS  # notes for the benchmark (``recoverable``) score nothing
+        }
         run = by_index.get(expected.run)
         actual = actual_values(run) if run else dict.fromkeys(SCORED_FIELDS)
         matched = {name: actual.get(name) == value for name, value in wanted.items()}

@@ -43,12 +43,15 @@ async def run_scenario(
     temporal_address: str | None = None,
     database_url: str | None = None,
     progress: Progress | None = None,
+    check_recovery: bool = False,
 ) -> ScenarioResult:
     """Run every run of ``scenario`` on a fresh stack; diagnose failures; score.
 
     ``temporal_address`` shares one Temporal server between many scenarios (the
     benchmark); by default the environment's or an embedded dev server is used.
     ``database_url`` defaults to a SQLite file in a temporary folder, deleted after.
+    ``check_recovery`` applies every proposed spec patch and compares what it writes with
+    a fault-free twin (:mod:`orchestrator.scenarios.recovery`; the benchmark's check).
     """
     say = progress or (lambda _message: None)
     async with (
@@ -62,6 +65,11 @@ async def run_scenario(
             result = await stack.run(index, trigger)
             say(f"{scenario.spec.name}: run {index}: {_outcome(result)}")
             results.append(result)
+        if check_recovery:
+            from orchestrator.scenarios.recovery import check_recovery as recover
+
+            say(f"{scenario.spec.name}: checking the proposed fixes against a fault-free twin")
+            results = await recover(scenario, stack, results, triggers, temporal_address)
     return ScenarioResult(
         scenario=scenario.spec.name,
         file=str(scenario.path),

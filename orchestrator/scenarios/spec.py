@@ -76,6 +76,9 @@ class Expectation(_Strict):
     onset_step: str | None = None
     fault_class: FaultClass | None = None
     fix_kind: FixKind | None = None
+    recoverable: bool | None = None
+    """``false`` when no fix can write what a fault-free twin writes (the destination no
+    longer holds that value at all); the benchmark's recovery figure leaves it out."""
 
 
 class ScenarioSpec(_Strict):
@@ -86,6 +89,9 @@ class ScenarioSpec(_Strict):
     runs: RunsSpec
     faults: list[dict[str, Any]] = Field(default_factory=list)
     expect: list[Expectation] = Field(default_factory=list)
+    twin_pipeline: str | None = None
+    """For a scenario whose fault is a pipeline bug: the pipeline as it should be, which
+    the fault-free twin of the recovery check runs (default: ``pipeline`` itself)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class LoadedScenario:
     faults: tuple[Fault, ...]
     pipeline: LoadedPipeline
     path: Path
+    twin: LoadedPipeline | None = None
+    """The fault-free twin's pipeline when the scenario names one (``twin_pipeline``)."""
 
 
 # ---------------------------------------------------------------------------- loading
@@ -118,7 +126,12 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     faults = _faults(path)
     pipeline = _pipeline(spec, path, lines)
     _check_expectations(spec, pipeline.spec, path, lines)
-    return LoadedScenario(spec=spec, faults=tuple(faults), pipeline=pipeline, path=path)
+    twin = (
+        _pipeline(spec.model_copy(update={"pipeline": spec.twin_pipeline}), path, lines)
+        if spec.twin_pipeline
+        else None
+    )
+    return LoadedScenario(spec=spec, faults=tuple(faults), pipeline=pipeline, path=path, twin=twin)
 
 
 def _read(path: Path) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from temporalio.client import Client
 
 from orchestrator.diagnosis.diagnoser import Diagnoser
+from orchestrator.diagnosis.schema_record import SchemaRecorder
 from orchestrator.humanloop.escalation.activities import EscalationActivities
 from orchestrator.humanloop.escalation.group import AlertGroupActivities, AlertGroupWorkflow
 from orchestrator.humanloop.escalation.starter import TemporalActions
@@ -53,6 +54,7 @@ def product_activities(
         RunRecorder(store, committer).record_run,
         QcActivities(store, judge).review,
         Diagnoser(store, clients, temporal_ui).diagnose,
+        SchemaRecorder(store, clients).record_schemas,
         reuse_recorded_output,
         *RollbackActivities(store, clients).all(),
         *_escalation_activities(client, task_queue, store, clients),

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.errors import ConnectorError
 from orchestrator.tools.clients import ToolClients
+from tracer.schemas import ContainerSchema, FieldSchema, Option
 
 FIELD_ARGS = {
     "airtable.upsert_record": "fields",
@@ -72,6 +73,8 @@ class LiveDestinations:
 
     by_step: dict[str, StepSchema] = field(default_factory=dict)
     ops: dict[str, str] = field(default_factory=dict)
+    schemas: dict[str, ContainerSchema] = field(default_factory=dict)
+    """The same schemas with the tools' stable ids, by step (the evidence a run records)."""
 
     def options(self, step: str, path: tuple[str | int, ...]) -> list[str] | None:
         schema = self.by_step.get(step)
@@ -124,31 +127,82 @@ async def load_destinations(
     live = LiveDestinations()
     for step, (op, args) in writes.items():
         live.ops[step] = op
+        if op not in FIELD_ARGS and op not in CHANNEL_OPS:
+            continue  # no argument of it is checked against a schema; the run recorded it
         try:
-            schema = await _schema(clients, op, args)
+            schema = await fetch_schema(clients, op, args)
         except ConnectorError:
             continue
         if schema is not None:
-            live.by_step[step] = schema
+            live.schemas[step] = schema
+            if op in FIELD_ARGS or op in CHANNEL_OPS:  # the ops whose arguments it checks
+                live.by_step[step] = step_schema(op, schema)
     return live
 
 
-async def _schema(clients: ToolClients, op: str, args: dict[str, Any]) -> StepSchema | None:
-    if op.startswith("airtable.") and op in FIELD_ARGS:
+async def fetch_schemas(
+    clients: ToolClients, steps: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, ContainerSchema]:
+    """The schema every step depended on (read or write), by step; unreachable ones are
+    left out, never guessed."""
+    found: dict[str, ContainerSchema] = {}
+    for step, (op, args) in steps.items():
+        try:
+            schema = await fetch_schema(clients, op, args)
+        except (ConnectorError, KeyError):
+            continue
+        if schema is not None:
+            found[step] = schema
+    return found
+
+
+def step_schema(op: str, schema: ContainerSchema) -> StepSchema:
+    """The checks a write step's arguments face, from its container's schema."""
+    if op in CHANNEL_OPS:
+        channels = schema.by_name("channel")
+        return StepSchema(channels=channels.option_names() if channels else ())
+    return StepSchema(
+        fields={f.name: FieldRule(f.name, f.type, f.option_names()) for f in schema.fields}
+    )
+
+
+async def fetch_schema(
+    clients: ToolClients, op: str, args: dict[str, Any]
+) -> ContainerSchema | None:
+    """The schema of the container ``op`` works on, with the tool's stable ids."""
+    tool = op.split(".")[0]
+    if tool == "airtable" and "table" in args:
         base = await clients.airtable_base(args.get("base"))
         table = await clients.airtable.get_table_schema(base, str(args["table"]))
-        rules = {
-            f.name: FieldRule(f.name, f.type, tuple(c.name for c in f.choices))
+        fields = tuple(
+            FieldSchema(f.id, f.name, f.type, tuple(Option(c.id, c.name) for c in f.choices))
             for f in table.fields
-        }
-        return StepSchema(fields=rules)
-    if op == "monday.upsert_item":
+        )
+        return ContainerSchema("airtable", f"{base}/{table.id}", fields)
+    if tool == "monday" and ("board" in args or op == "monday.upsert_item"):
         board = await clients.monday.get_board(await clients.monday_board(args.get("board")))
-        rules = {c.title: FieldRule(c.title, c.type, tuple(c.label_names())) for c in board.columns}
-        return StepSchema(fields=rules)
-    if op in CHANNEL_OPS:
+        columns = tuple(
+            FieldSchema(
+                c.id, c.title, c.type, tuple(Option(str(lb.index), lb.label) for lb in c.labels)
+            )
+            for c in board.columns
+        )
+        return ContainerSchema("monday", str(board.id), columns)
+    if tool == "slack" and op in CHANNEL_OPS:
         channels = await clients.slack.list_channels(exclude_archived=True)
-        return StepSchema(channels=tuple(c.name for c in channels))
+        options = tuple(Option(c.id, c.name) for c in channels)
+        channel = FieldSchema("channels", "channel", "channel", options)
+        return ContainerSchema("slack", "channels", (channel,))
+    if tool == "linear":
+        states = await clients.linear.list_workflow_states()
+        labels = await clients.linear.list_labels()
+        state = FieldSchema("state", "state", "status", tuple(Option(s.id, s.name) for s in states))
+        label_options = tuple(Option(lb.id, lb.name) for lb in labels)
+        return ContainerSchema(
+            "linear",
+            "workspace",
+            (state, FieldSchema("labels", "labels", "multipleSelects", label_options)),
+        )
     return None
 
 

@@ -95,8 +95,12 @@ async def test_a_removed_monday_label_is_destination_drift_and_the_patch_is_chec
         "destination_schema_drift",
     )
     assert diagnosis.proposed_fix.kind == "spec_patch"
-    assert diagnosis.proposed_fix.verified is True
-    assert offline.proposed_fix.verified is None, "without live schemas nothing is claimed"
+    # No remaining label is close to "Triage": the patch maps it to nothing, which writes
+    # Status empty. Accepted by Monday, but data dropped: never verified.
+    assert diagnosis.proposed_fix.verified is False
+    assert "would write `Status` empty (data dropped)" in diagnosis.proposed_fix.detail
+    assert any("no longer offers `Triage`" in c for c in diagnosis.evidence.schema_diff)
+    assert offline.proposed_fix.verified is not True, "without live schemas nothing is claimed"
 
 
 async def test_a_revoked_token_asks_for_a_credential_and_an_outage_for_a_retry(
@@ -110,3 +114,36 @@ async def test_a_revoked_token_asks_for_a_credential_and_an_outage_for_a_retry(
     assert (diagnosis.onset_step, diagnosis.fault_class) == ("notify_slack", "auth")
     assert diagnosis.proposed_fix.kind == "credential"
     assert diagnosis.proposed_fix.verified is None
+
+
+async def test_a_rename_is_found_by_field_id_and_the_schema_diff_is_shown(
+    make_stack: StackFactory, reference: LoadedPipeline
+) -> None:
+    fault = Fault(
+        service="airtable", kind="rename_field", target="Priority", to="Urgency", from_run=3
+    )
+    async with make_stack(faults=[fault]) as stack:
+        diagnosis = await third_run_diagnosis(stack, reference)
+        assert stack.store is not None
+        recorded = stack.store.run_schemas(diagnosis.run_id)
+    assert "upsert_airtable" in recorded, "every run records the schemas it depended on"
+    assert any("renamed `Priority` → `Urgency`" in c for c in diagnosis.evidence.schema_diff)
+    fix = diagnosis.proposed_fix
+    assert fix.kind == "spec_patch" and fix.verified is True, fix
+    assert fix.patch is not None and "+        Urgency: normalize.priority" in fix.patch
+    assert "same id" in fix.detail
+    assert diagnosis.confidence is not None and diagnosis.confidence >= 0.9
+
+
+async def test_a_dropped_destination_field_is_never_a_verified_fix(
+    make_stack: StackFactory, reference: LoadedPipeline
+) -> None:
+    fault = Fault(service="airtable", kind="drop_field", target="Priority", from_run=3)
+    async with make_stack(faults=[fault]) as stack:
+        diagnosis = await third_run_diagnosis(stack, reference)
+    assert diagnosis.fault_class == "destination_schema_drift"
+    assert any("removed" in c for c in diagnosis.evidence.schema_diff)
+    fix = diagnosis.proposed_fix
+    assert fix.verified is not True, "stopping to write a field drops data"
+    if fix.kind == "spec_patch":
+        assert "data dropped" in fix.detail or "no longer write" in fix.detail, fix

@@ -170,7 +170,11 @@ CASES = [(rid, fn) for rid, fns in BREAK.items() for fn in fns]
 
 def test_every_deterministic_rubric_has_a_failing_case() -> None:
     deterministic = {r.id for r in RUBRICS if r.kind == "deterministic"}
-    separately = {"integrity.backlink_recorded", "process.projections_resolve"}
+    separately = {
+        "integrity.backlink_recorded",
+        "process.projections_resolve",
+        "process.reads_still_there",
+    }
     assert deterministic - separately == set(BREAK)
 
 
@@ -309,3 +313,73 @@ def test_projections_resolve_fails_when_no_item_has_the_field_any_more() -> None
         "output",
         ("items", "*", "values", "Status"),
     )
+
+
+def triage_read(due: Any, history: list[dict[str, str]]) -> RunEvidence:
+    """A linear-triage-sync run whose issue carries ``due_date=due``, with read history."""
+    issue = {"identifier": "ENG-1", "title": "t", "priority": 2, "due_date": due}
+    if due is MISSING_KEY:
+        del issue["due_date"]
+    return RunEvidence(
+        run_id="triage/1",
+        pipeline="linear-triage-sync",
+        trigger={"issue": "ENG-1"},
+        steps=[
+            StepEvidence(
+                id="fetch_issue",
+                op="linear.get_issue",
+                index=0,
+                input={"id": "ENG-1"},
+                output=issue,
+                status="succeeded",
+            )
+        ],
+        read_history={"fetch_issue": history},
+    )
+
+
+MISSING_KEY = object()
+
+
+@pytest.mark.parametrize(
+    ("due", "was", "outcome"),
+    [
+        ("2026-12-01", ["string"] * 3, Outcome.PASS),
+        (None, ["string"] * 5, Outcome.FAIL),  # vanished, a default would hide it
+        (None, ["string"] * 3, Outcome.NOT_APPLICABLE),  # a null may be optional data
+        (MISSING_KEY, ["string"] * 3, Outcome.FAIL),
+        (20261201, ["string"] * 3, Outcome.FAIL),  # another kind
+        (None, ["string", "null", "string"], Outcome.NOT_APPLICABLE),  # optional data
+        (None, ["string"] * 2, Outcome.NOT_APPLICABLE),  # too little history to judge
+    ],
+)
+def test_reads_still_there_catches_a_field_a_default_would_hide(
+    due: Any, was: list[str], outcome: Outcome
+) -> None:
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    assert ("due_date",) in params.step("fetch_issue").read_paths  # type: ignore[union-attr]
+    history = [{"due_date": kind} for kind in was]
+    [result] = review(triage_read(due, history), params, select=["process.reads_still_there"])
+    if outcome == Outcome.NOT_APPLICABLE:
+        assert result.outcome != Outcome.FAIL, result
+    else:
+        assert result.outcome == outcome, result
+    if outcome == Outcome.FAIL:
+        assert result.evidence[0].path == "fetch_issue.due_date"
+
+
+def test_reads_still_there_takes_an_absent_parent_for_optional_data() -> None:
+    """An issue with no assignee has no assignee email: null, not a vanished field."""
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    evidence = triage_read("2026-12-01", [{"due_date": "string"}] * 3)
+    fetch = evidence.steps[0]
+    output = {**fetch.output, "assignee": None}
+    history = [{"due_date": "string", "assignee.email": "string"}] * 6
+    evidence = evidence.model_copy(
+        update={
+            "steps": [fetch.model_copy(update={"output": output})],
+            "read_history": {"fetch_issue": history},
+        }
+    )
+    [result] = review(evidence, params, select=["process.reads_still_there"])
+    assert result.outcome != Outcome.FAIL, result

@@ -18,6 +18,7 @@ from orchestrator.scenarios import (
     load_scenario,
     score,
 )
+from orchestrator.scenarios.results import Recovery
 from tests.scenarios.conftest import ScenarioWriter
 
 SCENARIO = """\
@@ -142,8 +143,24 @@ def test_the_benchmark_scores_failed_runs_against_truth_and_baselines(
     assert [row["run"] for row in figures["failures"]] == [3, 4]
     assert figures["scenarios"][0]["onset_right"] is True
     assert figures["scenarios"][0]["class_right"] is False
-    assert budgets_met(figures) == {"onset": True, "class": False, "verified": False}
-    assert "class accuracy 0.5 (budget >= 0.9: MISSED)" in summary(figures)
+    assert budgets_met(figures) == {
+        "onset": True,
+        "class": False,
+        "verified": False,
+        "recovers": False,
+        "harmless": True,
+    }
+    assert "class accuracy 0.5 (budget >= 0.95: MISSED)" in summary(figures)
+
+    # A verified fix that, applied against the faulted sandbox, does not write what the
+    # fault-free twin wrote is harmful; an unverified one that fails is merely no fix.
+    failing = [
+        run.model_copy(update={"recovery": Recovery(recovers=False, detail="x")}) for run in RUNS
+    ]
+    figures = score_scenarios([result.model_copy(update={"runs": failing})], [scenario])
+    assert figures["harmful_verified"] == ["tiny"]
+    assert budgets_met(figures)["harmless"] is False
+    assert "harmful verified fixes 1 (budget 0: MISSED)" in summary(figures)
 
 
 def test_first_diff_is_the_first_step_whose_output_is_new_or_missing() -> None:

@@ -284,3 +284,18 @@ def test_a_source_value_the_value_map_does_not_know_is_bad_source_data() -> None
     assert (finding.onset_step, finding.fault_class) == ("read", "invalid_source_data")
     known = run({**GOOD_SOURCE, "priority": 3}, level="Low")
     assert locate(known, rubric, mapped, GOOD).fault_class == "mapping_error"
+
+
+def test_path_forms_the_docs_allow_read_the_same() -> None:
+    """``x[]`` and ``x[*]`` are one level of items; nested projections keep their paths."""
+    from tracer.lineage import expression_reads
+
+    star = expression_reads("s.records[*].fields.Name").reads
+    assert expression_reads("s.records[].fields.Name").reads == star
+    assert expression_reads("s.items[].{n: name, s: values.Status}").reads == (
+        ("s", "items", "*", "name"),
+        ("s", "items", "*", "values", "Status"),
+    )
+    assert expression_reads("s.records[*].fields.Tags[]").reads == (
+        ("s", "records", "*", "fields", "Tags", "*"),
+    )

@@ -42,6 +42,7 @@ TABLES = {
     "diagnosis",
     "rubric_result",
     "human_action",
+    "run_schema",
 }
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "PipelineVersion",
     "RubricResultRow",
     "Run",
+    "RunSchema",
     "StepAttempt",
     "UTCDateTime",
     "utcnow",
@@ -131,6 +132,20 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_step: str | None = None
+
+
+class RunSchema(SQLModel, table=True):
+    """Which schema snapshot (a payload, by hash) a run's step depended on.
+
+    The schema itself is a content-addressed payload: an unchanged schema is stored once
+    and costs each later run only this row."""
+
+    __tablename__ = "run_schema"
+
+    run_id: str = Field(primary_key=True, foreign_key="run.run_id")
+    step_id: str = Field(primary_key=True)
+    schema_hash: str = Field(foreign_key="payload.hash", max_length=HASH)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class StepAttempt(SQLModel, table=True):

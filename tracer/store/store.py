@@ -38,6 +38,7 @@ from tracer.store.models import (
     PipelineVersion,
     RubricResultRow,
     Run,
+    RunSchema,
     StepAttempt,
     utcnow,
 )
@@ -453,6 +454,33 @@ class TraceStore(StoreBase):
                 if row is not None:
                     newest.append(_run_record(row))
         return max(newest, key=lambda r: r.started_at, default=None)
+
+    # ------------------------------------------------------------------ schemas a run depended on
+
+    def add_run_schemas(self, run_id: str, schemas: dict[str, EncodedPayload]) -> None:
+        """Link ``run_id``'s steps to the schema snapshots they depended on (by step id).
+
+        Schemas are payloads: one already stored is not stored again. Recording the same
+        step twice keeps the first link (a retried activity is a no-op)."""
+        if not schemas:
+            return
+        payload_rows = self._new_payload_rows(schemas.values())
+        now = utcnow()
+        links = [
+            {"run_id": run_id, "step_id": step, "schema_hash": p.hash, "created_at": now}
+            for step, p in schemas.items()
+        ]
+        with self._write() as session:
+            self._insert_ignore(session, Payload, payload_rows)
+            self._insert_ignore(session, RunSchema, links)
+        self._mark_known(r["hash"] for r in payload_rows)
+
+    def run_schemas(self, run_id: str) -> dict[str, Any]:
+        """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
+        query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
+        with self._read() as session:
+            rows = list(session.exec(query))
+        return {step: self.get_payload(hash) for step, hash in rows}
 
     # ------------------------------------------------------------------ diagnoses, QC, audit
 

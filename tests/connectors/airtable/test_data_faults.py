@@ -187,3 +187,15 @@ async def test_concurrent_edit_after_our_write(
     assert write.after is not None
     assert write.after["fields"]["Priority"] == "Low"
     assert now.fields["Priority"] == "Urgent"
+
+
+async def test_a_renamed_field_keeps_its_id(
+    client: AirtableClient, base_id: str, sandbox: Sandbox
+) -> None:
+    table = "Intake"
+    before = {f.name: f.id for f in (await client.get_table_schema(base_id, table)).fields}
+    name = next(iter(before))
+    sandbox.add_faults([Fault(service="airtable", kind="rename_field", target=name, to="Renamed")])
+    after = {f.name: f.id for f in (await client.get_table_schema(base_id, table)).fields}
+    assert name not in after
+    assert after["Renamed"] == before[name], "Airtable keeps a field's id on rename"

@@ -195,3 +195,13 @@ async def test_concurrent_edit_before_our_write(
     assert before["column_values"]["priority"]["label"] != "Critical"
     assert after["column_values"]["priority"]["label"] == "Critical"
     assert after["column_values"]["date4"]["text"] == "2027-01-04"
+
+
+async def test_a_renamed_column_keeps_its_id(
+    monday: MondayClient, sandbox: Sandbox, board_id: int
+) -> None:
+    before = {c.title: c.id for c in (await monday.get_board(board_id)).columns}
+    sandbox.add_faults([fault("rename_field", target="Priority", to="Urgency")])
+    after = {c.title: c.id for c in (await monday.get_board(board_id)).columns}
+    assert "Priority" not in after
+    assert after["Urgency"] == before["Priority"], "Monday keeps a column's id on rename"
