@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -53,6 +54,7 @@ from orchestrator.humanloop.alerts import (
 )
 from orchestrator.humanloop.bot_gate import SlackGate
 from orchestrator.humanloop.bot_http import EVENTS_PATH, BotApp, bind, http_server
+from orchestrator.humanloop.console_link import ConsoleConfigError, console_link
 from orchestrator.humanloop.escalation.model import ActionRequest
 from orchestrator.runtime.connection import connect
 from orchestrator.runtime.escalation_handoff import escalation_workflow_id
@@ -63,6 +65,7 @@ SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
 COMMAND = "/steptrace"
 USAGE = (
     "Usage: `/steptrace why <run|latest>` · `/steptrace runs` · `/steptrace rollback <run> <step>`"
+    " · `/steptrace console`"
 )
 _RUNS_SHOWN = 10
 
@@ -179,6 +182,8 @@ class SteptraceBot:
             text = await asyncio.to_thread(self._runs_text)
         elif words[:1] == ["rollback"] and len(words) == 3:
             text = await self._command_rollback(words[1], words[2], user, channel)
+        elif words == ["console"]:
+            text = _console_answer(user)
         else:
             text = USAGE
         if text:
@@ -322,6 +327,15 @@ async def local_bot(
     finally:
         server.should_exit = True
         await serving
+
+
+def _console_answer(user: str) -> str:
+    """A one-time sign-in link to the console for this Slack user (only they see it)."""
+    try:
+        link = console_link(os.environ, user)
+    except ConsoleConfigError as exc:
+        return f"The console is not set up here: {exc}"
+    return f"Your sign-in link to the steptrace console (one use, 5 minutes): {link}"
 
 
 def _button_run(value: str) -> str | None:

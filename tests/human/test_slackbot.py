@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -28,6 +29,9 @@ from orchestrator.humanloop.bot import (
     bot_config,
     http_server,
 )
+from orchestrator.humanloop.console_link import SECRET_ENV as CONSOLE_SECRET_ENV
+from orchestrator.humanloop.console_link import URL_ENV as CONSOLE_URL_ENV
+from orchestrator.humanloop.console_link import LinkRefused, LinkSigner
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.slack_delivery import (
     click_body,
@@ -257,3 +261,22 @@ def test_steptrace_bot_exits_with_the_reason_when_the_secret_is_missing(
     result = CliRunner().invoke(cli_app, ["bot", "--port", "0"])
     assert result.exit_code == 2
     assert f"{SIGNING_SECRET_ENV} is not set" in result.stderr
+
+
+async def test_the_console_command_answers_a_one_time_link_for_that_user(
+    bot: str, sandbox: Sandbox, escalation: Handle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "a-console-secret-of-thirty-two-characters-or-more"
+    monkeypatch.setenv(CONSOLE_SECRET_ENV, secret)
+    monkeypatch.setenv(CONSOLE_URL_ENV, "https://console.example.test")
+    channel = the_alert(sandbox)["channel"]
+    assert (await post(bot, command_body("console", DANA, channel), FORM)).status_code == 200
+    [answer] = await ephemeral_for(sandbox, DANA)
+
+    link = answer.split()[-1]
+    assert link.startswith("https://console.example.test/")
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    signer = LinkSigner(SecretStr(secret))
+    assert signer.redeem(token).user == DANA
+    with pytest.raises(LinkRefused, match="used already"):
+        signer.redeem(token)
