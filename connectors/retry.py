@@ -115,18 +115,20 @@ async def retrying(
         try:
             return await call()
         except ConnectorError as exc:
-            if not exc.retryable or try_number >= policy.tries:
-                raise
-            delay = _delay(policy, exc, try_number)
-            if delay is None:
+            if not exc.retryable:
                 raise
             if not idempotent and not isinstance(exc, RateLimitError):
-                if reconcile is None:
-                    raise
+                # The answer was lost, not the write: read back before anything else,
+                # even when no retry follows (a landed write must be reported).
+                if reconcile is None or policy.tries <= 1:
+                    raise  # SINGLE_TRY: the call's own outcome, nothing read back
                 found = await reconcile()
                 if found is not None:
                     _record(_retry(exc, tool, operation, try_number, 0.0, reconciled=True))
                     return found
+            delay = _delay(policy, exc, try_number)
+            if delay is None or try_number >= policy.tries:
+                raise
             _record(_retry(exc, tool, operation, try_number, delay))
             await asyncio.sleep(delay)
             try_number += 1

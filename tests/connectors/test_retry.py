@@ -106,3 +106,24 @@ def test_a_mutation_is_told_from_a_query_after_fragments() -> None:
     assert is_graphql_mutation(fragment + "mutation ($a: ID!) { create_item { ...F } }")
     assert not is_graphql_mutation(fragment + "query ($a: ID!) { items { ...F } }")
     assert not is_graphql_mutation("{ items { name } }  # a mutation would be refused")
+
+
+async def test_a_landed_write_is_read_back_even_when_no_retry_may_follow() -> None:
+    # A 504 that asks for a long wait: no retry inside the attempt, but the write landed.
+    lost = ConnectorTimeoutError("504", tool="airtable", operation="upsert", retry_after=30)
+    call = Flaky(lost)
+
+    async def found() -> str:
+        return "the record the lost upsert made"
+
+    with recording_retries() as log:
+        answer = await retrying(
+            call,
+            tool="airtable",
+            operation="upsert",
+            idempotent=False,
+            reconcile=found,
+            policy=FAST,
+        )
+    assert answer == "the record the lost upsert made"
+    assert [r.reconciled for r in log] == [True]
