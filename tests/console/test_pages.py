@@ -14,11 +14,13 @@ import httpx
 from pydantic import SecretStr
 
 from connectors.sandbox.faults import Fault
+from orchestrator.humanloop.actions import escalation_state
 from orchestrator.service.stack import RunOutcome, Stack
 from orchestrator.spec.pipeline import LoadedPipeline
 from tests.console.conftest import console_for
 from tests.human.loop_fixtures import end_escalation
 from tests.orchestrator.conftest import StackFactory
+from tests.orchestrator.processes import poll_until
 from tracer.store import TraceStore
 
 PRIORITY_RENAMED = Fault(
@@ -33,7 +35,15 @@ async def good_then_failed(stack: Stack, pipeline: LoadedPipeline) -> tuple[RunO
     stack.sandbox.begin_run(2)
     failed = await stack.run(pipeline, {"issue": "ENG-101"})
     assert (good.status, failed.status) == ("succeeded", "failed"), (good.error, failed.error)
+    if stack.escalate:
+        # The alert is raised by the failure's alert group after the run has ended: a
+        # person can act once its escalation exists.
+        await poll_until(lambda: _has_escalation(stack, failed.run_id), within=60, every=0.1)
     return good, failed
+
+
+async def _has_escalation(stack: Stack, run_id: str) -> bool:
+    return await escalation_state(stack.client, run_id) is not None
 
 
 def store_of(stack: Stack) -> TraceStore:

