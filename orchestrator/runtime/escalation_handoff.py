@@ -99,10 +99,13 @@ def normalised_signature(diagnosis: Diagnosis) -> str:
     return " ".join([text.strip(), *sorted(diagnosis.evidence.rubrics)])
 
 
-def failure_group_id(pipeline: str, diagnosis: Diagnosis) -> str:
-    """Same pipeline, onset step, fault class and normalised signature: the same group."""
+def failure_group_id(pipeline: str, diagnosis: Diagnosis, *, task_queue: str) -> str:
+    """Same pipeline, onset step, fault class and normalised signature, raised on the same
+    task queue (one service's workers; a test's or a one-off run's own queue never joins
+    the service's alerts): the same group."""
     key = "|".join(
         [
+            task_queue,
             pipeline,
             diagnosis.onset_step or "-",
             diagnosis.fault_class,

@@ -318,7 +318,10 @@ async def _after_failure(spec: PipelineSpec, run_id: str, params: PipelineInput)
     # (one workflow per kind of failure, signal-with-start) decides, whichever worker asks.
     await workflow.execute_activity(
         RAISE_ALERT_ACTIVITY,
-        RaiseAlert(group_id=failure_group_id(spec.name, found), escalation=handoff),
+        RaiseAlert(
+            group_id=failure_group_id(spec.name, found, task_queue=workflow.info().task_queue),
+            escalation=handoff,
+        ),
         start_to_close_timeout=timedelta(seconds=30),
         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=10),
     )
