@@ -50,6 +50,8 @@ async def start_pipeline(
     if store is not None and store.cached_pipeline_spec(pipeline.version) is None:
         # Off the event loop: a locked store makes this wait up to its busy timeout.
         await asyncio.to_thread(save_version, store, pipeline)
+    elif store is not None:
+        store.ensure_available()  # a deleted store starts no run that could not be traced
     ident = workflow_id or new_workflow_id(pipeline)
     params = PipelineInput(
         spec=pipeline.spec.model_dump(mode="json", by_alias=True),

@@ -113,6 +113,13 @@ class StoreBase:
             st = self._path.stat()
             self._file_id = (st.st_dev, st.st_ino)
 
+    def ensure_available(self) -> None:
+        """Fail now, with the fix, if the SQLite file was deleted or replaced; a stat only.
+
+        A run about to start asks this even when it needs nothing else from the store
+        (its spec cached): starting it would leave a workflow retrying its first record."""
+        self._check_file()
+
     def _check_file(self) -> None:
         """Refuse to write into a SQLite file that was deleted or replaced while open.
 
