@@ -25,6 +25,7 @@ the sandbox; and the redaction policy (``STEPTRACE_REDACT_KEYS``, ``_PATHS``, ``
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -114,11 +115,30 @@ class EnvSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = Path(os.environ.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+        named = os.environ.get(CONFIG_FILE_ENV)
+        path = Path(named or DEFAULT_CONFIG_FILE)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if named and not path.is_file():
+            raise ConfigError(
+                f"{CONFIG_FILE_ENV}={named!r} is not a file: create it, or unset "
+                f"{CONFIG_FILE_ENV} to read only the environment"
+            )
         if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            sources.append(_toml_source(settings_cls, path))
         return tuple(sources)
+
+
+def _toml_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    """The config file, or a :class:`ConfigError` naming it and what is wrong."""
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as exc:
+        problem = f"is not valid TOML ({exc})"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror})"
+    raise ConfigError(
+        f"config file {path} {problem}: fix it, or point {CONFIG_FILE_ENV} at another file"
+    )
 
 
 class _Mapping(PydanticBaseSettingsSource):
