@@ -144,3 +144,15 @@ def bench_insights(
     result = module.run(runs=runs, progress=progress)
     module.write_docs(result, command=f"steptrace bench insights --runs {runs}")
     print(json.dumps(result) if as_json else _line(result))
+
+
+@bench_app.command("cli")
+def bench_cli(
+    repeat: Annotated[int, typer.Option(help="Runs of each command.")] = 10,
+    as_json: JsonFlag = False,
+) -> None:
+    """Whole commands (--help, why, show, runs) on the demo store: wall and CPU time."""
+    module = _bench("cli")
+    result = module.run(repeat=repeat)
+    module.write_docs(result, command=f"steptrace bench cli --repeat {repeat}")
+    print(json.dumps(result) if as_json else _line(result))
