@@ -25,6 +25,7 @@ the sandbox; and the redaction policy (``STEPTRACE_REDACT_KEYS``, ``_PATHS``, ``
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -38,8 +39,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from tracer.detectors import PII_KINDS, PiiKind
-from tracer.redaction import DEFAULT_SECRET_KEYS, RedactionPolicy
+from orchestrator.config.errors import ConfigError as ConfigError
+from orchestrator.config.redaction import redaction_from_env as redaction_from_env
+from tracer.redaction import RedactionPolicy
 
 Tool = Literal["linear", "airtable", "monday", "slack"]
 TOOLS: tuple[Tool, ...] = get_args(Tool)
@@ -54,10 +56,6 @@ REAL_URLS: dict[Tool, str] = {
     "slack": "https://slack.com/api/",
 }
 """Each tool's public API root, used when only its token is set."""
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot work; the message names the key and the way out."""
 
 
 class TemporalTls(BaseModel):
@@ -117,11 +115,30 @@ class EnvSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = Path(os.environ.get(CONFIG_FILE_ENV) or DEFAULT_CONFIG_FILE)
+        named = os.environ.get(CONFIG_FILE_ENV)
+        path = Path(named or DEFAULT_CONFIG_FILE)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if named and not path.is_file():
+            raise ConfigError(
+                f"{CONFIG_FILE_ENV}={named!r} is not a file: create it, or unset "
+                f"{CONFIG_FILE_ENV} to read only the environment"
+            )
         if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            sources.append(_toml_source(settings_cls, path))
         return tuple(sources)
+
+
+def _toml_source(settings_cls: type[BaseSettings], path: Path) -> PydanticBaseSettingsSource:
+    """The config file, or a :class:`ConfigError` naming it and what is wrong."""
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as exc:
+        problem = f"is not valid TOML ({exc})"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror})"
+    raise ConfigError(
+        f"config file {path} {problem}: fix it, or point {CONFIG_FILE_ENV} at another file"
+    )
 
 
 class _Mapping(PydanticBaseSettingsSource):
@@ -296,28 +313,3 @@ def _tls_from_env(env: Mapping[str, str]) -> TemporalTls | None:
     if wanted or tls != TemporalTls() or env.get("STEPTRACE_TEMPORAL_API_KEY"):
         return tls
     return None
-
-
-def redaction_from_env(env: Mapping[str, str]) -> RedactionPolicy:
-    """The redaction policy: the defaults plus ``STEPTRACE_REDACT_KEYS`` / ``_PATHS`` / ``_PII``.
-
-    ``STEPTRACE_REDACT_PII=email,phone`` treats e-mail addresses and phone numbers as
-    secrets; ``STEPTRACE_PHONE_REGION`` (default ``US``) says how national numbers look.
-    """
-    pii: list[PiiKind] = []
-    for kind in _csv(env.get("STEPTRACE_REDACT_PII", "")):
-        if kind not in PII_KINDS:
-            raise ConfigError(
-                f"STEPTRACE_REDACT_PII: unknown kind {kind!r} (known: {', '.join(PII_KINDS)})"
-            )
-        pii.append(kind)
-    return RedactionPolicy(
-        keys=DEFAULT_SECRET_KEYS | frozenset(_csv(env.get("STEPTRACE_REDACT_KEYS", ""))),
-        paths=tuple(_csv(env.get("STEPTRACE_REDACT_PATHS", ""))),
-        pii=frozenset(pii),
-        phone_region=env.get("STEPTRACE_PHONE_REGION", "US").upper(),
-    )
-
-
-def _csv(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]

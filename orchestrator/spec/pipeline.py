@@ -209,12 +209,16 @@ class LoadedPipeline:
 
 
 class PipelineSpecError(ValueError):
-    """A spec that cannot run; ``problems`` holds one line per mistake."""
+    """A spec that cannot run; ``problems`` holds one line per mistake.
+
+    Its message is one line: every problem, each naming the file (and line, when known),
+    separated by ``; ``."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: invalid pipeline spec\n" + "\n".join(problems))
+        located = [p if p.startswith(source) else f"{source}: {p}" for p in problems]
+        super().__init__("; ".join(" ".join(p.splitlines()) for p in located))
 
 
 def load_pipeline(path: Path | str) -> LoadedPipeline:

@@ -142,3 +142,48 @@ def test_run_against_a_locked_store_names_the_lock_and_the_way_out(
         holder.rollback()
         holder.close()
     assert_clear_failure(result, f"trace store {url}", "locked", "close that transaction")
+
+
+SEVERAL_PROBLEMS = """\
+name: twice
+steps:
+  - id: fetch_issue
+    op: linear.get_issue
+    args: {id: trigger.issue}
+  - id: fetch_issue
+    op: linear.get_issue
+    args: {idd: trigger.issue}
+"""
+
+
+def test_a_spec_with_several_problems_names_each_on_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "twice.yaml"
+    spec.write_text(SEVERAL_PROBLEMS)
+    result = steptrace("run", str(spec), cwd=tmp_path)
+    assert_clear_failure(
+        result,
+        f"{spec}:6: duplicate step id 'fetch_issue'; ",
+        f"{spec}:8: step `fetch_issue`: op `linear.get_issue` has no argument 'idd' (known: id)",
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("linear_token = \n", "config file steptrace.toml is not valid TOML (Invalid value"),
+        (None, "STEPTRACE_CONFIG='absent.toml' is not a file"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_before_anything_starts(
+    tmp_path: Path, config: str | None, expected: str
+) -> None:
+    env = {}
+    if config is None:
+        env["STEPTRACE_CONFIG"] = "absent.toml"
+    else:
+        (tmp_path / "steptrace.toml").write_text(config)
+    for command in (["run", str(REFERENCE)], ["doctor"], ["worker"]):
+        result = steptrace(*command, cwd=tmp_path, env=env)
+        assert_clear_failure(result, "configuration: ", expected)
+        assert result.stderr.count("\n") == 1, result.stderr

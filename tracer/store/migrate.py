@@ -16,19 +16,23 @@ then write its ``upgrade()`` by hand, mirroring the change in ``models.py``
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from tracer.store.engine import safe_url, writer
 from tracer.store.errors import StoreMigrationError, StoreUnavailableError, classify
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only to migrate: a read-only open checks the schema's revision
+# with one query and the revision ids written in the migration files, so reading
+# commands never load it.
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -40,12 +44,16 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+_REVISION = re.compile(r'^(down_)?revision\b[^=]*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
 # Arbitrary constant naming "the steptrace trace-store migration" among advisory locks.
 _PG_LOCK_KEY = 0x5354_4550_5452_4143 % (2**63)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic ``Config`` for the trace store, optionally bound to ``connection``."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -57,16 +65,38 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revision among the migration files (the one no other revises)."""
+    revised: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("rev*.py"):
+        found = {bool(m.group(1)): m.group(2) for m in _REVISION.finditer(path.read_text())}
+        if False not in found:
+            raise RuntimeError(f"migration file {path} names no revision")
+        revised[str(found[False])] = found.get(True)
+    heads = set(revised) - set(revised.values())
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations in {MIGRATIONS_DIR} have several heads: {heads}")
+    return heads.pop() if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database's schema is at; None for a database never migrated."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise StoreMigrationError(
+            f"{VERSION_TABLE} holds several revisions {sorted(rows)}; keep the newest row",
+            database=safe_url(engine.url),
+        )
+    return rows[0] if rows else None
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the database behind ``engine`` to the newest schema."""
+    from alembic import command
+    from alembic.util import CommandError
+
     database = safe_url(engine.url)
     try:
         with writer(engine).begin() as conn:

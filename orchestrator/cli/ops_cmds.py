@@ -1,18 +1,19 @@
 """Production commands: ``codec-server``, ``codec-key``, ``migrate``, ``prune``.
 
-Registered on the main app by :func:`register`; like every command they import what
-they need inside the function, so ``steptrace --help`` stays fast.
+Like every command they import what they need inside the function, so ``steptrace
+--help`` stays fast.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from datetime import timedelta
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from orchestrator.cli.common import fail, settings
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -56,23 +57,22 @@ def codec_server(
 
     import uvicorn
 
-    from orchestrator.config.settings import Settings
     from orchestrator.runtime.codec import CodecKeyError
     from orchestrator.runtime.connection import keyring
     from orchestrator.service.codec_server import AUTH_TOKEN_ENV, CodecServerConfig, codec_app
 
-    settings = Settings.from_env()
+    configured = settings()
     try:
-        keys = keyring(settings)
+        keys = keyring(configured)
     except CodecKeyError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if keys is None:
-        _fail("no codec keys: set STEPTRACE_CODEC_KEYS or STEPTRACE_CODEC_KEYS_FILE")
+        fail("no codec keys: set STEPTRACE_CODEC_KEYS or STEPTRACE_CODEC_KEYS_FILE")
     token = os.environ.get(AUTH_TOKEN_ENV) or None
     if token is None and not no_auth:
-        _fail(f"{AUTH_TOKEN_ENV} is not set: every request must be authorized (or --no-auth)")
-    origins = ui_origin or [settings.temporal_ui_url or "http://localhost:8233"]
-    config = CodecServerConfig(keys, settings.namespace, origins, None if no_auth else token)
+        fail(f"{AUTH_TOKEN_ENV} is not set: every request must be authorized (or --no-auth)")
+    origins = ui_origin or [configured.temporal_ui_url or "http://localhost:8233"]
+    config = CodecServerConfig(keys, configured.namespace, origins, None if no_auth else token)
     print(f"steptrace codec server: http://{host}:{port} (CORS: {', '.join(origins)})")
     uvicorn.run(codec_app(config), host=host, port=port, log_level="warning")
 
@@ -86,7 +86,7 @@ def migrate() -> None:
     try:
         store = TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None)
     except TraceStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     print(f"steptrace migrate: {store.database} is at the current schema")
     store.close()
 
@@ -111,7 +111,7 @@ def prune(
         with TraceStore.open(os.environ.get("STEPTRACE_DATABASE_URL") or None) as store:
             result = prune_store(store, age, dry_run=dry_run)
     except TraceStoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         print(json.dumps(dataclasses.asdict(result), default=str))
         return
@@ -122,15 +122,3 @@ def prune(
         f"{result.payloads_deleted} payloads, {result.bytes_freed} bytes); kept "
         f"{result.runs_kept} ({', '.join(f'{k}: {v}' for k, v in result.kept_because.items())})"
     )
-
-
-def register(app: typer.Typer) -> None:
-    app.command("codec-key")(codec_key)
-    app.command("codec-server")(codec_server)
-    app.command()(migrate)
-    app.command()(prune)
-
-
-def _fail(message: str) -> NoReturn:
-    print(f"steptrace: {message}", file=sys.stderr)
-    raise typer.Exit(code=2)
