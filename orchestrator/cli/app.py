@@ -204,6 +204,9 @@ def _serve(
     port: int | None = None,
     sandbox_tools: bool = False,
 ) -> None:
+    import os
+
+    from orchestrator.console.served import service_console
     from orchestrator.service.service import ServiceOptions, open_service
     from orchestrator.service.stack import StackOptions
 
@@ -224,6 +227,7 @@ def _serve(
     )
 
     async def go() -> None:
+        options.console = service_console(os.environ)
         async with open_service(options, settings) as service:
             stack = service.stack
             kind = "" if settings.temporal_address else " (embedded dev server)"
@@ -233,6 +237,7 @@ def _serve(
                 ("task queue", stack.task_queue),
                 ("store", stack.store.database if stack.store else "(tracing off)"),
                 ("receiver", service.url),
+                ("console", service.console_url or "(off: set STEPTRACE_CONSOLE_SECRET)"),
                 ("pipelines", ", ".join(p.spec.name for p in service.pipelines) or "(none)"),
                 *(("schedule", f"{c.pipeline}: {c.change}") for c in service.schedules),
                 *(
