@@ -43,6 +43,8 @@ from orchestrator.triggers.starter import start_pipeline
 from tracer.store import TraceStore
 
 log = logging.getLogger("steptrace.receiver")
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 ASGIApp = Any
 
 
@@ -140,8 +142,8 @@ def build_receiver(receiver: Receiver, slack_app: ASGIApp | None = None) -> Star
         Route("/hooks/linear", linear, methods=["POST"]),
         Route("/hooks/airtable", airtable, methods=["POST"]),
         Route("/hooks/monday", monday, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route(HEALTH_PATH, healthz, methods=["GET"]),
+        Route(READY_PATH, readyz, methods=["GET"]),
     ]
     if slack_app is not None:
         routes.append(Mount("/", app=slack_app))
