@@ -30,7 +30,6 @@ import yaml
 from connectors.sandbox.faults import SERVICES, Fault
 from connectors.sandbox.server import Sandbox
 from connectors.sandbox.webhooks import Delivery, Subscription, WebhookSender, linear_delivery
-from orchestrator.config.settings import SANDBOX_TOKEN
 from orchestrator.humanloop.alerts import ALERT_EVENT_TYPE
 from tests.orchestrator.ledger import (
     airtable_linear_ids,
@@ -81,6 +80,7 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
+@pytest.mark.timeout(HANG_GUARD_SECONDS)
 async def test_two_services_one_run_per_event_one_alert_per_failure(
     temporal_address: str, pg_url: str, tmp_path: Path, sandbox: Sandbox
 ) -> None:
@@ -92,11 +92,12 @@ async def test_two_services_one_run_per_event_one_alert_per_failure(
         )
         for n in (1, 2)
     ]
-    issues = await _issues(sandbox, EVENTS + FILTERED)
+    issues = await asyncio.to_thread(sandbox.linear_issues, EVENTS + FILTERED)
     subscription = Subscription("linear", "", SECRET)
     sender = WebhookSender()
     try:
         await asyncio.gather(*(s.start() for s in services))
+        phases = Phases()
         deliveries = [_delivery(subscription, issue) for issue in issues[:EVENTS]]
         ignored = [
             _delivery(subscription, {**issue, "title": "IGNORE " + issue["title"]})
@@ -106,6 +107,7 @@ async def test_two_services_one_run_per_event_one_alert_per_failure(
         half = EVENTS // 2
         for index, delivery in enumerate([*deliveries[:half], *ignored]):
             await _send(sender, services[index % 2].url, delivery)
+        phases.mark("first half delivered")
         store = TraceStore.open(pg_url)
         await poll_until(lambda: _some_running(store, name), within=60, every=0.05)
         await services[0].kill()  # mid-run: its in-flight steps are retried by the other
@@ -113,10 +115,11 @@ async def test_two_services_one_run_per_event_one_alert_per_failure(
             await _send(sender, services[1].url, delivery)
         for delivery in random.Random(7).sample(deliveries, REDELIVERED):
             await _send(sender, services[1].url, delivery)  # the same delivery id again
-
+        phases.mark("all delivered")
         await poll_until(
             lambda: _all_ended(store, name, EVENTS), within=HANG_GUARD_SECONDS, every=0.5
         )
+        phases.mark("all runs ended")
         runs = store.list_runs(pipeline=name, limit=1000)
         failed = [r for r in runs if r.status is RunStatus.FAILED]
         try:
@@ -129,6 +132,8 @@ async def test_two_services_one_run_per_event_one_alert_per_failure(
                 f"{len(failed)} failed runs, alerts/replies for {_alerted_runs(sandbox)}; "
                 f"slack messages: {[m.get('text', '')[:80] for m in messages]}"
             ) from None
+        phases.mark("every failure alerted")
+        print(phases.report(), flush=True)  # shown with -s: where the time goes
     finally:
         sender.close()
         codes = [await s.stop() for s in services]
@@ -146,6 +151,22 @@ async def test_two_services_one_run_per_event_one_alert_per_failure(
     assert Counter(alerted) == Counter(r.run_id for r in failed), "one alert or reply each"
 
 
+class Phases:
+    """Wall and this process's CPU time at each phase, for the report (not asserted)."""
+
+    def __init__(self) -> None:
+        self.start = (time.monotonic(), time.process_time())
+        self.marks: list[tuple[str, float, float]] = []
+
+    def mark(self, name: str) -> None:
+        wall, cpu = time.monotonic() - self.start[0], time.process_time() - self.start[1]
+        self.marks.append((name, wall, cpu))
+
+    def report(self) -> str:
+        lines = [f"{n}: {w:.1f} s wall, {c:.1f} s CPU (test process)" for n, w, c in self.marks]
+        return "\n".join(["phases after both services were up:", *lines])
+
+
 def _env(
     temporal: str, database: str, queue: str, tmp: Path, sandbox: Sandbox, n: int
 ) -> dict[str, str]:
@@ -159,21 +180,6 @@ def _env(
         STEPTRACE_LISTEN="127.0.0.1:0",
     )
     return env
-
-
-async def _issues(sandbox: Sandbox, count: int) -> list[dict[str, Any]]:
-    """``count`` Linear issues: the seeded ones, then new ones made through the API."""
-    seeded = sandbox.state("linear")["issues"]
-    api = sandbox.urls["linear"] + "/graphql"
-    create = "mutation($i: IssueCreateInput!) { issueCreate(input: $i) { success } }"
-    async with httpx.AsyncClient(headers={"authorization": SANDBOX_TOKEN}, timeout=30) as http:
-        for n in range(count - len(seeded)):
-            i = {"teamId": sandbox.data.team_id, "title": f"Load test issue {n}", "priority": n % 5}
-            response = await http.post(api, json={"query": create, "variables": {"i": i}})
-            assert response.json()["data"]["issueCreate"]["success"], response.text
-    issues: list[dict[str, Any]] = sandbox.state("linear")["issues"]
-    assert len(issues) >= count
-    return issues[:count]
 
 
 def _delivery(subscription: Subscription, issue: dict[str, Any]) -> Delivery:
