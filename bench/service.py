@@ -163,7 +163,19 @@ async def _serve(
             raise RuntimeError("steptrace serve exited before it was ready")
         found = re.match(r"^  receiver\s+(\S+)", line)
         if found:
+            # Keep reading: a full stdout pipe would block the worker's own log writes.
+            drain = asyncio.create_task(_discard(process.stdout))
+            _DRAINS.add(drain)
+            drain.add_done_callback(_DRAINS.discard)
             return process, found[1]
+
+
+_DRAINS: set[asyncio.Task[None]] = set()
+
+
+async def _discard(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass
 
 
 def _all_ended(store: TraceStore, events: int) -> bool:

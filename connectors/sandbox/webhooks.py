@@ -15,8 +15,10 @@ registered URL with the tool's headers:
   = the webhook's URL, ``iat``, ``exp``). The sandbox's app signs with
   :data:`MONDAY_SIGNING_SECRET`.
 
-Redelivery is explicit (:meth:`WebhookSender.redeliver`): the same delivery id and body
-again, as the tools do when an answer was lost.
+Redelivery is explicit: build the delivery again with the same ``delivery_id``. A tool's
+retry keeps its delivery id but is signed afresh with the time of the attempt (Linear's
+``webhookTimestamp``, Monday's ``iat``), since a copy of the first request's bytes would be
+refused as stale by any receiver that checks the 60-second window.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def monday_delivery(
 
 
 class WebhookSender:
-    """Posts deliveries and remembers them, so any can be redelivered unchanged."""
+    """Posts deliveries and remembers them with the status each got."""
 
     def __init__(self, timeout: float = 30.0) -> None:
         self._http = httpx.Client(timeout=timeout)
@@ -175,10 +177,6 @@ class WebhookSender:
         response = self._http.post(delivery.url, content=delivery.body, headers=delivery.headers)
         self.sent.append((delivery, response.status_code))
         return response
-
-    def redeliver(self, delivery: Delivery) -> httpx.Response:
-        """The same request again (a tool that did not see our 200 tries once more)."""
-        return self.send(delivery)
 
     def close(self) -> None:
         self._http.close()
