@@ -198,7 +198,10 @@ def write_docs(result: dict[str, Any], command: str) -> None:
             "",
             f"`{command}` — {result['events']} signed Linear webhooks, the reference "
             "pipeline per issue, `steptrace serve` processes on one task queue and one "
-            "SQLite store, the sandbox without faults.",
+            "SQLite store, the sandbox without faults. The webhooks are posted one after "
+            "another as fast as the receivers take them, so the latency to the first step "
+            "includes the wait behind the deliveries before it (the backlog), and serve CPU "
+            "is what the processes used in all.",
             "",
             "| serve processes | webhook → first step p50 | p95 | runs / s | wall | serve CPU "
             "| load before → after |",
