@@ -16,8 +16,9 @@ budget is enforced (:class:`ComplexityBudget`): ``COMPLEXITY_BUDGET_EXHAUSTED`` 
 (``ComplexityException``, HTTP 200), and 502/503/504 arrive as the edge's HTML page.
 
 Modules: ``emulator_state`` (stored objects, seed), ``emulator_values`` (column values
-and schema faults), ``emulator_schema`` (SDL, errors, costs), ``emulator_resolvers`` (queries) and
-``emulator_mutations`` (writes).
+and schema faults), ``emulator_schema`` (SDL, errors, costs), ``emulator_resolvers`` (queries),
+``emulator_mutations`` (writes) and ``emulator_hooks`` (``create_webhook``: the challenge,
+then signed deliveries of the board's changes).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from connectors.monday.emulator_hooks import BoardHooks
 from connectors.monday.emulator_mutations import Root
 from connectors.monday.emulator_resolvers import Cursors, RequestContext
 from connectors.monday.emulator_schema import monday_schema, query_cost
@@ -52,6 +54,7 @@ from connectors.monday.emulator_state import MondayState, seed_state
 from connectors.sandbox.app import ASGIApp, Operation, RequestInfo, TransportError
 from connectors.sandbox.faults import FaultEngine, FaultKind, Service
 from connectors.sandbox.seed import SeedData
+from connectors.sandbox.webhooks import MondayHooks
 
 # A personal token on a paid plan: 10M complexity points per minute.
 COMPLEXITY_BUDGET = 10_000_000
@@ -131,6 +134,7 @@ class MondayEmulator:
         self.seed = seed
         self.engine = engine
         self.rate_limits = rate_limits
+        self.hooks = BoardHooks(MondayHooks())
         self._lock = threading.Lock()
         self.reset()
 
@@ -243,6 +247,7 @@ class MondayEmulator:
                 operation=operation,
                 complexity=self.budget.report(cost),
                 schema_faults=self.engine.active("monday", _SCHEMA_FAULTS, operation=operation),
+                hooks=self.hooks,
             )
             result = execute(monday_schema(), document, Root(), context, variable_values=variables)
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous

@@ -2,7 +2,9 @@
 
 ``change_column_value`` takes one column's JSON form, ``change_simple_column_value`` its
 simple string form (a status label, ``2026-08-14``), both through the same validation as
-``change_multiple_column_values``; ``create_update`` posts a comment on an item.
+``change_multiple_column_values``; ``create_update`` posts a comment on an item;
+``create_webhook`` / ``delete_webhook`` manage the board's webhooks, which every item
+created or changed here is delivered to (:mod:`.emulator_hooks`).
 
 Every column value is validated before anything is stored, so a write is all or
 nothing, as in Monday. A ``concurrent_edit`` fault fires once per write: a person sets
@@ -62,6 +64,8 @@ class Root(QueryRoot):
         _assign(item, values)
         board.items[item.id] = item
         node = ItemNode(item, ctx, freeze=True)
+        if ctx.hooks is not None:
+            ctx.hooks.created(ctx.state, board, item)
         if edit is not None and edit.when == "after_write":
             _person_edits(ctx, board, item, edit)
         return node
@@ -81,9 +85,12 @@ class Root(QueryRoot):
         edit = _concurrent_edit(ctx, creating=False)
         if edit is not None and edit.when == "before_write":
             _person_edits(ctx, board, item, edit)
+        before, before_name = dict(item.values), item.name
         _assign(item, values)
         item.updated_at = ctx.state.tick()
         node = ItemNode(item, ctx, freeze=True)
+        if ctx.hooks is not None:
+            ctx.hooks.changed(ctx.state, board, item, before, before_name)
         if edit is not None and edit.when == "after_write":
             _person_edits(ctx, board, item, edit)
         return node
@@ -144,6 +151,24 @@ class Root(QueryRoot):
         }
         ctx.state.updates.append(update)
         return update_node(ctx.state, update)
+
+    def create_webhook(
+        self, info: Info, board_id: str, url: str, event: str, config: Any = None
+    ) -> dict[str, Any]:
+        """A webhook on the board; its URL must echo Monday's challenge first."""
+        ctx = ctx_of(info)
+        board = ctx.state.boards.get(int(board_id)) if str(board_id).isdigit() else None
+        if board is None:
+            raise app_error(
+                "InvalidArgumentException", "Board not found", error_data={"board_id": board_id}
+            )
+        assert ctx.hooks is not None
+        return ctx.hooks.create(ctx.state, board, url, event, config)
+
+    def delete_webhook(self, info: Info, id: str) -> dict[str, Any]:
+        ctx = ctx_of(info)
+        assert ctx.hooks is not None
+        return ctx.hooks.delete(ctx.state, id)
 
     def delete_item(self, info: Info, item_id: str | None = None) -> ItemNode:
         ctx = ctx_of(info)

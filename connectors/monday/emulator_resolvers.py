@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
+from connectors.monday.emulator_hooks import BoardHooks
 from connectors.monday.emulator_schema import app_error, column_types
 from connectors.monday.emulator_state import (
     Board,
@@ -73,6 +74,7 @@ class RequestContext:
     operation: str
     complexity: dict[str, int]
     schema_faults: list[Fault]
+    hooks: BoardHooks | None = None
     _views: dict[int, BoardView] = field(default_factory=dict)
     _corruption: list[Fault | None] = field(default_factory=list)
 
@@ -352,6 +354,13 @@ class QueryRoot:
         found = [u for u in reversed(state.updates) if ids is None or u["id"] in ids]
         start = (max(page, 1) - 1) * limit
         return [update_node(state, u) for u in found[start : start + limit]]
+
+    def webhooks(
+        self, info: Info, board_id: str, app_webhooks_only: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """The board's webhooks (all made through the API, so all the app's)."""
+        board = ctx_of(info).board(board_id)
+        return [w.node() for w in ctx_of(info).state.webhooks.values() if w.board_id == board.id]
 
     def me(self, info: Info) -> dict[str, Any]:
         user = next(iter(ctx_of(info).state.users.values()))

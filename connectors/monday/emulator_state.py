@@ -13,6 +13,7 @@ request sees, because a fault with ``from_run`` must be able to switch on mid-sa
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,25 @@ class User:
 
 
 @dataclass
+class StoredWebhook:
+    id: int
+    board_id: int
+    url: str
+    event: str
+    config: dict[str, Any] | None
+
+    def node(self) -> dict[str, Any]:
+        """The ``Webhook`` object: ``config`` comes back as a JSON string."""
+        config = json.dumps(self.config) if self.config is not None else None
+        return {
+            "id": str(self.id),
+            "board_id": str(self.board_id),
+            "event": self.event,
+            "config": config,
+        }
+
+
+@dataclass
 class MondayState:
     """Everything the emulator holds, plus the logical clock and id counters."""
 
@@ -107,6 +127,7 @@ class MondayState:
     next_item_id: int
     clock: datetime = CLOCK_START
     updates: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: dict[int, StoredWebhook] = field(default_factory=dict)
 
     def tick(self) -> datetime:
         """Advance the logical clock by one second and return the new time."""
@@ -135,6 +156,7 @@ class MondayState:
             "boards": [_board_json(b) for b in self.boards.values()],
             "users": [vars(u).copy() for u in self.users.values()],
             "updates": [dict(u) for u in self.updates],
+            "webhooks": [w.node() for w in self.webhooks.values()],
         }
 
 

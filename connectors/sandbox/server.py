@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Protocol
 
+import httpx
 import uvicorn
 
 from connectors.sandbox.app import Emulator, Journal, wrap
@@ -141,6 +142,22 @@ class Sandbox:
         slack: Any = self.emulators["slack"]
         message: dict[str, Any] = slack.post_as_person(user_id, channel, text, thread_ts=thread_ts)
         return message
+
+    def linear_issues(self, count: int) -> list[dict[str, Any]]:
+        """``count`` Linear issues as the API shows them: the seeded ones first, then as many
+        more as needed, created through the emulator's ``issueCreate`` (so any registered
+        webhook hears of them). For load tests and benchmarks."""
+        have = len(self.state("linear")["issues"])
+        create = "mutation($i: IssueCreateInput!) { issueCreate(input: $i) { success } }"
+        with httpx.Client(headers={"authorization": "load-test"}, timeout=30) as http:
+            for n in range(have, count):
+                issue = {"teamId": self.data.team_id, "title": f"Load issue {n}", "priority": n % 5}
+                body = {"query": create, "variables": {"i": issue}}
+                answer = http.post(self.urls["linear"] + "/graphql", json=body).json()
+                if not (answer.get("data") or {}).get("issueCreate", {}).get("success"):
+                    raise SandboxError(f"the Linear emulator refused issueCreate: {answer}")
+        issues: list[dict[str, Any]] = self.state("linear")["issues"]
+        return issues[:count]
 
     def state(self, service: Service) -> dict[str, Any]:
         """The stored objects of one emulator (what ``GET /_sandbox/state`` returns)."""

@@ -9,11 +9,16 @@ registered URL with the tool's headers:
 - Airtable: a *ping* ``{"base": {"id"}, "webhook": {"id"}, "timestamp"}`` with
   ``X-Airtable-Content-MAC: hmac-sha256=<hex>``, keyed with the base64-decoded
   ``macSecretBase64``; the changes themselves are fetched from the payloads cursor.
-- Monday: a one-time ``{"challenge": …}`` handshake, then ``{"event": {…}}`` with an
-  ``Authorization`` header holding a JWT (HS256) signed with the app's signing secret.
+- Monday: a one-time ``{"challenge": …}`` handshake that must be echoed before the
+  webhook exists, then ``{"event": {…}}`` with an ``Authorization`` header holding a JWT
+  (HS256) signed with the app's signing secret (claims ``accountId``, ``userId``, ``aud``
+  = the webhook's URL, ``iat``, ``exp``). The sandbox's app signs with
+  :data:`MONDAY_SIGNING_SECRET`.
 
-Redelivery is explicit (:meth:`WebhookSender.redeliver`): the same delivery id and body
-again, as the tools do when an answer was lost.
+Redelivery is explicit: build the delivery again with the same ``delivery_id``. A tool's
+retry keeps its delivery id but is signed afresh with the time of the attempt (Linear's
+``webhookTimestamp``, Monday's ``iat``), since a copy of the first request's bytes would be
+refused as stale by any receiver that checks the 60-second window.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ import httpx
 import jwt
 
 HookTool = Literal["linear", "airtable", "monday"]
+MONDAY_SIGNING_SECRET = "sandbox-monday-app-signing-secret-0123456789"
+"""The signing secret of the sandbox's Monday app: the receiver's
+``STEPTRACE_MONDAY_SIGNING_SECRET`` for webhooks the emulator delivers."""
+CHALLENGE_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,21 @@ def airtable_mac(body: bytes, mac_secret_base64: str) -> str:
     return "hmac-sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def monday_authorization(secret: str, *, now: float | None = None) -> str:
+def monday_authorization(
+    secret: str,
+    *,
+    now: float | None = None,
+    audience: str = "steptrace",
+    account_id: int | None = None,
+    user_id: int | None = None,
+) -> str:
+    """The JWT Monday puts in ``Authorization``: HS256 with the app's signing secret."""
     issued = int(now if now is not None else time.time())
-    claims = {"iat": issued, "exp": issued + 300, "aud": "steptrace"}
+    claims: dict[str, Any] = {"iat": issued, "exp": issued + 300, "aud": audience}
+    if account_id is not None:
+        claims["accountId"] = account_id
+    if user_id is not None:
+        claims["userId"] = user_id
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -126,20 +147,27 @@ def monday_challenge(subscription: Subscription) -> Delivery:
 
 
 def monday_delivery(
-    subscription: Subscription, event: dict[str, Any], *, delivery_id: str | None = None
+    subscription: Subscription,
+    event: dict[str, Any],
+    *,
+    delivery_id: str | None = None,
+    account_id: int | None = None,
 ) -> Delivery:
     """Monday's ``{"event": …}`` with the signed ``Authorization`` JWT."""
-    ident = delivery_id or str(uuid.uuid4())
+    ident = delivery_id or uuid.uuid4().hex
     body = json.dumps({"event": {**event, "triggerUuid": ident}}).encode()
-    headers = {
-        "content-type": "application/json",
-        "authorization": monday_authorization(subscription.secret),
-    }
+    token = monday_authorization(
+        subscription.secret,
+        audience=subscription.url or "steptrace",
+        account_id=account_id,
+        user_id=event.get("userId"),
+    )
+    headers = {"content-type": "application/json", "authorization": token}
     return Delivery(subscription.url, body, headers, ident)
 
 
 class WebhookSender:
-    """Posts deliveries and remembers them, so any can be redelivered unchanged."""
+    """Posts deliveries and remembers them with the status each got."""
 
     def __init__(self, timeout: float = 30.0) -> None:
         self._http = httpx.Client(timeout=timeout)
@@ -149,10 +177,6 @@ class WebhookSender:
         response = self._http.post(delivery.url, content=delivery.body, headers=delivery.headers)
         self.sent.append((delivery, response.status_code))
         return response
-
-    def redeliver(self, delivery: Delivery) -> httpx.Response:
-        """The same request again (a tool that did not see our 200 tries once more)."""
-        return self.send(delivery)
 
     def close(self) -> None:
         self._http.close()
@@ -269,3 +293,35 @@ def _send_once(delivery: Delivery) -> None:
         pass  # a receiver that is down misses the delivery, as with Linear after its retries
     finally:
         sender.close()
+
+
+class MondayHooks:
+    """Monday's side of webhooks, for the emulator: the challenge a new webhook's URL must
+    answer, and signed deliveries from a worker thread (the emulator's request never waits
+    on the receiver). Like Linear's, a delivery the receiver misses is not retried."""
+
+    def __init__(self, secret: str = MONDAY_SIGNING_SECRET) -> None:
+        self.secret = secret
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monday-hooks")
+
+    def verify_url(self, url: str) -> str | None:
+        """POST ``{"challenge": …}`` to ``url``; ``None`` when it is echoed, else why not."""
+        challenge = monday_challenge(Subscription("monday", url, self.secret))
+        try:
+            with httpx.Client(timeout=CHALLENGE_TIMEOUT_SECONDS) as http:
+                response = http.post(url, content=challenge.body, headers=challenge.headers)
+        except httpx.HTTPError as exc:
+            return f"the URL could not be reached ({type(exc).__name__})"
+        try:
+            echoed = response.json() == json.loads(challenge.body)
+        except ValueError:
+            echoed = False
+        if response.status_code != 200 or not echoed:
+            return f"the URL answered {response.status_code} without echoing the challenge"
+        return None
+
+    def deliver(self, url: str, event: dict[str, Any], account_id: int) -> None:
+        delivery = monday_delivery(
+            Subscription("monday", url, self.secret), event, account_id=account_id
+        )
+        self._pool.submit(_send_once, delivery)

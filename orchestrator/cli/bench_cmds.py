@@ -51,7 +51,7 @@ def bench_diff(
 
 @bench_app.command("service")
 def bench_service(
-    events: Annotated[int, typer.Option(help="Signed webhooks per configuration.")] = 40,
+    events: Annotated[int, typer.Option(help="Signed webhooks per configuration.")] = 300,
     as_json: JsonFlag = False,
 ) -> None:
     """Webhook → first step started (p50/p95) and runs/s with 1 vs 2 `serve` processes."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated, Any
 
 import typer
@@ -64,6 +65,7 @@ def _serve(
             "serve needs STEPTRACE_TEMPORAL_ADDRESS (host:port of your Temporal server); "
             "`steptrace up` starts an embedded one"
         )
+    from orchestrator.console.served import service_console
     from orchestrator.service.service import ServiceOptions, open_service
     from orchestrator.service.stack import StackOptions
 
@@ -78,6 +80,7 @@ def _serve(
     )
 
     async def go() -> None:
+        options.console = service_console(os.environ)
         async with open_service(options, configured) as service:
             stack = service.stack
             kind = "" if configured.temporal_address else " (embedded dev server)"
@@ -87,6 +90,7 @@ def _serve(
                 ("task queue", stack.task_queue),
                 ("store", stack.store.database if stack.store else "(tracing off)"),
                 ("receiver", service.url),
+                ("console", service.console_url or "(off: set STEPTRACE_CONSOLE_SECRET)"),
                 ("pipelines", ", ".join(p.spec.name for p in service.pipelines) or "(none)"),
                 *(("schedule", f"{c.pipeline}: {c.change}") for c in service.schedules),
                 *(

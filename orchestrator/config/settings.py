@@ -102,6 +102,7 @@ class EnvSettings(BaseSettings):
     alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
     listen: str = "127.0.0.1:8787"
+    console_listen: str = "127.0.0.1:8765"
     linear_webhook_secret: SecretStr | None = None
     airtable_webhook_secret: SecretStr | None = None
     monday_signing_secret: SecretStr | None = None
@@ -179,6 +180,9 @@ class Settings(BaseModel):
     alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
     listen: str = "127.0.0.1:8787"
+    """The webhook receiver (and ``/healthz``, ``/readyz``, the Slack bot) of the service."""
+    console_listen: str = "127.0.0.1:8765"
+    """The web console of the service (served when ``STEPTRACE_CONSOLE_SECRET`` is set)."""
     webhook_secrets: dict[str, SecretStr] = {}
     temporal_tls: TemporalTls | None = None
     temporal_api_key: SecretStr | None = None
@@ -212,6 +216,7 @@ class Settings(BaseModel):
             alert_channel=raw.alert_channel,
             alert_ack_timeout=raw.alert_ack_timeout,
             listen=raw.listen,
+            console_listen=raw.console_listen,
             webhook_secrets={
                 tool: secret
                 for tool, secret in (

@@ -1,4 +1,6 @@
-"""Serving the console: ``steptrace console`` (uvicorn on a host and port)."""
+"""Serving the console alone: ``steptrace console`` (uvicorn on a host and port).
+
+Inside ``steptrace serve``/``up`` it is :mod:`orchestrator.console.served`."""
 
 from __future__ import annotations
 
@@ -27,24 +29,28 @@ async def run_console(
     temporal = None
     if settings.temporal_address:
         temporal = await connect(settings)  # the product's codec and TLS
-    slack_endpoint = settings.endpoints.get("slack")
-    slack = None
-    if slack_endpoint is not None:
-        root = slack_endpoint.base_url.rstrip("/") + "/"
-        slack = AsyncWebClient(token=slack_endpoint.token.get_secret_value(), base_url=root)
     app = console_app(
         store,
         temporal,
         secret=secret,
         temporal_ui=settings.temporal_ui_url,
         https=https,
-        slack=slack,
+        slack=slack_client(settings),
     )
     sock = bind(host, port)
     print(f"steptrace console: http://{host}:{sock.getsockname()[1]}/", flush=True)
     if temporal is None:
         print("  (no STEPTRACE_TEMPORAL_ADDRESS: pages only, actions off)", flush=True)
     await http_server(app).serve(sockets=[sock])
+
+
+def slack_client(settings: Settings) -> AsyncWebClient | None:
+    """A Web API client for the alerts' threads, when Slack is configured."""
+    endpoint = settings.endpoints.get("slack")
+    if endpoint is None:
+        return None
+    root = endpoint.base_url.rstrip("/") + "/"
+    return AsyncWebClient(token=endpoint.token.get_secret_value(), base_url=root)
 
 
 def http_server(app: Starlette) -> uvicorn.Server:

@@ -9,7 +9,13 @@ One process runs, on the stable task queue ``STEPTRACE_TASK_QUEUE`` (default
   starter or worker died is finished by the next worker polling the queue;
 - the webhook receiver with ``/healthz`` and ``/readyz``, and the Slack bot mounted on it
   when ``STEPTRACE_SLACK_SIGNING_SECRET`` is set;
+- the web console on its own port (``STEPTRACE_CONSOLE_LISTEN``) when the caller passes
+  one (:attr:`ServiceOptions.console`; the console room builds it, this room only serves
+  it), and ``/metrics`` with the ops endpoints when ``STEPTRACE_METRICS_PORT`` is set;
 - the schedules, synced from the pipelines folder at start.
+
+``/readyz`` (on the receiver and on the ops port) passes when the worker runs, Temporal
+answers, the trace store answers and every web server of the process is serving.
 
 Several processes may serve the same queue (that is how it scales); each syncs the
 schedules, which is idempotent. On SIGTERM/SIGINT the receiver stops taking deliveries,
@@ -30,7 +36,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,9 @@ import uvicorn
 from orchestrator.config.settings import Settings
 from orchestrator.humanloop.bot import SIGNING_SECRET_ENV, BotConfig, SteptraceBot
 from orchestrator.humanloop.bot_http import asgi_app, bind
+from orchestrator.observability.server import ReadinessCheck, ops_endpoints
 from orchestrator.service.discovery import ServiceInfo, remove_service_file, write_service_file
+from orchestrator.service.health import stack_checks
 from orchestrator.service.pipelines import load_folder
 from orchestrator.service.stack import Stack, StackOptions, open_stack
 from orchestrator.spec.pipeline import LoadedPipeline
@@ -61,6 +69,9 @@ class ServiceOptions:
     graceful_seconds: float = 30.0
     write_service_file: bool = True
     stack: StackOptions = field(default_factory=StackOptions)
+    console: Callable[[Stack], Any] | None = None
+    """Builds the web console's ASGI app on the running stack; served on
+    ``STEPTRACE_CONSOLE_LISTEN``. ``None``: no console in this process."""
 
 
 @dataclass
@@ -70,6 +81,7 @@ class Service:
     receiver: Receiver
     url: str
     schedules: list[ScheduleChange]
+    console_url: str | None = None
 
 
 @contextlib.asynccontextmanager
@@ -92,7 +104,8 @@ async def open_service(
     async with contextlib.AsyncExitStack() as exits:
         stack = await exits.enter_async_context(open_stack(stack_options, settings))
         http = await exits.enter_async_context(httpx.AsyncClient(timeout=30.0))
-        receiver = _receiver(stack, pipelines, http)
+        checks = {"worker": _worker_check(stack), **stack_checks(stack)}
+        receiver = _receiver(stack, pipelines, http, checks)
         schedules = await sync_schedules(
             stack.client,
             stack.task_queue,
@@ -101,23 +114,21 @@ async def open_service(
             escalate=True,
             fallback_escalation=stack.fallback_escalation,
         )
-        host, port = _listen(options, settings)
-        sock = bind(host, port)
-        url = f"http://{host}:{sock.getsockname()[1]}"
-        server = _QuietServer(
-            uvicorn.Config(
-                build_receiver(receiver, _bot(stack)),
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-            )
-        )
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        exits.push_async_callback(_stop_server, server, serving)
+        host, port = _address(settings.listen, 8787, options.host, options.port)
+        app = build_receiver(receiver, _bot(stack))
+        served = await exits.enter_async_context(_serving(app, host, port))
+        checks["receiver"] = served.check
+        console_url = None
+        if options.console is not None:
+            where = _address(settings.console_listen, 8765)
+            console = await exits.enter_async_context(_serving(options.console(stack), *where))
+            checks["console"] = console.check
+            console_url = console.url
+        await exits.enter_async_context(ops_endpoints(checks))
         if options.write_service_file:
-            write_service_file(_info(stack, url))
+            write_service_file(_info(stack, served.url))
             exits.callback(remove_service_file, os.getpid())
-        yield Service(stack, pipelines, receiver, url, schedules)
+        yield Service(stack, pipelines, receiver, served.url, schedules, console_url)
 
 
 def _pipelines(settings: Settings, *, required: bool) -> list[LoadedPipeline]:
@@ -127,20 +138,15 @@ def _pipelines(settings: Settings, *, required: bool) -> list[LoadedPipeline]:
     return load_folder(settings.pipelines_dir)
 
 
-def _receiver(stack: Stack, pipelines: list[LoadedPipeline], http: httpx.AsyncClient) -> Receiver:
+def _receiver(
+    stack: Stack,
+    pipelines: list[LoadedPipeline],
+    http: httpx.AsyncClient,
+    checks: dict[str, ReadinessCheck],
+) -> Receiver:
     settings = stack.settings
     secrets = {tool: s.get_secret_value() for tool, s in settings.webhook_secrets.items()}
     airtable = settings.endpoints.get("airtable")
-
-    async def ready() -> bool:
-        if not stack.worker.is_running:
-            return False
-        try:
-            await stack.client.service_client.check_health()
-        except Exception:
-            return False
-        return True
-
     return Receiver(
         pipelines=pipelines,
         client=stack.client,
@@ -154,8 +160,16 @@ def _receiver(stack: Stack, pipelines: list[LoadedPipeline], http: httpx.AsyncCl
             if airtable
             else None
         ),
-        ready=ready,
+        checks=checks,
     )
+
+
+def _worker_check(stack: Stack) -> ReadinessCheck:
+    async def worker() -> None:
+        if not stack.worker.is_running:
+            raise RuntimeError(f"the worker on task queue {stack.task_queue!r} is not running")
+
+    return worker
 
 
 def _bot(stack: Stack) -> Any:
@@ -170,10 +184,13 @@ def _bot(stack: Stack) -> Any:
     return asgi_app(SteptraceBot(stack.store, stack.client).build_app(config))
 
 
-def _listen(options: ServiceOptions, settings: Settings) -> tuple[str, int]:
-    host, _, port = settings.listen.rpartition(":")
-    return options.host or host or "127.0.0.1", (
-        options.port if options.port is not None else int(port or 8787)
+def _address(
+    listen: str, default_port: int, host: str | None = None, port: int | None = None
+) -> tuple[str, int]:
+    """``host:port`` from a setting, the command line's ``--host``/``--port`` first."""
+    configured_host, _, configured_port = listen.rpartition(":")
+    return host or configured_host or "127.0.0.1", (
+        port if port is not None else int(configured_port or default_port)
     )
 
 
@@ -189,6 +206,32 @@ def _info(stack: Stack, url: str) -> ServiceInfo:
     )
 
 
+@dataclass
+class _Served:
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def check(self) -> None:
+        """A readiness check: this server still serves."""
+        if self.task.done() or self.server.should_exit:
+            raise RuntimeError(f"the server on {self.url} has stopped")
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: Any, host: str, port: int) -> AsyncIterator[_Served]:
+    """Serve ``app`` on ``host:port`` (0: a free port) in this event loop until exit."""
+    sock = bind(host, port)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield _Served(f"http://{host}:{sock.getsockname()[1]}", server, task)
+    finally:
+        server.should_exit = True
+        await task
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its signal handlers: SIGTERM/SIGINT are the CLI's, which then
     leaves :func:`open_service` and so stops everything in order."""
@@ -196,8 +239,3 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-async def _stop_server(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
-    server.should_exit = True
-    await serving

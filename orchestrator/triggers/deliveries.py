@@ -52,9 +52,10 @@ class Match:
 
 
 def linear_event(payload: dict[str, Any], headers: dict[str, str]) -> Event:
-    # Linear-Delivery is documented by third parties only; without it the body (which a
-    # redelivery repeats byte for byte, timestamp included) identifies the delivery.
-    delivery = headers.get("linear-delivery") or _digest(payload)
+    # Linear-Delivery is documented by third parties only; without it the body identifies
+    # the delivery, less webhookTimestamp: a retry is stamped with its own send time.
+    stable = {k: v for k, v in payload.items() if k != "webhookTimestamp"}
+    delivery = headers.get("linear-delivery") or _digest(stable)
     return Event(
         tool="linear",
         delivery_id=delivery,

@@ -7,7 +7,8 @@ Routes::
     POST /hooks/monday     the challenge handshake; Authorization JWT on every event
     POST /slack/events     the Slack bot (bolt verifies Slack's own signature)
     GET  /healthz          the process answers
-    GET  /readyz           the worker runs and Temporal answers
+    GET  /readyz           every readiness check of the process passes (503 names the
+                           failing ones)
 
 A delivery that fails its check gets 401 and starts nothing. A verified one gets 200
 once its runs are *started* (not finished): the tool's retry then only ever meets a
@@ -17,7 +18,7 @@ workflow id that exists (:mod:`orchestrator.triggers.starter`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from temporalio.client import Client
 
+from orchestrator.observability.server import ReadinessCheck, readiness
 from orchestrator.spec.pipeline import LoadedPipeline
 from orchestrator.triggers.airtable_cursor import AirtableCursor
 from orchestrator.triggers.deliveries import Event, linear_event, matches, monday_event
@@ -41,6 +43,8 @@ from orchestrator.triggers.starter import start_pipeline
 from tracer.store import TraceStore
 
 log = logging.getLogger("steptrace.receiver")
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 ASGIApp = Any
 
 
@@ -66,7 +70,8 @@ class Receiver:
     escalate: bool = False
     fallback_escalation: dict[str, Any] | None = None
     airtable: AirtableCursor | None = None
-    ready: Callable[[], Awaitable[bool]] | None = None
+    checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    """What ``/readyz`` runs (the service's: worker, Temporal, trace store, console)."""
     started: list[str] = field(default_factory=list)
     duplicates: int = 0
 
@@ -131,15 +136,14 @@ def build_receiver(receiver: Receiver, slack_app: ASGIApp | None = None) -> Star
         return JSONResponse({"ok": True})
 
     async def readyz(_request: Request) -> Response:
-        ok = receiver.ready is None or await receiver.ready()
-        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+        return await readiness(receiver.checks)
 
     routes: list[BaseRoute] = [
         Route("/hooks/linear", linear, methods=["POST"]),
         Route("/hooks/airtable", airtable, methods=["POST"]),
         Route("/hooks/monday", monday, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
+        Route(HEALTH_PATH, healthz, methods=["GET"]),
+        Route(READY_PATH, readyz, methods=["GET"]),
     ]
     if slack_app is not None:
         routes.append(Mount("/", app=slack_app))

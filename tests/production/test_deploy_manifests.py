@@ -22,6 +22,7 @@ from packaging.requirements import Requirement
 from orchestrator.config.settings import EnvSettings
 from orchestrator.humanloop.bot import COMMAND, EVENTS_PATH
 from orchestrator.observability.server import ops_app
+from orchestrator.triggers.receiver import HEALTH_PATH, READY_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -74,6 +75,19 @@ def test_compose_runs_the_whole_stack() -> None:
     assert services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"].endswith(":8081")
     assert (DEPLOY / "otel-collector.yaml").exists()
     assert_known_settings(services["worker"]["environment"])
+
+
+def test_compose_runs_steptrace_serve_with_its_health_check() -> None:
+    service = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["service"]
+    env = service["environment"]
+    assert service["command"] == ["serve"]
+    assert env["STEPTRACE_DATABASE_URL"].startswith("postgresql"), "the shared env is merged in"
+    assert_known_settings(env)
+    receiver, console = listen_port(env, "listen"), listen_port(env, "console_listen")
+    assert {f"{receiver}:{receiver}", f"{console}:{console}"} <= set(service["ports"])
+    probe = " ".join(service["healthcheck"]["test"])
+    found = re.search(r"http://127\.0\.0\.1:(\d+)(/\w+)", probe)
+    assert found and (int(found[1]), found[2]) == (receiver, READY_PATH)
 
 
 def render_kustomization() -> list[dict[str, Any]]:
@@ -139,12 +153,46 @@ def test_kubernetes_objects_agree_with_the_code() -> None:
     for name in ("steptrace-worker", "steptrace-service"):
         [container] = containers(deployments[name])
         assert container["image"].startswith("ghcr.io/")
-        for probe in ("livenessProbe", "readinessProbe"):
-            assert container[probe]["httpGet"]["path"] in served
         pod = deployments[name]["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
+    [worker] = containers(deployments["steptrace-worker"])
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert worker[probe]["httpGet"]["path"] in served
     [config] = by_kind["ConfigMap"]
     assert_known_settings(config["data"])
+
+
+def test_the_kubernetes_service_runs_steptrace_serve_probed_on_its_receiver() -> None:
+    objects = render_kustomization()
+    [deployment] = [
+        o
+        for o in objects
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "steptrace-service"
+    ]
+    [container] = containers(deployment)
+    assert container["args"] == ["serve"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert_known_settings(env)
+    assert env["STEPTRACE_SERVICE_FILE"].startswith("/tmp/"), "the root filesystem is read-only"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["http"] == listen_port(env, "listen")
+    assert ports["console"] == listen_port(env, "console_listen")
+    probes = {"livenessProbe": HEALTH_PATH, "readinessProbe": READY_PATH}
+    for probe, path in {**probes, "startupProbe": HEALTH_PATH}.items():
+        assert container[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+    [service] = [
+        o
+        for o in objects
+        if o["kind"] == "Service" and o["metadata"]["name"] == "steptrace-service"
+    ]
+    assert {p["targetPort"] for p in service["spec"]["ports"]} <= set(ports)
+
+
+def listen_port(env: dict[str, str], setting: str) -> int:
+    """The port a manifest makes ``serve`` listen on (its env, else the setting's default)."""
+    key = f"STEPTRACE_{setting.upper()}"
+    value = env.get(key) or str(EnvSettings.model_fields[setting].default)
+    return int(value.rpartition(":")[2])
 
 
 def assert_known_settings(env: dict[str, str]) -> None:

@@ -22,6 +22,7 @@ class ServeProcess:
     args: tuple[str, ...] = ("serve", "--port", "0")
     process: asyncio.subprocess.Process | None = field(default=None, init=False)
     parts: dict[str, str] = field(default_factory=dict, init=False)
+    _drain: asyncio.Task[None] | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -42,6 +43,7 @@ class ServeProcess:
                         raise AssertionError(f"steptrace serve exited early:\n{self.log()}")
                     line = raw.decode(errors="replace").rstrip()
                     if line == READY_LINE:
+                        self._drain = asyncio.create_task(self._copy_stdout_to_log())
                         return self
                     found = re.match(r"^  (\S.*?)\s{2,}(\S.*)$", line)
                     if found:
@@ -49,6 +51,15 @@ class ServeProcess:
         except TimeoutError:
             await self.kill()
             raise AssertionError(f"steptrace serve did not start:\n{self.log()}") from None
+
+    async def _copy_stdout_to_log(self) -> None:
+        """Keep reading the child's stdout: a full pipe would block its writes (the
+        Temporal core logs there), and with them the whole worker."""
+        assert self.process is not None and self.process.stdout is not None
+        with self.log_path.open("ab") as log:
+            while chunk := await self.process.stdout.read(65536):
+                log.write(chunk)
+                log.flush()
 
     async def kill(self) -> None:
         await self._end(signal.SIGKILL)
@@ -69,6 +80,8 @@ class ServeProcess:
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        if self._drain is not None:
+            await self._drain
         return process.returncode
 
     def log(self) -> str:

@@ -14,8 +14,8 @@ import yaml
 from pydantic import SecretStr
 
 from connectors.sandbox.server import Sandbox
+from orchestrator.config.ports import free_port
 from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Settings, ToolEndpoint
-from orchestrator.runtime.devserver import free_port
 from orchestrator.service.service import ServiceOptions, open_service
 from tests.orchestrator.processes import poll_until
 from tracer.store import RunStatus
