@@ -569,6 +569,15 @@ class TraceStore(StoreBase):
             if g.failure_group in found
         ]
 
+    def undiagnosed_failures(self) -> int:
+        """How many failed runs have no diagnosis yet, so belong to no failure group."""
+        query = select(func.count()).where(
+            col(Run.status).in_([s.value for s in FAILED_STATUSES]),
+            col(Run.failure_group).is_(None),
+        )
+        with self._read_rows() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def pipeline_names(self) -> list[str]:
         """The pipelines that have a stored spec version, sorted."""
         query = select(PipelineVersion.pipeline).distinct().order_by(col(PipelineVersion.pipeline))
