@@ -10,7 +10,7 @@ process through httpx's ASGI transport with a signed-in session, so a timing is 
 whole server side of a request: routing, session, store reads, diffing, templates.
 
 - **runs list**: the first page unfiltered, by pipeline, by status ``failed``, a failure
-  group (pipeline + failed step + onset + fault class), and the next page (``before=``).
+  group (``group=<fingerprint id>``), and the next page (``before=``).
 - **run page**: failed and good runs picked at random over the store (clones and the
   recorded templates, which carry a stored diagnosis and QC results).
 
@@ -69,7 +69,7 @@ def _list_queries(client_data: dict[str, Any]) -> list[tuple[str, dict[str, str]
     """The runs-list requests timed: built from the first page's own data."""
     runs = client_data["runs"]
     pipeline = runs[0]["pipeline"]
-    grouped = next((r for r in runs if r["fingerprint"]), None)
+    grouped = next((r for r in runs if r["group_key"]), None)
     queries: list[tuple[str, dict[str, str]]] = [
         ("unfiltered", {}),
         ("by pipeline", {"pipeline": pipeline}),
@@ -77,18 +77,7 @@ def _list_queries(client_data: dict[str, Any]) -> list[tuple[str, dict[str, str]
         ("next page", {"before": client_data["next_before"]}),
     ]
     if grouped is not None:
-        fp = grouped["fingerprint"]
-        queries.append(
-            (
-                "failure group",
-                {
-                    "pipeline": fp["pipeline"],
-                    "failed_step": fp["failed_step"],
-                    "onset": fp["onset_step"],
-                    "fault": fp["fault_class"],
-                },
-            )
-        )
+        queries.append(("failure group", {"group": grouped["group_key"]}))
     return queries
 
 

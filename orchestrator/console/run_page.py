@@ -66,6 +66,7 @@ class RunPage(BaseModel):
     linked_runs: list[RunView] = []
     temporal_url: str | None = None
     rollback_to: str | None = None
+    failure_group: str | None = None
 
 
 def run_page(
@@ -104,6 +105,7 @@ def run_page(
         linked_runs=[run_view(store, child, with_steps=False) for child in children],
         temporal_url=temporal,
         rollback_to=rollback_target([s.step_id for s in recorded.steps], onset),
+        failure_group=run.failure_group,
     )
     return page, recorded
 
