@@ -164,8 +164,6 @@ def diagnosis_text(diagnosis: Diagnosis) -> str:
     parts.append(fix_text(diagnosis.proposed_fix))
     if diagnosis.links.temporal:
         parts.append(f"<{diagnosis.links.temporal}|Temporal history>")
-    if context.failure_group:
-        parts.append(_group_link(context.failure_group, context.console_url))
     return "\n".join(parts)
 
 

@@ -83,6 +83,7 @@ RAISE_ALERT_ACTIVITY = "steptrace.raise_alert"
 FAILURE_SIGNAL = "failure"
 REPEAT_SIGNAL = "repeat"
 
+
 class RepeatNotice(BaseModel):
     """Another run failing the way an open alert's run did."""
 

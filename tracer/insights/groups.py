@@ -13,9 +13,10 @@ from datetime import UTC
 from typing import Any
 
 from duckdb import DuckDBPyConnection
+from duckdb.func import SPECIAL
 from duckdb.sqltypes import VARCHAR
 
-from tracer.fingerprint import UNDIAGNOSED, group_id, signature
+from tracer import fingerprint
 from tracer.insights.corpus import Corpus
 from tracer.insights.models import DayCount, FailureGroup, GroupFix, Prevalence
 
@@ -27,7 +28,7 @@ REPRESENTATIVES = 5
 def _error_signature(error_class: str | None, message: str | None, rubrics: str | None) -> str:
     """:func:`tracer.fingerprint.signature` over the columns of a failed step and QC."""
     error = {"error_class": error_class, "message": message} if error_class or message else None
-    return signature(error, rubrics.split("\x1f") if rubrics else ())
+    return fingerprint.signature(error, rubrics.split("\x1f") if rubrics else ())
 
 
 def _register(con: DuckDBPyConnection) -> None:
@@ -36,11 +37,11 @@ def _register(con: DuckDBPyConnection) -> None:
         _error_signature,
         [VARCHAR, VARCHAR, VARCHAR],
         VARCHAR,
-        null_handling="special",
+        null_handling=SPECIAL,
         side_effects=False,
     )
     con.create_function(
-        "fp_group_id", group_id, [VARCHAR, VARCHAR, VARCHAR, VARCHAR], VARCHAR, side_effects=False
+        "fp_group_id", fingerprint.group_id, [VARCHAR] * 4, VARCHAR, side_effects=False
     )
 
 
@@ -58,9 +59,10 @@ def build_group_table(corpus: Corpus) -> None:
         parts AS (
             SELECT r.run_id, r.pipeline, r.status, r.started_at,
                 coalesce(d.onset_step, r.failed_step, '-') AS onset_step,
-                coalesce(d.fault_class, '{UNDIAGNOSED}') AS fault_class,
+                coalesce(d.fault_class, '{fingerprint.UNDIAGNOSED}') AS fault_class,
                 d.fingerprint_id AS stored_group,
-                coalesce(d.fingerprint_signature, fp_signature(s.last_error_class, s.last_error_message,
+                coalesce(d.fingerprint_signature, fp_signature(s.last_error_class,
+                    s.last_error_message,
                     CASE WHEN r.status = 'qc_failed' THEN coalesce(q.rubrics, '?') END))
                     AS signature
             FROM runs r LEFT JOIN diagnoses d USING (run_id) LEFT JOIN qc q USING (run_id)

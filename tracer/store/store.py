@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from tracer.fingerprint import Fingerprint, of_diagnosis
@@ -550,8 +551,13 @@ class TraceStore(StoreBase):
                 .group_by(col(DiagnosisRow.group_id))
             )
             latest = (
-                select(Run.pipeline, Run.run_id, DiagnosisRow.group_id, DiagnosisRow.body)
-                .add_columns(DiagnosisRow.signature)
+                core_select(
+                    col(Run.pipeline),
+                    col(Run.run_id),
+                    col(DiagnosisRow.group_id),
+                    col(DiagnosisRow.body),
+                    col(DiagnosisRow.signature),
+                )
                 .join(Run, col(Run.run_id) == col(DiagnosisRow.run_id))
                 .where(col(DiagnosisRow.id).in_(newest.scalar_subquery()))
             )
