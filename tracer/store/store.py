@@ -579,7 +579,9 @@ class TraceStore(StoreBase):
         """How many failed runs have no diagnosis yet, so belong to no failure group."""
         query = select(func.count()).where(
             col(Run.status).in_([s.value for s in FAILED_STATUSES]),
-            col(Run.failure_group).is_(None),
+            # an expression, so the planner walks the failed runs (status index), not
+            # the many group-less good runs (group index)
+            func.coalesce(Run.failure_group, "") == "",
         )
         with self._read_rows() as conn:
             return int(conn.execute(query).scalar_one())
