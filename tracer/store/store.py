@@ -506,7 +506,7 @@ class TraceStore(StoreBase):
                 run_id=run_id,
                 body=redact_json(body, self._policy),
                 group_id=found.id,
-                signature=_redact_text(found.signature)[0],
+                signature=str(redact_json(found.signature, self._policy)),
             )
             session.add(row)
             run.failure_group = found.id
