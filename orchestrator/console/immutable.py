@@ -55,5 +55,6 @@ class Lru(Generic[K, V]):
 DIFFS: Lru[tuple[str, str], list[DiffRow]] = Lru(4096)
 """(last good payload hash, this run's payload hash) -> the diff's rows."""
 
-TREES: Lru[tuple[str, str | None], Markup] = Lru(2048)
-"""(payload hash, the hash it is compared with or None) -> its rendered tree."""
+TREES: Lru[tuple[str, str | None], Markup] = Lru(512)
+"""(payload hash, the hash it is compared with or None) -> its rendered tree (a tree stops
+at 150 values, so one is at most some tens of KB)."""

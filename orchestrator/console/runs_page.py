@@ -58,7 +58,7 @@ class RunsPage(BaseModel):
     next_before: datetime | None = None
     in_flight: int = 0
     pipelines: list[str] = []
-    group_label: str | None = None
+    group: FailureGroupRecord | None = None
 
 
 class GroupsPage(BaseModel):
@@ -81,14 +81,14 @@ def runs_page(store: TraceStore, wanted: RunFilter, *, limit: int = PAGE_SIZE) -
     page, more = found[:limit], len(found) > limit
     diagnoses = store.latest_diagnoses(r.run_id for r in page if r.status in FAILED_STATUSES)
     rows = [_row(run, diagnoses.get(run.run_id)) for run in page]
-    labels = [r.fingerprint.label for r in rows if r.fingerprint and r.group_key == wanted.group]
+    group = store.failure_groups(1, group_id=wanted.group) if wanted.group else []
     return RunsPage(
         filter=wanted,
         runs=rows,
         next_before=page[-1].started_at if more and page else None,
         in_flight=sum(r.status is RunStatus.RUNNING for r in page),
         pipelines=store.pipeline_names(),
-        group_label=labels[0] if wanted.group and labels else None,
+        group=group[0] if group else None,
     )
 
 

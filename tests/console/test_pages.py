@@ -84,10 +84,11 @@ async def _runs_list(client: httpx.AsyncClient, good: RunOutcome, failed: RunOut
     group = failed_row["group_key"]
     members = (await client.get("/runs.json", params={"group": group})).json()
     assert [r["run_id"] for r in members["runs"]] == [failed.run_id]
-    assert members["group_label"] == failed_row["fingerprint"]["pipeline"] + ": " + (
-        "destination_schema_drift started at upsert_airtable ("
-        + failed_row["fingerprint"]["signature"]
-        + ")"
+    assert members["group"]["runs"] == 1
+    assert members["group"]["fingerprint"] == failed_row["fingerprint"]
+    assert (
+        "destination_schema_drift started at upsert_airtable"
+        in (await client.get("/runs", params={"group": group})).text
     )
     none = (await client.get("/runs.json", params={"group": "000000000000"})).json()
     assert none["runs"] == []

@@ -527,10 +527,12 @@ class TraceStore(StoreBase):
         with self._read() as session:
             return {row.run_id: row.body for row in session.exec(query)}
 
-    def failure_groups(self, limit: int = 200) -> list[FailureGroupRecord]:
+    def failure_groups(
+        self, limit: int = 200, *, group_id: str | None = None
+    ) -> list[FailureGroupRecord]:
         """The failure groups of the store's runs (each run in its newest diagnosis's
-        group), the biggest first: counts from the run index, the fingerprint from each
-        group's newest diagnosis."""
+        group), the biggest first, or the one ``group_id``: counts from the run index,
+        the fingerprint from each group's newest diagnosis."""
         counts = (
             select(
                 Run.failure_group,
@@ -538,7 +540,11 @@ class TraceStore(StoreBase):
                 func.min(Run.started_at).label("first"),
                 func.max(Run.started_at).label("last"),
             )
-            .where(col(Run.failure_group).is_not(None))
+            .where(
+                col(Run.failure_group).is_not(None)
+                if group_id is None
+                else col(Run.failure_group) == group_id
+            )
             .group_by(col(Run.failure_group))
             .order_by(func.count().desc(), col(Run.failure_group))
             .limit(limit)
