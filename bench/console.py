@@ -10,10 +10,14 @@ process through httpx's ASGI transport with a signed-in session, so a timing is 
 whole server side of a request: routing, session, store reads, diffing, templates.
 
 - **runs list**: the first page unfiltered, by pipeline, by status ``failed``, a failure
-  group (pipeline + failed step + onset + fault class), and the next page (``before=``).
+  group (``group=<fingerprint id>``), and the next page (``before=``).
 - **run page**: failed and good runs picked at random over the store (clones and the
-  recorded templates, which carry a stored diagnosis and QC results).
+  recorded templates, which carry a stored diagnosis and QC results), each timed as the
+  console serves it (handoff diffs and payload trees kept between requests, by the
+  payloads' hashes: clones share their templates' payloads, so most are kept) and again
+  with nothing kept (``nothing kept``: the first view of a run with unseen payloads).
 
+    steptrace bench console [--runs N] [--sample N]      (writes docs/benchmarks.md)
     python -m bench.console [--runs N] [--sample N] [--json] [--write-docs]
 """
 
@@ -69,7 +73,7 @@ def _list_queries(client_data: dict[str, Any]) -> list[tuple[str, dict[str, str]
     """The runs-list requests timed: built from the first page's own data."""
     runs = client_data["runs"]
     pipeline = runs[0]["pipeline"]
-    grouped = next((r for r in runs if r["fingerprint"]), None)
+    grouped = next((r for r in runs if r["group_key"]), None)
     queries: list[tuple[str, dict[str, str]]] = [
         ("unfiltered", {}),
         ("by pipeline", {"pipeline": pipeline}),
@@ -77,18 +81,7 @@ def _list_queries(client_data: dict[str, Any]) -> list[tuple[str, dict[str, str]
         ("next page", {"before": client_data["next_before"]}),
     ]
     if grouped is not None:
-        fp = grouped["fingerprint"]
-        queries.append(
-            (
-                "failure group",
-                {
-                    "pipeline": fp["pipeline"],
-                    "failed_step": fp["failed_step"],
-                    "onset": fp["onset_step"],
-                    "fault": fp["fault_class"],
-                },
-            )
-        )
+        queries.append(("failure group", {"group": grouped["group_key"]}))
     return queries
 
 
@@ -110,6 +103,7 @@ async def _time(
 async def time_console(url: str, path: Path, sample: int, repeat: int) -> dict[str, Any]:
     """Timings (ms) and weights (bytes) of the runs list and run pages."""
     from orchestrator.console.app import console_app
+    from orchestrator.console.immutable import DIFFS, TREES
     from orchestrator.humanloop.console_link import LinkSigner
     from tracer.store import TraceStore
 
@@ -134,6 +128,11 @@ async def time_console(url: str, path: Path, sample: int, repeat: int) -> dict[s
                 ms, cpu, size = await _time(client, f"/run/{quote(run_id, safe='/')}", {})
                 pages.setdefault(kind, []).append((ms, cpu))
                 weights[f"run page, {kind}"] = max(weights.get(f"run page, {kind}", 0), size)
+            for run_id in run_ids:  # the first view: no diff or tree kept from another page
+                DIFFS.clear()
+                TREES.clear()
+                ms, cpu, _ = await _time(client, f"/run/{quote(run_id, safe='/')}", {})
+                pages.setdefault(f"{kind}, nothing kept", []).append((ms, cpu))
     return {"lists": lists, "pages": pages, "weights": weights}
 
 
@@ -224,8 +223,12 @@ request: routing, session, store reads, handoff diffs against the last good run,
 templates. Wall time counts waiting for a core on a shared machine (see the load
 average); CPU time is the process's own work per request, every thread included.
 Each runs-list request is timed {result["samples"]["list_requests"]} times
-after a warm-up; {result["samples"]["run_pages"]} run pages (failed and good runs picked
-at random) are timed once each after one warm-up.
+after a warm-up; {result["samples"]["run_pages"]} run-page requests: failed and good runs
+picked at random, each timed once as the console serves it (handoff diffs and payload
+trees kept between requests by the payloads' hashes; clones share their templates'
+payloads, so most are kept) and once with nothing kept (`nothing kept`: the first view of
+a run whose payloads no page has shown). A failure-group filter is one probe on the run
+table's (failure_group, started_at) index.
 
 - Command: `{command}`
 - Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}

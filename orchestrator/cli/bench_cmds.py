@@ -133,6 +133,21 @@ def bench_why(
     print(json.dumps(result) if as_json else _line(result))
 
 
+@bench_app.command("console")
+def bench_console(
+    runs: Annotated[int, typer.Option(help="Runs to store.")] = 100_000,
+    sample: Annotated[int, typer.Option(help="Run pages to time.")] = 60,
+    as_json: JsonFlag = False,
+) -> None:
+    """The console on a store of many runs: runs list, failure-group filter and run page
+    (p50/p95 wall and CPU per request) and the pages' weight."""
+    module = _bench("console")
+    quiet_expected_failures()
+    result = module.run(runs=runs, sample=sample, progress=progress)
+    module.write_docs(result, f"steptrace bench console --runs {runs} --sample {sample}")
+    print(json.dumps(result) if as_json else _line(result))
+
+
 @bench_app.command("insights")
 def bench_insights(
     runs: Annotated[int, typer.Option(help="Runs in the synthesised corpus.")] = 100_000,

@@ -87,6 +87,7 @@ class EnvSettings(BaseSettings):
     namespace: str = "default"
     task_queue: str = "steptrace"
     temporal_ui_url: str | None = None
+    console_url: str | None = None
     airtable_base: str = "Ops Tracker"
     monday_board: str = "Triage"
     linear_url: str | None = None
@@ -175,6 +176,7 @@ class Settings(BaseModel):
     airtable_base: str = "Ops Tracker"
     monday_board: str = "Triage"
     temporal_ui_url: str | None = None
+    console_url: str | None = None  # where people reach the console: alerts link there
     pipelines_dir: str = "pipelines"
     alerts: bool = True
     alert_channel: str = "#ops-alerts"
@@ -211,6 +213,7 @@ class Settings(BaseModel):
             airtable_base=raw.airtable_base,
             monday_board=raw.monday_board,
             temporal_ui_url=raw.temporal_ui_url or None,
+            console_url=raw.console_url or None,
             pipelines_dir=raw.pipelines_dir,
             alerts=raw.alerts,
             alert_channel=raw.alert_channel,

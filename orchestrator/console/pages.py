@@ -7,14 +7,14 @@ Each handler parses its query, reads the store off the event loop, and answers w
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from orchestrator.console.context import ConsoleContext, Handler, in_thread, json_or_page
+from orchestrator.console.payload_trees import payload_trees
 from orchestrator.console.pipelines_page import pipeline_page, pipelines_page
-from orchestrator.console.run_page import RunPage, changed_paths, run_page
+from orchestrator.console.run_page import RunPage, run_page
 from orchestrator.console.runs_page import RunFilter, groups_page, runs_page
 from orchestrator.console.thread import alert_threads
 from orchestrator.humanloop.actions import escalation_state
@@ -65,15 +65,7 @@ async def run(request: Request, context: ConsoleContext, user: str) -> Response:
         body["escalation"] = state.model_dump(mode="json") if state else None
         body["threads"] = [t.model_dump(mode="json") for t in threads]
         return JSONResponse(body)
-    payloads = {h: recorded.payload(h) for s in page.steps for h in (s.input_hash, s.output_hash)}
-    trees: dict[str, dict[str, Any]] = {}
-    for step in page.steps:
-        changed = changed_paths(step)
-        trees[step.view.id] = {
-            side: payloads.get(digest)
-            for side, digest in (("input", step.input_hash), ("output", step.output_hash))
-        }
-        trees[step.view.id]["changed_" + step.compared] = changed
+    trees = payload_trees(page, recorded)
     live = page.run.status == RunStatus.RUNNING.value or _action_pending(page, state)
     return context.render.page(
         request,

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from orchestrator.console.immutable import DIFFS
 from orchestrator.diagnosis.diagnoser import links, stored_diagnosis
 from orchestrator.runtime.escalation_handoff import rollback_target
 from tracer.diagnosis_model import Diagnosis, ImplicatedValue
@@ -41,6 +42,9 @@ class StepDetail(BaseModel):
     input_hash: str
     output_hash: str | None = None
     compared: Literal["output", "input"] = "output"
+    compared_with: str | None = Field(
+        default=None, description="the last good payload hash the compared side was diffed with"
+    )
     changes: list[Change] = []
     writes: list[WriteImage] = []
     implicated: list[ImplicatedValue] = []
@@ -66,6 +70,7 @@ class RunPage(BaseModel):
     linked_runs: list[RunView] = []
     temporal_url: str | None = None
     rollback_to: str | None = None
+    failure_group: str | None = None
 
 
 def run_page(
@@ -104,6 +109,7 @@ def run_page(
         linked_runs=[run_view(store, child, with_steps=False) for child in children],
         temporal_url=temporal,
         rollback_to=rollback_target([s.step_id for s in recorded.steps], onset),
+        failure_group=run.failure_group,
     )
     return page, recorded
 
@@ -126,7 +132,7 @@ def _detail(
     failed: str | None,
     implicated: list[ImplicatedValue],
 ) -> StepDetail:
-    compared, changes = _handoff_changes(run, step, baseline)
+    compared, compared_with, changes = _handoff_changes(run, step, baseline)
     return StepDetail(
         view=view,
         retries=len(step.attempts) - 1,
@@ -135,6 +141,7 @@ def _detail(
         input_hash=step.last.input_hash,
         output_hash=step.last.output_hash,
         compared=compared,
+        compared_with=compared_with,
         changes=changes,
         writes=list(run.writes(step)),
         implicated=[i for i in implicated if i.step == step.step_id],
@@ -143,22 +150,23 @@ def _detail(
 
 def _handoff_changes(
     run: RecordedRun, step: RecordedStep, baseline: RecordedRun | None
-) -> tuple[Literal["output", "input"], list[Change]]:
+) -> tuple[Literal["output", "input"], str | None, list[Change]]:
+    """The side compared, the last good payload it was compared with, and the changes."""
     other = baseline.step(step.step_id) if baseline is not None else None
     mine_out = step.last.output_hash
     if other is None or baseline is None:
-        return ("output" if mine_out else "input"), []
+        return ("output" if mine_out else "input"), None, []
     compared: Literal["output", "input"] = "output"
     old_hash, new_hash = other.last.output_hash, mine_out
     if mine_out is None or other.last.output_hash is None:
         compared, old_hash, new_hash = "input", other.last.input_hash, step.last.input_hash
-    if old_hash == new_hash:  # content-addressed: the same hash is the same value
-        return compared, []
-    rows = structural_diff(baseline.payload(old_hash), run.payload(new_hash)).rows()
-    return compared, [
-        Change(path=r["path"], path_list=r["path_list"], kind=r["kind"], old=r["old"], new=r["new"])
-        for r in rows
-    ]
+    if old_hash is None or new_hash is None or old_hash == new_hash:
+        return compared, None, []  # content-addressed: the same hash is the same value
+    rows = DIFFS.get_or_make(
+        (old_hash, new_hash),
+        lambda: structural_diff(baseline.payload(old_hash), run.payload(new_hash)).rows(),
+    )
+    return compared, old_hash, [Change.model_validate(r) for r in rows]
 
 
 def evidence_chain(

@@ -2,8 +2,9 @@
 
 The list reads one page of runs (newest first) through the store's indexed
 ``list_runs``, then the stored diagnoses of just those runs, so its cost does not grow
-with the store. A failure-group filter narrows by pipeline and failed step in SQL and by
-onset step and fault class on the diagnoses, reading at most :data:`GROUP_SCAN` runs.
+with the store. A failure-group filter (``group=<id>``, the fingerprint id of
+:mod:`tracer.fingerprint`, the same in alerts and insights) is one probe on the run
+table's group index; the groups page counts on that index too.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, field_validator
 
-from orchestrator.console.fingerprint import FailureGroup, Fingerprint, fingerprint, group
-from tracer.store import FAILED_STATUSES, RunRecord, RunStatus, TraceStore
+from tracer.fingerprint import Fingerprint, of_diagnosis
+from tracer.store import FAILED_STATUSES, FailureGroupRecord, RunRecord, RunStatus, TraceStore
 
 PAGE_SIZE = 50
-GROUP_SCAN = 2000
-GROUP_BATCH = 200
-GROUPS_WINDOW = 5000
+GROUPS_SHOWN = 200
 
 
 class RunFilter(BaseModel):
@@ -30,18 +29,13 @@ class RunFilter(BaseModel):
     before: datetime | None = None
     version: str | None = None
     failed_step: str | None = None
-    onset: str | None = None
-    fault: str | None = None
+    group: str | None = None
 
     @field_validator("since", "before")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         """The form's ``datetime-local`` fields carry no zone: they are UTC."""
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
-
-    @property
-    def by_group(self) -> bool:
-        return self.onset is not None or self.fault is not None
 
 
 class RunRow(BaseModel):
@@ -64,41 +58,41 @@ class RunsPage(BaseModel):
     next_before: datetime | None = None
     in_flight: int = 0
     pipelines: list[str] = []
+    group: FailureGroupRecord | None = None
 
 
 class GroupsPage(BaseModel):
-    window: int
-    groups: list[FailureGroup]
+    groups: list[FailureGroupRecord]
+    undiagnosed: int = 0
 
 
 def runs_page(store: TraceStore, wanted: RunFilter, *, limit: int = PAGE_SIZE) -> RunsPage:
     """One page of runs matching ``wanted``; ``next_before`` pages on (older runs)."""
-    if wanted.by_group:
-        found = _group_members(store, wanted, limit)
-    else:
-        found = store.list_runs(
-            status=wanted.status,
-            pipeline=wanted.pipeline,
-            since=wanted.since,
-            before=wanted.before,
-            failed_step=wanted.failed_step,
-            version_hash=wanted.version,
-            limit=limit + 1,
-        )
+    found = store.list_runs(
+        status=wanted.status,
+        pipeline=wanted.pipeline,
+        since=wanted.since,
+        before=wanted.before,
+        failed_step=wanted.failed_step,
+        version_hash=wanted.version,
+        failure_group=wanted.group,
+        limit=limit + 1,
+    )
     page, more = found[:limit], len(found) > limit
     diagnoses = store.latest_diagnoses(r.run_id for r in page if r.status in FAILED_STATUSES)
     rows = [_row(run, diagnoses.get(run.run_id)) for run in page]
+    group = store.failure_groups(1, group_id=wanted.group) if wanted.group else []
     return RunsPage(
         filter=wanted,
         runs=rows,
         next_before=page[-1].started_at if more and page else None,
         in_flight=sum(r.status is RunStatus.RUNNING for r in page),
         pipelines=store.pipeline_names(),
+        group=group[0] if group else None,
     )
 
 
 def _row(run: RunRecord, diagnosis: dict[str, object] | None) -> RunRow:
-    found = fingerprint(run, diagnosis) if run.status in FAILED_STATUSES else None
     return RunRow(
         run_id=run.run_id,
         pipeline=run.pipeline,
@@ -109,56 +103,11 @@ def _row(run: RunRecord, diagnosis: dict[str, object] | None) -> RunRow:
         ended_at=run.ended_at,
         failed_step=run.failed_step,
         parent_run_id=run.parent_run_id,
-        fingerprint=found,
-        group_key=found.key if found else None,
+        fingerprint=of_diagnosis(run.pipeline, diagnosis) if diagnosis else None,
+        group_key=run.failure_group,
     )
 
 
-def _group_members(store: TraceStore, wanted: RunFilter, limit: int) -> list[RunRecord]:
-    """Failed runs of one fingerprint, newest first, up to ``limit + 1``: read in batches
-    (newest first) until the page is full or :data:`GROUP_SCAN` runs were looked at."""
-    members: list[RunRecord] = []
-    for status in [wanted.status] if wanted.status else FAILED_STATUSES:
-        members.extend(_members_of_status(store, wanted, status, limit + 1))
-    members.sort(key=lambda r: r.started_at, reverse=True)
-    return members[: limit + 1]
-
-
-def _members_of_status(
-    store: TraceStore, wanted: RunFilter, status: RunStatus, enough: int
-) -> list[RunRecord]:
-    found: list[RunRecord] = []
-    before, scanned = wanted.before, 0
-    while scanned < GROUP_SCAN and len(found) < enough:
-        batch = store.list_runs(
-            status=status,
-            pipeline=wanted.pipeline,
-            since=wanted.since,
-            before=before,
-            failed_step=wanted.failed_step,
-            limit=GROUP_BATCH,
-        )
-        diagnoses = store.latest_diagnoses(r.run_id for r in batch)
-        for run in batch:
-            found_print = fingerprint(run, diagnoses.get(run.run_id))
-            if wanted.onset in (None, found_print.onset_step) and wanted.fault in (
-                None,
-                found_print.fault_class,
-            ):
-                found.append(run)
-        scanned += len(batch)
-        if len(batch) < GROUP_BATCH:
-            break
-        before = batch[-1].started_at
-    return found
-
-
-def groups_page(store: TraceStore, *, window: int = GROUPS_WINDOW) -> GroupsPage:
-    """Failure groups over the newest ``window`` failed runs of each failed status."""
-    failed: list[RunRecord] = []
-    for status in FAILED_STATUSES:
-        failed.extend(store.list_runs(status=status, limit=window))
-    diagnoses = store.latest_diagnoses(r.run_id for r in failed)
-    return GroupsPage(
-        window=window, groups=group((run, diagnoses.get(run.run_id)) for run in failed)
-    )
+def groups_page(store: TraceStore, *, limit: int = GROUPS_SHOWN) -> GroupsPage:
+    """The failure groups, biggest first, and how many failed runs wait for a diagnosis."""
+    return GroupsPage(groups=store.failure_groups(limit), undiagnosed=store.undiagnosed_failures())

@@ -45,6 +45,8 @@ class AlertContext(BaseModel):
     mentions: list[str] = []
     rollback_to: str | None = None
     note: str | None = None
+    failure_group: str | None = None
+    console_url: str | None = None
 
 
 class ButtonValue(BaseModel):
@@ -247,11 +249,20 @@ def _context_block(diagnosis: Diagnosis, context: AlertContext) -> dict[str, Any
     parts = [f"run `{context.run_id}`"]
     if diagnosis.links.temporal:
         parts.append(f"<{diagnosis.links.temporal}|Temporal history>")
+    if context.failure_group:
+        parts.append(_group_link(context.failure_group, context.console_url))
     if context.mentions:
         parts.append("notifying " + " ".join(f"<@{user}>" for user in context.mentions))
     if context.note:
         parts.append(context.note)
     return {"type": "context", "elements": [_mrkdwn(" · ".join(parts))]}
+
+
+def _group_link(group: str, console_url: str | None) -> str:
+    """The failure group, linked to its page in the console when the console is known."""
+    if console_url is None:
+        return f"failure group `{group}`"
+    return f"<{console_url.rstrip('/')}/runs?group={group}|failure group {group}>"
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -8,13 +8,13 @@ above this room. Only this contract is shared, so the engine never imports the h
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
 from orchestrator.spec.pipeline import EscalationSpec, TierSpec
 from tracer.diagnosis_model import Diagnosis
+from tracer.fingerprint import of_diagnosis
 
 ESCALATION_WORKFLOW = "EscalationWorkflow"
 
@@ -25,6 +25,9 @@ class EscalationInput(BaseModel):
     tiers: list[TierSpec] = Field(min_length=2)
     start_tier: int = 1
     rollback_to: str | None = Field(default=None, description="the step before the onset")
+    failure_group: str | None = Field(
+        default=None, description="the failure's fingerprint id (tracer.fingerprint)"
+    )
 
 
 def escalation_workflow_id(run_id: str) -> str:
@@ -46,12 +49,21 @@ def rollback_target(step_ids: Sequence[str], onset_step: str | None) -> str | No
 
 
 def escalation_input(
-    run_id: str, diagnosis: Diagnosis, spec: EscalationSpec, step_ids: Sequence[str]
+    run_id: str,
+    diagnosis: Diagnosis,
+    spec: EscalationSpec,
+    step_ids: Sequence[str],
+    *,
+    pipeline: str | None = None,
 ) -> EscalationInput:
-    """The workflow input for a failed run of a pipeline whose spec has ``escalation:``."""
+    """The workflow input for a failed run of a pipeline whose spec has ``escalation:``
+    (with ``pipeline``, the alert names and links its failure group)."""
     return EscalationInput(
         run_id=run_id,
         diagnosis=diagnosis,
+        failure_group=(
+            of_diagnosis(pipeline, diagnosis.model_dump(mode="json")).id if pipeline else None
+        ),
         tiers=spec.tiers,
         start_tier=starting_tier(spec, diagnosis.fault_class),
         # When the failure started at the step that failed, that step wrote nothing: there
@@ -71,10 +83,6 @@ RAISE_ALERT_ACTIVITY = "steptrace.raise_alert"
 FAILURE_SIGNAL = "failure"
 REPEAT_SIGNAL = "repeat"
 
-_VOLATILE = re.compile(
-    r"'[^']*'|\"[^\"]*\"|\b[0-9a-f]{8,}\b|\b[A-Z]+-\d+\b|\brec[A-Za-z0-9]{14}\b|\d+(\.\d+)?"
-)
-
 
 class RepeatNotice(BaseModel):
     """Another run failing the way an open alert's run did."""
@@ -90,26 +98,10 @@ class RaiseAlert(BaseModel):
     escalation: EscalationInput
 
 
-def normalised_signature(diagnosis: Diagnosis) -> str:
-    """The error with what changes from run to run (ids, numbers, quoted values) taken out,
-    so the same failure on another issue reads the same."""
-    error = diagnosis.evidence.error or {}
-    text = " ".join(str(error.get(key, "")) for key in ("type", "message", "code"))
-    text = _VOLATILE.sub("_", text)
-    return " ".join([text.strip(), *sorted(diagnosis.evidence.rubrics)])
-
-
 def failure_group_id(pipeline: str, diagnosis: Diagnosis, *, task_queue: str) -> str:
-    """Same pipeline, onset step, fault class and normalised signature, raised on the same
-    task queue (one service's workers; a test's or a one-off run's own queue never joins
-    the service's alerts): the same group."""
-    key = "|".join(
-        [
-            task_queue,
-            pipeline,
-            diagnosis.onset_step or "-",
-            diagnosis.fault_class,
-            normalised_signature(diagnosis),
-        ]
-    )
-    return f"alert-group/{pipeline}/{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    """The alert group of a failure: its fingerprint (:mod:`tracer.fingerprint`, the id the
+    console and insights show), raised on the same task queue (one service's workers; a
+    test's or a one-off run's own queue never joins the service's alerts)."""
+    group = of_diagnosis(pipeline, diagnosis.model_dump(mode="json")).id
+    scope = hashlib.sha256(f"{task_queue}|{group}".encode()).hexdigest()[:8]
+    return f"alert-group/{pipeline}/{group}-{scope}"

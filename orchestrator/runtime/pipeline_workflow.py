@@ -304,7 +304,9 @@ async def _after_failure(spec: PipelineSpec, run_id: str, params: PipelineInput)
     if not params.escalate or policy is None or diagnosis is None:
         return
     found = Diagnosis.model_validate(diagnosis)
-    handoff = escalation_input(run_id, found, policy, [s.id for s in spec.steps])
+    handoff = escalation_input(
+        run_id, found, policy, [s.id for s in spec.steps], pipeline=spec.name
+    )
     if not workflow.patched("alert-groups"):
         # Runs started before alert groups existed replay their old command: a child.
         await workflow.start_child_workflow(

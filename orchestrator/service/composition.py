@@ -47,8 +47,10 @@ def product_activities(
     steps: StepActivities,
     judge: Judge | None,
     temporal_ui: str | None,
+    console_url: str | None = None,
 ) -> list[Callable[..., Any]]:
-    """Every activity a worker registers: one per op, and the product's own."""
+    """Every activity a worker registers: one per op, and the product's own (alerts link
+    their failure group's page when ``console_url`` is given)."""
     return [
         *steps.all(),
         RunRecorder(store, committer).record_run,
@@ -57,15 +59,20 @@ def product_activities(
         SchemaRecorder(store, clients).record_schemas,
         reuse_recorded_output,
         *RollbackActivities(store, clients).all(),
-        *_escalation_activities(client, task_queue, store, clients),
+        *_escalation_activities(client, task_queue, store, clients, console_url),
     ]
 
 
 def _escalation_activities(
-    client: Client, task_queue: str, store: TraceStore | None, clients: ToolClients
+    client: Client,
+    task_queue: str,
+    store: TraceStore | None,
+    clients: ToolClients,
+    console_url: str | None,
 ) -> list[Callable[..., Any]]:
     if store is None:
         return []
     actions = TemporalActions(client, task_queue, store)
     groups = AlertGroupActivities(client, task_queue)
-    return [*EscalationActivities(clients.slack, actions).all(), groups.raise_alert]
+    posts = EscalationActivities(clients.slack, actions, console_url=console_url)
+    return [*posts.all(), groups.raise_alert]

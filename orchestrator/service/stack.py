@@ -184,6 +184,7 @@ async def open_stack(
                 steps=steps,
                 judge=judge_from_env(),
                 temporal_ui=ui,
+                console_url=settings.console_url,
             ),
             interceptors=_interceptors(committer, options, settings),
             graceful_shutdown_seconds=options.graceful_seconds,

@@ -18,9 +18,10 @@ from orchestrator.humanloop.actions import escalation_state
 from orchestrator.service.stack import RunOutcome, Stack
 from orchestrator.spec.pipeline import LoadedPipeline
 from tests.console.conftest import console_for
-from tests.human.loop_fixtures import end_escalation
+from tests.human.loop_fixtures import alert_for, end_escalation
 from tests.orchestrator.conftest import StackFactory
 from tests.orchestrator.processes import poll_until
+from tracer.insights import failure_groups
 from tracer.store import TraceStore
 
 PRIORITY_RENAMED = Fault(
@@ -61,6 +62,7 @@ async def test_the_pages_show_a_failure_from_the_list_to_the_fix(
                 await _runs_list(client, good, failed)
                 await _run_page(client, good, failed)
                 await _groups_and_pipelines(client, failed, reference)
+                await _one_group_everywhere(stack, client, failed)
                 await _confirmation(client, failed)
         finally:
             await end_escalation(stack, failed.run_id)
@@ -79,21 +81,36 @@ async def _runs_list(client: httpx.AsyncClient, good: RunOutcome, failed: RunOut
     assert [r["run_id"] for r in only_failed["runs"]] == [failed.run_id]
     other = (await client.get("/runs.json", params={"pipeline": "nope"})).json()
     assert other["runs"] == []
-    fp = failed_row["fingerprint"]
-    group = {
-        "pipeline": fp["pipeline"],
-        "failed_step": fp["failed_step"],
-        "onset": fp["onset_step"],
-        "fault": fp["fault_class"],
-    }
-    members = (await client.get("/runs.json", params=group)).json()
+    group = failed_row["group_key"]
+    members = (await client.get("/runs.json", params={"group": group})).json()
     assert [r["run_id"] for r in members["runs"]] == [failed.run_id]
-    none = (await client.get("/runs.json", params={**group, "fault": "auth"})).json()
+    assert members["group"]["runs"] == 1
+    assert members["group"]["fingerprint"] == failed_row["fingerprint"]
+    assert (
+        "destination_schema_drift started at upsert_airtable"
+        in (await client.get("/runs", params={"group": group})).text
+    )
+    none = (await client.get("/runs.json", params={"group": "000000000000"})).json()
     assert none["runs"] == []
     later = (await client.get("/runs.json", params={"since": "2999-01-01T00:00"})).json()
     assert later["runs"] == []
     bad = await client.get("/runs", params={"status": "sleeping"})
     assert bad.status_code == 400 and "status" in bad.text
+
+
+async def _one_group_everywhere(
+    stack: Stack, client: httpx.AsyncClient, failed: RunOutcome
+) -> None:
+    """The failure's group id is the same in the store, the console, insights and the
+    alert (which names it, to link its page)."""
+    [stored] = store_of(stack).diagnoses(failed.run_id)
+    data = (await client.get("/runs.json", params={"status": "failed"})).json()
+    assert data["runs"][0]["group_key"] == stored.group_id
+    url = store_of(stack).engine.url.render_as_string(hide_password=False)
+    [group] = failure_groups(url)
+    assert group.id == stored.group_id
+    alert = await alert_for(stack, failed.run_id)
+    assert f"failure group `{stored.group_id}`" in str(alert["blocks"])
 
 
 async def _run_page(client: httpx.AsyncClient, good: RunOutcome, failed: RunOutcome) -> None:
@@ -130,8 +147,10 @@ async def _groups_and_pipelines(
     client: httpx.AsyncClient, failed: RunOutcome, reference: LoadedPipeline
 ) -> None:
     groups = (await client.get("/groups.json")).json()["groups"]
-    assert [(g["count"], g["latest_run_id"]) for g in groups] == [(1, failed.run_id)]
-    assert "destination_schema_drift" in (await client.get("/groups")).text
+    assert [(g["runs"], g["latest_run_id"]) for g in groups] == [(1, failed.run_id)]
+    page = (await client.get("/groups")).text
+    assert "destination_schema_drift" in page
+    assert f'href="/runs?group={groups[0]["group_id"]}"' in page
     pipelines = (await client.get("/pipelines.json")).json()["pipelines"]
     [mine] = [p for p in pipelines if p["pipeline"] == reference.spec.name]
     assert mine["runs"] >= 2 and mine["versions"] >= 1

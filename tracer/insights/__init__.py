@@ -2,14 +2,13 @@
 explanations and silent patterns. Tool-agnostic: it reads the trace store's tables only.
 
 Public API: :func:`failure_groups` (the console's entry point), :func:`analyse`,
-:func:`load_corpus`, :func:`fingerprint`, the models in :mod:`.models` and the
+:func:`load_corpus`, the models in :mod:`.models` and the
 :class:`InsightsError` tree.
 """
 
 from tracer.insights.corpus import ChosenPath, Corpus, load_corpus
 from tracer.insights.errors import CohortSyntaxError, CorpusUnavailableError, InsightsError
 from tracer.insights.findings import Analysis, analyse, analyse_corpus, failure_groups
-from tracer.insights.groups import fingerprint
 from tracer.insights.models import (
     Condition,
     DayCount,
@@ -37,6 +36,5 @@ __all__ = [
     "analyse",
     "analyse_corpus",
     "failure_groups",
-    "fingerprint",
     "load_corpus",
 ]

@@ -8,7 +8,8 @@ in-memory DuckDB database with these tables, one row per
 - ``steps``: step of a run, its attempts folded: final status, ``absorbed`` (a failed
   attempt followed by a successful one), the first error, the final duration and output;
 - ``rubrics``: rubric result that did not pass (fail, error, …);
-- ``diagnoses``: run's newest diagnosis (onset step, fault class, fix kind, verified);
+- ``diagnoses``: run's newest diagnosis (onset step, fault class, fix kind, verified,
+  fingerprint id and signature);
 - ``writes``: external write of a failed run (tool, object) — the objects a group touched;
 - ``leaves`` (a view): low-cardinality leaf value of a run's trigger or of a step's
   output (``source`` is ``trigger`` or the step id), for the paths in ``Corpus.paths``;
@@ -235,7 +236,7 @@ def _load_small_tables(
     con.execute("""CREATE TABLE rubrics AS SELECT run_id, rubric_id, outcome, severity,
         nullif(step_id, '') AS step_id FROM raw_rubrics SEMI JOIN runs USING (run_id)""")
     diagnoses = reader.arrow(
-        f"SELECT t.id, t.run_id, {reader.text('t.body')} AS body "
+        f"SELECT t.id, t.run_id, t.group_id, t.signature, {reader.text('t.body')} AS body "
         + _of_runs(reader, "diagnosis", where)
     )
     con.register("raw_diagnoses", diagnoses)
@@ -246,7 +247,9 @@ def _load_small_tables(
             json_extract_string(body, '$.proposed_fix.kind') AS fix_kind,
             CAST(json_extract(body, '$.proposed_fix.verified') AS BOOLEAN) AS fix_verified,
             json_extract_string(body, '$.proposed_fix.patched_version') AS patched_version,
-            json_extract_string(body, '$.proposed_fix.detail') AS fix_detail
+            json_extract_string(body, '$.proposed_fix.detail') AS fix_detail,
+            CAST(group_id AS VARCHAR) AS fingerprint_id,
+            CAST(signature AS VARCHAR) AS fingerprint_signature
         FROM raw_diagnoses SEMI JOIN runs USING (run_id)
         QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY id DESC) = 1
     """)

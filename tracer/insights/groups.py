@@ -1,42 +1,48 @@
 """Failure groups: runs that failed the same way, grouped by fingerprint like Sentry issues.
 
-The fingerprint of a failed run is (pipeline, onset step, fault class, signature): the
-onset and class come from the run's newest diagnosis (``undiagnosed`` and the failed step
-when there is none); the signature is the failing attempt's error class and message with
-numbers and ids normalised away, or ``rubric <ids>`` for a run that failed QC. The group
-id is a hash of the fingerprint, so it is the same in every report, alert and console
-page. :func:`fingerprint` computes it from the parts, for callers that hold one run.
+The fingerprint is :mod:`tracer.fingerprint`'s — (pipeline, onset step, fault class,
+normalised error or failed rubrics) — so a group's id is the same in every report, alert
+and console page. A diagnosed run's comes stored with its newest diagnosis; a failed run
+no diagnosis has looked at yet gets :func:`tracer.fingerprint.undiagnosed`, computed
+here by the same Python functions (registered with DuckDB), never re-implemented in SQL.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import UTC
 from typing import Any
 
+from duckdb import DuckDBPyConnection
+from duckdb.func import SPECIAL
+from duckdb.sqltypes import VARCHAR
+
+from tracer import fingerprint
 from tracer.insights.corpus import Corpus
 from tracer.insights.models import DayCount, FailureGroup, GroupFix, Prevalence
 
-__all__ = ["REPRESENTATIVES", "build_group_table", "fingerprint", "groups_of", "normalise"]
+__all__ = ["REPRESENTATIVES", "build_group_table", "groups_of"]
 
 REPRESENTATIVES = 5
 
-_NORMALISE_SQL = r"""regexp_replace(regexp_replace(lower(coalesce({m}, '')),
-    '[0-9a-f]{{8,}}(-[0-9a-f]{{4,}})*', '<id>', 'g'), '[0-9]+', '<n>', 'g')"""
+
+def _error_signature(error_class: str | None, message: str | None, rubrics: str | None) -> str:
+    """:func:`tracer.fingerprint.signature` over the columns of a failed step and QC."""
+    error = {"error_class": error_class, "message": message} if error_class or message else None
+    return fingerprint.signature(error, rubrics.split("\x1f") if rubrics else ())
 
 
-def normalise(message: str) -> str:
-    """The message as a signature: lower case, ids and numbers replaced — exactly what the
-    SQL of :func:`build_group_table` does, so one run's fingerprint matches its group."""
-    text = re.sub(r"[0-9a-f]{8,}(-[0-9a-f]{4,})*", "<id>", message.lower())
-    return re.sub(r"[0-9]+", "<n>", text)
-
-
-def fingerprint(pipeline: str, onset_step: str | None, fault_class: str, signature: str) -> str:
-    """The stable id of the group a failure belongs to."""
-    text = f"{pipeline}|{onset_step or '-'}|{fault_class}|{signature}"
-    return hashlib.md5(text.encode("utf-8")).hexdigest()[:12]
+def _register(con: DuckDBPyConnection) -> None:
+    con.create_function(
+        "fp_signature",
+        _error_signature,
+        [VARCHAR, VARCHAR, VARCHAR],
+        VARCHAR,
+        null_handling=SPECIAL,
+        side_effects=False,
+    )
+    con.create_function(
+        "fp_group_id", fingerprint.group_id, [VARCHAR] * 4, VARCHAR, side_effects=False
+    )
 
 
 def build_group_table(corpus: Corpus) -> None:
@@ -44,23 +50,27 @@ def build_group_table(corpus: Corpus) -> None:
     status, started_at)``, one row per failed run. Idempotent."""
     if corpus.query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'failures'")[0][0]:
         return
+    _register(corpus.con)
     corpus.con.execute(f"""
         CREATE TABLE failures AS
         WITH qc AS (
-            SELECT run_id, 'rubric ' || string_agg(DISTINCT rubric_id, ', ' ORDER BY rubric_id)
-                AS rubrics FROM rubrics GROUP BY run_id),
+            SELECT run_id, string_agg(DISTINCT rubric_id, '\x1f' ORDER BY rubric_id) AS rubrics
+            FROM rubrics GROUP BY run_id),
         parts AS (
             SELECT r.run_id, r.pipeline, r.status, r.started_at,
                 coalesce(d.onset_step, r.failed_step, '-') AS onset_step,
-                coalesce(d.fault_class, 'undiagnosed') AS fault_class,
-                CASE WHEN r.status = 'qc_failed' THEN coalesce(q.rubrics, 'rubric ?')
-                     ELSE coalesce(s.last_error_class, 'error') || ': ' ||
-                          {_NORMALISE_SQL.format(m="s.last_error_message")} END AS signature
+                coalesce(d.fault_class, '{fingerprint.UNDIAGNOSED}') AS fault_class,
+                d.fingerprint_id AS stored_group,
+                coalesce(d.fingerprint_signature, fp_signature(s.last_error_class,
+                    s.last_error_message,
+                    CASE WHEN r.status = 'qc_failed' THEN coalesce(q.rubrics, '?') END))
+                    AS signature
             FROM runs r LEFT JOIN diagnoses d USING (run_id) LEFT JOIN qc q USING (run_id)
             LEFT JOIN steps s ON s.run_id = r.run_id AND s.step_id = r.failed_step
             WHERE r.failed)
-        SELECT *, substr(md5(pipeline || '|' || onset_step || '|' || fault_class || '|' ||
-            signature), 1, 12) AS group_id FROM parts""")
+        SELECT * EXCLUDE (stored_group), coalesce(stored_group,
+            fp_group_id(pipeline, onset_step, fault_class, signature)) AS group_id
+        FROM parts""")
 
 
 def groups_of(corpus: Corpus) -> list[FailureGroup]:

@@ -118,6 +118,8 @@ class Run(SQLModel, table=True):
         # last good run of one spec version; newest failed run of any pipeline
         Index("ix_run_version_status_started", "version_hash", "status", "started_at"),
         Index("ix_run_status_started", "status", "started_at"),
+        # a failure group's runs, newest first; the groups page's counts (index only)
+        Index("ix_run_failure_group_started", "failure_group", "started_at"),
     )
 
     run_id: str = Field(primary_key=True)
@@ -132,6 +134,8 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_step: str | None = None
+    # the failure group (tracer.fingerprint) of the run's newest diagnosis
+    failure_group: str | None = Field(default=None, max_length=12)
 
 
 class RunSchema(SQLModel, table=True):
@@ -179,10 +183,14 @@ class StepAttempt(SQLModel, table=True):
 
 class DiagnosisRow(SQLModel, table=True):
     __tablename__ = "diagnosis"
+    __table_args__ = (Index("ix_diagnosis_group_id", "group_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(foreign_key="run.run_id", index=True)
     body: dict[str, Any] = Field(sa_type=JSONType)
+    # the failure's fingerprint (tracer.fingerprint): its id and its signature, redacted
+    group_id: str | None = Field(default=None, max_length=12)
+    signature: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -14,12 +14,15 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from tracer.fingerprint import Fingerprint
+
 __all__ = [
     "FAILED_STATUSES",
     "AttemptError",
     "AttemptRecord",
     "AttemptStatus",
     "DiagnosisRecord",
+    "FailureGroupRecord",
     "HumanActionRecord",
     "NewRun",
     "RubricResultRecord",
@@ -87,6 +90,7 @@ class RunRecord(NewRun):
     status: RunStatus
     ended_at: AwareDatetime | None = None
     failed_step: str | None = None
+    failure_group: str | None = None  # the fingerprint id of its newest diagnosis
 
 
 class AttemptError(_Record):
@@ -153,7 +157,20 @@ class DiagnosisRecord(_Record):
     id: int | None = None
     run_id: str
     body: dict[str, Any]
+    group_id: str | None = None
+    signature: str | None = None
     created_at: datetime | None = None
+
+
+class FailureGroupRecord(_Record):
+    """Runs whose newest diagnosis has the same fingerprint: how many, when, the newest."""
+
+    group_id: str
+    runs: int
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    latest_run_id: str = Field(description="the run of the group's newest diagnosis")
+    fingerprint: Fingerprint
 
 
 class RubricResultRecord(_Record):

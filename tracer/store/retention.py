@@ -5,8 +5,9 @@ step attempts, diagnoses, rubric results, human actions) unless something still 
 it. Kept are:
 
 - runs that have not finished (``running``) or wait on a person (``escalated``);
-- one exemplar per failure group — the newest diagnosed run of each (pipeline, onset
-  step, fault class) — so every kind of failure ever seen keeps a run to show;
+- one exemplar per failure group — the run of each group's newest diagnosis (the
+  fingerprint of :mod:`tracer.fingerprint`) — so every kind of failure ever seen keeps a
+  run to show;
 - the newest good run of each pipeline version: the baseline the next diagnosis of that
   version compares against;
 - runs in ``protect`` (what other findings cite);
@@ -146,15 +147,10 @@ def _kept(
 
 
 def _group_exemplars(conn: Connection) -> set[str]:
-    newest: dict[tuple[str, str, str], tuple[Any, str]] = {}
-    query = sa.select(DIAGNOSIS.c.run_id, DIAGNOSIS.c.body, DIAGNOSIS.c.created_at, RUN.c.pipeline)
-    query = query.join(RUN, RUN.c.run_id == DIAGNOSIS.c.run_id)
-    for row in conn.execute(query):
-        body = row.body or {}
-        key = (row.pipeline, str(body.get("onset_step")), str(body.get("fault_class")))
-        if key not in newest or row.created_at > newest[key][0]:
-            newest[key] = (row.created_at, row.run_id)
-    return {run_id for _, run_id in newest.values()}
+    """The run of each failure group's newest diagnosis (the group index answers it)."""
+    newest = sa.select(sa.func.max(DIAGNOSIS.c.id)).group_by(DIAGNOSIS.c.group_id)
+    query = sa.select(DIAGNOSIS.c.run_id).where(DIAGNOSIS.c.id.in_(newest.scalar_subquery()))
+    return set(conn.execute(query).scalars())
 
 
 def _last_good_per_version(conn: Connection) -> set[str]:

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
+from tracer.fingerprint import Fingerprint, of_diagnosis
 from tracer.payloads import EncodedPayload, RedactionPolicy, content_hash, redact_json
 from tracer.payloads import redact_text as _redact_text
 from tracer.store import migrate
@@ -46,6 +48,7 @@ from tracer.store.records import (
     FAILED_STATUSES,
     AttemptRecord,
     DiagnosisRecord,
+    FailureGroupRecord,
     HumanActionRecord,
     NewRun,
     PipelineVersionRecord,
@@ -374,10 +377,12 @@ class TraceStore(StoreBase):
         failed_step: str | None = None,
         version_hash: str | None = None,
         parent_run_id: str | None = None,
+        failure_group: str | None = None,
     ) -> list[RunRecord]:
         """Runs, newest first, optionally of one status and/or one pipeline, started at or
         after ``since`` and strictly before ``before`` (the console pages with it), failed
-        at ``failed_step``, of one spec version, or replays/rollbacks of one run.
+        at ``failed_step``, of one spec version, replays/rollbacks of one run, or of one
+        failure group (:mod:`tracer.fingerprint`; one probe on its own index).
 
         Without a status, one indexed probe per status (each ``limit`` long, merged):
         the run table has no index on the start time alone, and every index that orders
@@ -396,9 +401,11 @@ class TraceStore(StoreBase):
             query = query.where(Run.version_hash == version_hash)
         if parent_run_id is not None:
             query = query.where(Run.parent_run_id == parent_run_id)
+        if failure_group is not None:
+            query = query.where(Run.failure_group == failure_group)
         statuses = list(RunStatus) if status is None else [RunStatus(status)]
-        if parent_run_id is not None and status is None:
-            statuses = []  # a run's children are few: one query on their own index
+        if (parent_run_id is not None or failure_group is not None) and status is None:
+            statuses = []  # one query on their own index: children, or a group newest first
         newest = col(Run.started_at).desc()
         with self._read() as session:
             if not statuses:
@@ -485,9 +492,25 @@ class TraceStore(StoreBase):
     # ------------------------------------------------------------------ diagnoses, QC, audit
 
     def add_diagnosis(self, run_id: str, body: dict[str, Any]) -> DiagnosisRecord:
-        row = DiagnosisRow(run_id=run_id, body=redact_json(body, self._policy))
+        """Store a diagnosis with its fingerprint (:mod:`tracer.fingerprint`, from the body
+        before redaction, as the alert computes it); the run joins that failure group."""
         with self._write() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                raise StoreDataError(
+                    f"no run {run_id} to attach a diagnosis to; register the run first",
+                    database=self.database,
+                )
+            found = of_diagnosis(run.pipeline, body)
+            row = DiagnosisRow(
+                run_id=run_id,
+                body=redact_json(body, self._policy),
+                group_id=found.id,
+                signature=str(redact_json(found.signature, self._policy)),
+            )
             session.add(row)
+            run.failure_group = found.id
+            session.add(run)
             session.flush()
             return DiagnosisRecord.model_validate(row, from_attributes=True)
 
@@ -503,6 +526,71 @@ class TraceStore(StoreBase):
         )
         with self._read() as session:
             return {row.run_id: row.body for row in session.exec(query)}
+
+    def failure_groups(
+        self, limit: int = 200, *, group_id: str | None = None
+    ) -> list[FailureGroupRecord]:
+        """The failure groups of the store's runs (each run in its newest diagnosis's
+        group), the biggest first, or the one ``group_id``: counts from the run index,
+        the fingerprint from each group's newest diagnosis."""
+        counts = (
+            select(
+                Run.failure_group,
+                func.count().label("runs"),
+                func.min(Run.started_at).label("first"),
+                func.max(Run.started_at).label("last"),
+            )
+            .where(
+                col(Run.failure_group).is_not(None)
+                if group_id is None
+                else col(Run.failure_group) == group_id
+            )
+            .group_by(col(Run.failure_group))
+            .order_by(func.count().desc(), col(Run.failure_group))
+            .limit(limit)
+        )
+        with self._read_rows() as conn:
+            groups = list(conn.execute(counts))
+            newest = (
+                select(func.max(DiagnosisRow.id))
+                .where(col(DiagnosisRow.group_id).in_([g.failure_group for g in groups]))
+                .group_by(col(DiagnosisRow.group_id))
+            )
+            latest = (
+                core_select(
+                    col(Run.pipeline),
+                    col(Run.run_id),
+                    col(DiagnosisRow.group_id),
+                    col(DiagnosisRow.body),
+                    col(DiagnosisRow.signature),
+                )
+                .join(Run, col(Run.run_id) == col(DiagnosisRow.run_id))
+                .where(col(DiagnosisRow.id).in_(newest.scalar_subquery()))
+            )
+            found = {row.group_id: row for row in conn.execute(latest)}
+        return [
+            FailureGroupRecord(
+                group_id=g.failure_group,
+                runs=g.runs,
+                first_seen=g.first,
+                last_seen=g.last,
+                latest_run_id=found[g.failure_group].run_id,
+                fingerprint=_stored_fingerprint(found[g.failure_group]),
+            )
+            for g in groups
+            if g.failure_group in found
+        ]
+
+    def undiagnosed_failures(self) -> int:
+        """How many failed runs have no diagnosis yet, so belong to no failure group."""
+        query = select(func.count()).where(
+            col(Run.status).in_([s.value for s in FAILED_STATUSES]),
+            # an expression, so the planner walks the failed runs (status index), not
+            # the many group-less good runs (group index)
+            func.coalesce(Run.failure_group, "") == "",
+        )
+        with self._read_rows() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def pipeline_names(self) -> list[str]:
         """The pipelines that have a stored spec version, sorted."""
@@ -581,6 +669,12 @@ class TraceStore(StoreBase):
 
 def _run_row(run: NewRun) -> dict[str, Any]:
     return run.model_dump() | {"status": RunStatus.RUNNING.value, "kind": run.kind.value}
+
+
+def _stored_fingerprint(row: Any) -> Fingerprint:
+    """A diagnosis's fingerprint as stored: the signature column is the redacted one."""
+    found = of_diagnosis(row.pipeline, row.body)
+    return found.model_copy(update={"signature": row.signature or found.signature})
 
 
 def _run_record(row: Any) -> RunRecord:

@@ -37,20 +37,24 @@ class HumanLoopActions(Protocol):
 class EscalationActivities:
     """The escalation's side effects: Slack posts and the approved actions."""
 
-    def __init__(self, slack: SlackClient, actions: HumanLoopActions) -> None:
+    def __init__(
+        self, slack: SlackClient, actions: HumanLoopActions, *, console_url: str | None = None
+    ) -> None:
         self._slack = slack
         self._actions = actions
+        self._console_url = console_url  # the alert links its failure group's page there
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.post_alert, self.post_note, self.run_action]
 
     @activity.defn(name=POST_ALERT_ACTIVITY)
     async def post_alert(self, params: PostAlertInput) -> PostedMessage:
-        metadata = alert_metadata(params.context)
+        context = params.context.model_copy(update={"console_url": self._console_url})
+        metadata = alert_metadata(context)
         posted = await self._slack.post_message(
             params.channel,
             alert_text(params.diagnosis),
-            blocks=alert_blocks(params.diagnosis, params.context),
+            blocks=alert_blocks(params.diagnosis, context),
             metadata=MessageMetadata.model_validate(metadata),
             idempotency_key=params.idempotency_key,
         )

@@ -1,11 +1,12 @@
 """One open alert per kind of failure: repeats go into its thread with a count.
 
 A failed run's ``steptrace.raise_alert`` activity signals-with-start the group workflow
-of its failure (:func:`~orchestrator.runtime.escalation_handoff.failure_group_id`: same
-pipeline, onset step, fault class and normalised error). Temporal runs at most one
-workflow per id, so two workers failing the same way at the same moment still give one
-alert. The group starts the first run's :class:`EscalationWorkflow` and, while that is
-open, signals each later run to it (the escalation says "again, N times" in its thread).
+of its failure (:func:`~orchestrator.runtime.escalation_handoff.failure_group_id`: the
+failure's fingerprint from :mod:`tracer.fingerprint`, on the run's task queue). Temporal
+runs at most one workflow per id, so two workers failing the same way at the same moment
+still give one alert. The group starts the first run's :class:`EscalationWorkflow` and,
+while that is open, signals each later run to it (the escalation says "again, N times" in
+its thread).
 Once the alert is resolved the group ends, and the next failure raises a fresh alert.
 """
 

@@ -193,6 +193,7 @@ class EscalationWorkflow:
             mentions=tier.mentions,
             rollback_to=params.rollback_to,
             note=note,
+            failure_group=params.failure_group,
         )
         posted: PostedMessage = await workflow.execute_activity(
             POST_ALERT_ACTIVITY,
