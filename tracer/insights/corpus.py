@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -92,9 +93,13 @@ def load_corpus(
     pipeline: str | None = None,
     max_values: int = 20,
     min_coverage: float = 0.05,
+    file: Path | None = None,
 ) -> Corpus:
     """Load the finished pipeline runs of the store at ``url`` (optionally started at or
     after ``since``, of one ``pipeline``) into DuckDB.
+
+    The database is in memory, or the DuckDB ``file`` when one is named (every table
+    then lives in the file, so that it can be reopened read-only: ``--question``).
 
     Raises :class:`CorpusUnavailableError` for a missing, empty or one-run store, or one
     that is not at the current schema.
@@ -108,14 +113,15 @@ def load_corpus(
             f"trigger_hash FROM run WHERE {where}"
         )
         _check_size(runs.num_rows, reader.database, since, pipeline)
-        con = duckdb.connect(config={"threads": 2})
+        con = duckdb.connect(str(file) if file else ":memory:", config={"threads": 2})
         con.execute("SET enable_progress_bar = false")
         _load_runs(con, runs)
         # Only a narrowed corpus is filtered in the store; the whole one is read in one
         # scan and semi-joined here, which is cheaper than an index probe per attempt.
         narrowed = since is not None or pipeline is not None
         joined = _run_filter(reader, since, pipeline, "r") if narrowed else None
-        _load_attempts(con, reader, joined, narrowed or _store_has_more(reader, runs.num_rows))
+        scoped = narrowed or _store_has_more(reader, runs.num_rows)
+        _load_attempts(con, reader, joined, scoped, kept=file is not None)
         _load_small_tables(con, reader, joined)
         paths = _load_leaves(con, reader, max_values, min_coverage)
         _build_attrs(con)
@@ -189,7 +195,12 @@ def _load_runs(con: duckdb.DuckDBPyConnection, runs: pa.Table) -> None:
 
 
 def _load_attempts(
-    con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str | None, narrowed: bool
+    con: duckdb.DuckDBPyConnection,
+    reader: StoreReader,
+    where: str | None,
+    narrowed: bool,
+    *,
+    kept: bool,
 ) -> None:
     attempts = reader.arrow(
         "SELECT t.run_id, t.step_id, t.step_index, t.op, t.attempt, t.status, "
@@ -202,7 +213,9 @@ def _load_attempts(
     con.register("raw_attempts", attempts)
     # Semi-joined with the corpus's runs unless the corpus is every run of the store.
     scope = "SEMI JOIN runs USING (run_id)" if narrowed else ""
-    con.execute(f"CREATE VIEW corpus_attempts AS SELECT * FROM raw_attempts {scope}")
+    # ``kept``: a table in the database file, which outlives this process's Arrow table.
+    kind = "TABLE" if kept else "VIEW"
+    con.execute(f"CREATE {kind} corpus_attempts AS SELECT * FROM raw_attempts {scope}")
     con.execute(f"""
         CREATE VIEW attempts AS SELECT
             run_id, step_id, step_index, op, split_part(op, '.', 1) AS tool, attempt, status,
