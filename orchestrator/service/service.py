@@ -9,7 +9,8 @@ One process runs, on the stable task queue ``STEPTRACE_TASK_QUEUE`` (default
   starter or worker died is finished by the next worker polling the queue;
 - the webhook receiver with ``/healthz`` and ``/readyz``, and the Slack bot mounted on it
   when ``STEPTRACE_SLACK_SIGNING_SECRET`` is set;
-- the schedules, synced from the pipelines folder at start.
+- the schedules, synced from the pipelines folder at start, and the weekly insights
+  digest's schedule when Slack is configured (:mod:`orchestrator.insights.digest_schedule`).
 
 Several processes may serve the same queue (that is how it scales); each syncs the
 schedules, which is idempotent. On SIGTERM/SIGINT the receiver stops taking deliveries,
@@ -41,6 +42,7 @@ import uvicorn
 from orchestrator.config.settings import Settings
 from orchestrator.humanloop.bot import SIGNING_SECRET_ENV, BotConfig, SteptraceBot
 from orchestrator.humanloop.bot_http import asgi_app, bind
+from orchestrator.insights.digest_schedule import sync_digest_schedule
 from orchestrator.service.discovery import ServiceInfo, remove_service_file, write_service_file
 from orchestrator.service.pipelines import load_folder
 from orchestrator.service.stack import Stack, StackOptions, open_stack
@@ -101,6 +103,10 @@ async def open_service(
             escalate=True,
             fallback_escalation=stack.fallback_escalation,
         )
+        if stack.settings.endpoints.get("slack") is not None and stack.store is not None:
+            schedules.append(
+                await sync_digest_schedule(stack.client, stack.task_queue, stack.settings)
+            )
         host, port = _listen(options, settings)
         sock = bind(host, port)
         url = f"http://{host}:{sock.getsockname()[1]}"
