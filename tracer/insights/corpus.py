@@ -94,12 +94,16 @@ def load_corpus(
     max_values: int = 20,
     min_coverage: float = 0.05,
     file: Path | None = None,
+    attempts: bool = True,
 ) -> Corpus:
     """Load the finished pipeline runs of the store at ``url`` (optionally started at or
     after ``since``, of one ``pipeline``) into DuckDB.
 
     The database is in memory, or the DuckDB ``file`` when one is named (every table
     then lives in the file, so that it can be reopened read-only: ``--question``).
+    ``attempts=False`` leaves the ``attempts`` view out once ``steps`` is built: the
+    findings read ``steps`` only, and the attempts' Arrow columns are a fifth of the
+    memory of a large corpus.
 
     Raises :class:`CorpusUnavailableError` for a missing, empty or one-run store, or one
     that is not at the current schema.
@@ -122,6 +126,10 @@ def load_corpus(
         joined = _run_filter(reader, since, pipeline, "r") if narrowed else None
         scoped = narrowed or _store_has_more(reader, runs.num_rows)
         _load_attempts(con, reader, joined, scoped, kept=file is not None)
+        if not attempts and file is None:
+            con.execute("DROP VIEW attempts")
+            con.execute("DROP VIEW corpus_attempts")
+            con.unregister("raw_attempts")
         _load_small_tables(con, reader, joined)
         paths = _load_leaves(con, reader, max_values, min_coverage)
         _build_attrs(con)
