@@ -15,6 +15,8 @@ import re
 from datetime import UTC
 from typing import Any
 
+import duckdb
+
 from tracer.insights.corpus import Corpus
 from tracer.insights.models import DayCount, FailureGroup, GroupFix, Prevalence
 
@@ -44,6 +46,12 @@ def build_group_table(corpus: Corpus) -> None:
     status, started_at)``, one row per failed run. Idempotent."""
     if corpus.query("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'failures'")[0][0]:
         return
+    # The grouping key is :func:`fingerprint` itself, called from SQL: one function
+    # decides which failures belong together, here and in every caller that holds a run.
+    text = duckdb.sqltype("VARCHAR")
+    corpus.con.create_function(
+        "fingerprint", fingerprint, [text] * 4, text, null_handling="special"
+    )
     corpus.con.execute(f"""
         CREATE TABLE failures AS
         WITH qc AS (
@@ -58,9 +66,11 @@ def build_group_table(corpus: Corpus) -> None:
                           {_NORMALISE_SQL.format(m="s.last_error_message")} END AS signature
             FROM runs r LEFT JOIN diagnoses d USING (run_id) LEFT JOIN qc q USING (run_id)
             LEFT JOIN steps s ON s.run_id = r.run_id AND s.step_id = r.failed_step
-            WHERE r.failed)
-        SELECT *, substr(md5(pipeline || '|' || onset_step || '|' || fault_class || '|' ||
-            signature), 1, 12) AS group_id FROM parts""")
+            WHERE r.failed),
+        keys AS (SELECT DISTINCT pipeline, onset_step, fault_class, signature FROM parts)
+        SELECT p.*, k.group_id FROM parts p JOIN (
+            SELECT *, fingerprint(pipeline, onset_step, fault_class, signature) AS group_id
+            FROM keys) k USING (pipeline, onset_step, fault_class, signature)""")
 
 
 def groups_of(corpus: Corpus) -> list[FailureGroup]:
