@@ -15,8 +15,6 @@ import re
 from datetime import UTC
 from typing import Any
 
-import duckdb
-
 from tracer.insights.corpus import Corpus
 from tracer.insights.models import DayCount, FailureGroup, GroupFix, Prevalence
 
@@ -48,10 +46,7 @@ def build_group_table(corpus: Corpus) -> None:
         return
     # The grouping key is :func:`fingerprint` itself, called from SQL: one function
     # decides which failures belong together, here and in every caller that holds a run.
-    text = duckdb.sqltype("VARCHAR")
-    corpus.con.create_function(
-        "fingerprint", fingerprint, [text] * 4, text, null_handling="special"
-    )
+    corpus.con.create_function("fingerprint", fingerprint, ["varchar"] * 4, "varchar")
     corpus.con.execute(f"""
         CREATE TABLE failures AS
         WITH qc AS (
