@@ -3,8 +3,9 @@
 Budgets (issue 16): server time p95 ≤ 150 ms for the run page and for the runs list;
 a page weighs ≤ 300 KB.
 
-The store is built as :mod:`bench.why` builds it (real template runs of five scenarios,
-then clones with bare SQL until it holds ``runs`` runs, ~10 % failed). The console app
+The store is built by :mod:`bench.large_store`, as for ``bench why`` (real template
+runs of five scenarios, then clones with bare SQL until it holds ``runs`` runs, ~10 %
+failed). The console app
 (:func:`orchestrator.console.app.console_app`, no Temporal: pages only) is called in
 process through httpx's ASGI transport with a signed-in session, so a timing is the
 whole server side of a request: routing, session, store reads, diffing, templates.
@@ -44,8 +45,8 @@ import httpx
 from pydantic import SecretStr
 
 from bench.docs import DOCS, replace_section
+from bench.large_store import fill, record_templates
 from bench.machine import describe_line, load_line
-from bench.why import fill, record_templates
 from orchestrator.scenarios import Progress
 
 __all__ = ["main", "run", "write_docs"]

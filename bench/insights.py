@@ -35,7 +35,13 @@ from orchestrator.scenarios import Progress
 __all__ = ["analyse_child", "main", "run", "score", "write_docs"]
 
 SECTION = "## Insights"
-BUDGET_SECONDS = 10.0
+BUDGET_SECONDS = 10.0  # 100 000 runs
+BUDGET_SECONDS_1M = 60.0  # 1 000 000 runs
+
+
+def budget_seconds(runs: int) -> float:
+    """DESIGN §8: 100 000 runs in ≤ 10 s, 1 000 000 in ≤ 60 s."""
+    return BUDGET_SECONDS if runs <= 100_000 else BUDGET_SECONDS_1M
 
 
 def analyse_child(url: str) -> dict[str, Any]:
@@ -130,7 +136,7 @@ def score(findings: list[dict[str, Any]], truth: Truth) -> dict[str, Any]:
 
 
 def run(*, runs: int = 100_000, progress: Progress | None = None) -> dict[str, Any]:
-    from bench.why import record_templates
+    from bench.large_store import record_templates
 
     say = progress or (lambda _m: None)
     load_before = load_line()
@@ -140,12 +146,13 @@ def run(*, runs: int = 100_000, progress: Progress | None = None) -> dict[str, A
         say("recording template runs")
         asyncio.run(record_templates(url, say))
         say(f"synthesising {runs} runs with planted patterns")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         truth = build(path, runs)
-        build_seconds = time.perf_counter() - started
-        say("analysing")
-        analysis = analyse_child(url)
+        build_seconds, build_cpu = time.perf_counter() - started, time.process_time() - cpu
         size = path.stat().st_size
+        say(f"analysing ({size / 1e6:.0f} MB store, built in {build_seconds:.0f} s)")
+        load_analysis = load_line()
+        analysis = analyse_child(url)
     result = score(analysis["findings"], truth)
     result.update(
         runs=runs,
@@ -155,8 +162,11 @@ def run(*, runs: int = 100_000, progress: Progress | None = None) -> dict[str, A
         peak_rss_mb=round(analysis["peak_rss_mb"], 0),
         store_mb=round(size / 1e6, 1),
         build_seconds=round(build_seconds, 1),
-        budget_met=analysis["seconds"] <= BUDGET_SECONDS,
+        build_cpu_seconds=round(build_cpu, 1),
+        budget_seconds=budget_seconds(runs),
+        budget_met=analysis["seconds"] <= budget_seconds(runs),
         load_average=load_before,
+        load_average_analysis=load_analysis,
     )
     return result
 
@@ -170,17 +180,20 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
     section = f"""{heading}
 
 Budgets (DESIGN §8): planted-pattern recall ≥ 0.9, precision ≥ 0.9, prevalence within
-±1 pp, 100 % of citations valid, 100 000 runs in ≤ {BUDGET_SECONDS:.0f} s.
+±1 pp, 100 % of citations valid, 100 000 runs in ≤ {BUDGET_SECONDS:.0f} s and 1 000 000 in
+≤ {BUDGET_SECONDS_1M:.0f} s.
 
 {_table(result)}
 
-Time budget {"met" if result["budget_met"] else "**missed**"} on wall time, at the load
-average below (CPU time {result["cpu_seconds"]} s). Missed patterns: {missed}.
-Findings matching no truth pattern: {unmatched}.
+Time budget ({result["budget_seconds"]:.0f} s at this size) {
+        "met" if result["budget_met"] else "**missed**"
+    } on wall time, at the load average below (CPU time {result["cpu_seconds"]} s).
+Missed patterns: {missed}. Findings matching no truth pattern: {unmatched}.
 
-The corpus: {result["runs"]} runs ({result["store_mb"]} MB SQLite) cloned in
-{result["build_seconds"]} s from real runs of five scenarios (five pipelines) by
-`bench/insights_corpus.py`, over 28 days. Truth: six failure groups (three with planted
+The corpus: {result["runs"]} runs ({result["store_mb"]} MB SQLite on disk) cloned in
+{result["build_seconds"]} s ({result["build_cpu_seconds"]} s CPU; not part of the analysis
+time) from real runs of five scenarios (five pipelines) by `bench/insights_corpus.py`
+(on `bench/large_store.py`), over 28 days. Truth: six failure groups (three with planted
 conditions — `trigger.team = OPS`; `trigger.priority = urgent and trigger.source =
 schedule`; a second spec version failing QC since day 14 — and three at random, the
 decoys for explanations), a value-map default taken since day 10, a field emptied since
@@ -201,7 +214,8 @@ not.
 - Command: `{command}`
 - Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 - Machine: {describe_line()}
-- Load average when the run started: {result["load_average"]}
+- Load average when the run started: {result["load_average"]}; when the analysis
+  started: {result["load_average_analysis"]}
 """
     replace_section(heading, section, docs)
 

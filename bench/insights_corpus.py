@@ -1,9 +1,10 @@
 """The corpus of ``steptrace bench insights``: real recorded runs, cloned with planted
 patterns and chance decoys, and the ground truth of what was planted.
 
-The template runs are the five scenarios ``bench why`` records (good and failed runs of
-five pipelines). Each clone copies one template's run, attempts, payload references and
-diagnosis with bare SQL; what varies is chosen by a seeded generator:
+The template runs are the five scenarios every large-store benchmark records (good and
+failed runs of five pipelines, :mod:`bench.large_store`). Each clone copies one
+template's run, attempts, payload references and diagnosis with bare SQL; what varies
+is chosen by a seeded generator:
 
 - trigger fields (``team``, ``priority``, ``source``, and ``region``, a pure-chance decoy)
   added to the template's trigger, one stored payload per combination;
@@ -22,19 +23,18 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.large_store import SQLITE_TIME, RowWriter, Template, clone, load_templates, writing
 from tracer.payloads import decode, encode
 
 __all__ = ["DAYS", "FIRST_DAY", "Pattern", "Truth", "build"]
 
 FIRST_DAY = datetime(2026, 9, 1, tzinfo=UTC)
 DAYS = 28
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 PIPELINES = {  # share of runs
     "linear-triage-sync": 0.30,
     "linear-triage-sync-due-default": 0.20,
@@ -74,43 +74,24 @@ class Truth:
     runs: int
 
 
-@dataclass(frozen=True)
-class _Template:
-    run: dict[str, Any]
-    attempts: list[dict[str, Any]]
-    diagnosis: str | None
-
-
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def _load(db: sqlite3.Connection) -> dict[tuple[str, str], list[_Template]]:
-    db.row_factory = sqlite3.Row
-    out: dict[tuple[str, str], list[_Template]] = {}
-    for row in db.execute("SELECT * FROM run ORDER BY started_at"):
-        run = dict(row)
-        attempts = [
-            dict(a)
-            for a in db.execute(
-                "SELECT * FROM step_attempt WHERE run_id = ? ORDER BY id", (run["run_id"],)
-            )
-        ]
-        diag = db.execute(
-            "SELECT body FROM diagnosis WHERE run_id = ? ORDER BY id DESC", (run["run_id"],)
-        ).fetchone()
-        status = "good" if run["status"] == "succeeded" else "failed"
-        template = _Template(run, attempts, diag[0] if diag else None)
-        out.setdefault((run["pipeline"], status), []).append(template)
-    db.row_factory = None
+def _load(db: sqlite3.Connection) -> dict[tuple[str, str], list[Template]]:
+    out: dict[tuple[str, str], list[Template]] = {}
+    for template in load_templates(db):
+        status = "good" if template.good else "failed"
+        out.setdefault((template.run["pipeline"], status), []).append(template)
     return out
 
 
 class _Writer:
     """Inserts clones and the new payloads they need, in one transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, rows: RowWriter) -> None:
         self.db = db
+        self.rows = rows
         self.payloads: dict[str, str] = {}  # canonical json -> hash
         self.known: set[str] = {r[0] for r in db.execute("SELECT hash FROM payload")}
         # derived payloads of this store: (base hash, change) -> hash
@@ -138,42 +119,20 @@ class _Writer:
             self.db.execute("SELECT data FROM payload WHERE hash = ?", (hash_,)).fetchone()[0]
         )
 
-    def rows(self, table: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        columns = list(rows[0])
-        marks = ", ".join("?" for _ in columns)
-        self.db.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-            [tuple(r[c] for c in columns) for r in rows],
-        )
-
-
-def _time(text: str) -> datetime:
-    return datetime.strptime(text, SQLITE_TIME).replace(tzinfo=UTC)
-
-
-def _shift(text: str | None, delta: timedelta) -> str | None:
-    return None if text is None else (_time(text) + delta).strftime(SQLITE_TIME)
-
 
 def build(path: Path, runs: int, *, seed: int = 11) -> Truth:
     """Replace the recorded runs in the store at ``path`` by ``runs`` clones; return
     what was planted. The template payloads stay (clones refer to them)."""
-    db = sqlite3.connect(path)
-    try:
-        with db:
-            return _build(db, runs, seed)
-    finally:
-        db.close()
+    with writing(path) as (db, rows):
+        return _build(db, rows, runs, seed)
 
 
-def _build(db: sqlite3.Connection, runs: int, seed: int) -> Truth:
+def _build(db: sqlite3.Connection, rows: RowWriter, runs: int, seed: int) -> Truth:
     templates = _load(db)
     for table in ("rubric_result", "diagnosis", "human_action", "step_attempt"):
         db.execute(f"DELETE FROM {table}")
     db.execute("DELETE FROM run")
-    writer = _Writer(db)
+    writer = _Writer(db, rows)
     v2 = _second_version(db, templates)
     truth = Truth(_patterns(), {}, v2, runs)
     rng = random.Random(seed)
@@ -192,7 +151,7 @@ def _build(db: sqlite3.Connection, runs: int, seed: int) -> Truth:
 
 
 def _second_version(
-    db: sqlite3.Connection, templates: dict[tuple[str, str], list[_Template]]
+    db: sqlite3.Connection, templates: dict[tuple[str, str], list[Template]]
 ) -> str:
     base = templates[("linear-triage-sync-due-default", "good")][0].run["version_hash"]
     spec = db.execute("SELECT spec FROM pipeline_version WHERE hash = ?", (base,)).fetchone()[0]
@@ -299,7 +258,7 @@ RETRY_ERROR = {
 
 def _one_clone(
     writer: _Writer,
-    templates: dict[tuple[str, str], list[_Template]],
+    templates: dict[tuple[str, str], list[Template]],
     truth: Truth,
     rng: random.Random,
     number: int,
@@ -322,24 +281,14 @@ def _one_clone(
     qc_fail = v2 and failing is None and rng.random() < 0.25
     template = rng.choice(templates[(pipeline, "failed" if failing else "good")])
     workflow_id = f"{pipeline}-i{number:07d}"
-    temporal_run_id = str(uuid.UUID(int=number + 1))
-    run_id = f"{workflow_id}/{temporal_run_id}"
     truth.pipeline_runs[pipeline] = truth.pipeline_runs.get(pipeline, 0) + 1
-    delta = started - _time(template.run["started_at"])
-    run = dict(template.run)
-    run.update(
-        run_id=run_id,
-        workflow_id=workflow_id,
-        temporal_run_id=temporal_run_id,
-        started_at=started.strftime(SQLITE_TIME),
-        ended_at=_shift(run["ended_at"], delta),
-        # the trigger of any recorded run of the pipeline: which issue a run is about
-        # must not give away whether it fails
-        trigger_hash=_trigger(writer, rng.choice(_all(templates, pipeline)), fields),
-    )
+    run, attempts = clone(template, workflow_id, number, started)
+    run_id = run["run_id"]
+    # the trigger of any recorded run of the pipeline: which issue a run is about must
+    # not give away whether it fails
+    run["trigger_hash"] = _trigger(writer, rng.choice(_all(templates, pipeline)), fields)
     if v2:
         run["version_hash"] = truth.version_v2
-    attempts = _attempts(template, workflow_id, temporal_run_id, run_id, delta)
     if failing:
         _mark(truth, failing, run_id)
         if failing in ("G-team", "G-urgent"):
@@ -351,10 +300,10 @@ def _one_clone(
         _mark(truth, "G-v2", run_id)
         _mark(truth, "E-v2", run_id)
     _silent(writer, truth, rng, pipeline, day, run_id, attempts)
-    writer.rows("run", [run])
-    writer.rows("step_attempt", attempts)
+    writer.rows.add("run", [run])
+    writer.rows.add("step_attempt", attempts)
     if qc_fail:
-        writer.rows("rubric_result", [{
+        writer.rows.add("rubric_result", [{
             "run_id": run_id, "rubric_id": "integrity.due_date_agrees", "rubric_version": "1",
             "outcome": "fail", "severity": "blocker", "evidence": "{}", "step_id": "qc",
             "created_at": run["ended_at"],
@@ -362,12 +311,12 @@ def _one_clone(
     if failing and template.diagnosis:
         body = json.loads(template.diagnosis)
         body["run_id"] = run_id
-        writer.rows("diagnosis", [
+        writer.rows.add("diagnosis", [
             {"run_id": run_id, "body": json.dumps(body), "created_at": run["ended_at"]}
         ])  # fmt: skip
 
 
-def _all(templates: dict[tuple[str, str], list[_Template]], pipeline: str) -> list[str]:
+def _all(templates: dict[tuple[str, str], list[Template]], pipeline: str) -> list[str]:
     return [
         t.run["trigger_hash"]
         for status in ("good", "failed")
@@ -384,24 +333,6 @@ def _trigger(writer: _Writer, base_hash: str, fields: dict[str, str]) -> str:
     if key not in writer.derived:
         writer.derived[key] = writer.payload({**writer.decoded(base_hash), **fields})
     return writer.derived[key]
-
-
-def _attempts(
-    template: _Template, workflow_id: str, temporal_run_id: str, run_id: str, delta: timedelta
-) -> list[dict[str, Any]]:
-    rows = []
-    for attempt in template.attempts:
-        row = dict(attempt)
-        row.pop("id")
-        row.update(
-            workflow_id=workflow_id,
-            temporal_run_id=temporal_run_id,
-            run_id=run_id,
-            started_at=_shift(row["started_at"], delta),
-            ended_at=_shift(row["ended_at"], delta),
-        )
-        rows.append(row)
-    return rows
 
 
 def _variant(writer: _Writer, row: dict[str, Any], key: str, value: Any) -> None:

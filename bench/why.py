@@ -7,15 +7,10 @@ timing and stops it after, and the load average over the timing is reported.
 
 The store is a fresh SQLite file (WAL), filled in three phases:
 
-1. **Templates.** A few scenarios from ``scenarios/`` run for real on one Temporal dev
-   server into the store: good and failed runs of several pipelines and spec versions,
-   with every attempt, retry, payload, external write and the diagnosis the workflow
-   stores.
-2. **Fill.** The template runs are cloned with bare SQL in one transaction until the
-   store holds ``runs`` runs, ~10 % of them failed, spread over weeks: each clone gets
-   its own run id, workflow id, timestamps and attempt rows, and points at the
-   template's payloads (content-addressed, as identical snapshots are in production).
-   Clones get no stored diagnosis, so ``why`` must compute one.
+1. **Templates** and 2. **Fill** (:mod:`bench.large_store`, shared with ``bench console``
+   and ``bench insights``): a few scenarios run for real, then their runs are cloned with
+   bare SQL until the store holds ``runs`` runs, ~10 % of them failed, spread over
+   weeks. Clones get no stored diagnosis, so ``why`` must compute one.
 3. **Timing.** ``why`` (:func:`orchestrator.diagnosis.why.why`, what the CLI calls) runs in
    process on a sample of failed clones: the first call on a run computes the diagnosis
    from the store and stores it (the expensive path), a second call reads it back (the
@@ -40,159 +35,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.docs import DOCS, replace_section
+from bench.large_store import fill, record_templates
 from bench.machine import describe_line, load_line
-from orchestrator.scenarios import SCENARIOS_DIR, Progress, load_scenario, run_scenario
+from orchestrator.scenarios import Progress
 
-__all__ = ["fill", "main", "run", "time_why", "write_docs"]
+__all__ = ["main", "run", "time_why", "write_docs"]
 
 SECTION = "## Why on a large store"
 BUDGET_P95_MS = 50.0
 BUDGET_STORED_P95_MS = 5.0
-FAILED_SHARE = 0.10
-TEMPLATE_SCENARIOS = (
-    "airtable-field-renamed.yaml",
-    "linear-due-date-dropped.yaml",
-    "wrong-priority-map.yaml",
-    "intake-filed-option-removed.yaml",
-    "digest-unexplained-refusal.yaml",
-)
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-FIRST_CLONE_AT = datetime(2026, 9, 1, tzinfo=UTC)
-CLONE_EVERY = timedelta(seconds=53)
-
-
-# ---------------------------------------------------------------------------- templates
-
-
-async def record_templates(database_url: str, progress: Progress) -> None:
-    """Run the template scenarios for real into the store at ``database_url``."""
-    from orchestrator.runtime.devserver import DevServer
-
-    server = DevServer()
-    await server.start()
-    try:
-        for name in TEMPLATE_SCENARIOS:
-            scenario = load_scenario(SCENARIOS_DIR / name)
-            await run_scenario(
-                scenario,
-                temporal_address=server.address,
-                database_url=database_url,
-                progress=progress,
-            )
-    finally:
-        await server.stop()
-
-
-# ---------------------------------------------------------------------------- fill
-
-
-@dataclass(frozen=True)
-class Template:
-    run: dict[str, Any]
-    attempts: list[dict[str, Any]]
-
-
-def load_templates(db: sqlite3.Connection) -> tuple[list[Template], list[Template]]:
-    """The recorded runs (good, failed), each with its attempt rows."""
-    db.row_factory = sqlite3.Row
-    good: list[Template] = []
-    failed: list[Template] = []
-    for row in db.execute("SELECT * FROM run ORDER BY started_at"):
-        run = dict(row)
-        attempts = [
-            dict(a)
-            for a in db.execute(
-                "SELECT * FROM step_attempt WHERE run_id = ? ORDER BY id", (run["run_id"],)
-            )
-        ]
-        template = Template(run=run, attempts=attempts)
-        if run["status"] == "succeeded":
-            good.append(template)
-        elif run["status"] in ("failed", "qc_failed"):
-            failed.append(template)
-    db.row_factory = None
-    return good, failed
-
-
-def fill(path: Path, runs: int, *, seed: int = 7) -> int:
-    """Clone the store's recorded runs until it holds ``runs`` runs; return the count of
-    failed clones. One transaction, bare SQL, the store's own tables."""
-    db = sqlite3.connect(path)
-    try:
-        good, failed = load_templates(db)
-        if not good or not failed:
-            raise RuntimeError(f"{path}: the templates need good and failed runs")
-        have = db.execute("SELECT count(*) FROM run").fetchone()[0]
-        rng = random.Random(seed)
-        failed_clones = 0
-        with db:
-            for number in range(max(0, runs - have)):
-                is_failed = rng.random() < FAILED_SHARE
-                template = rng.choice(failed if is_failed else good)
-                _insert_clone(db, template, number)
-                failed_clones += int(is_failed)
-        return failed_clones
-    finally:
-        db.close()
-
-
-def _insert_clone(db: sqlite3.Connection, template: Template, number: int) -> None:
-    started = FIRST_CLONE_AT + number * CLONE_EVERY
-    shift = started - _parse(template.run["started_at"])
-    workflow_id = f"{template.run['pipeline']}-c{number:07d}"
-    temporal_run_id = str(uuid.UUID(int=number + 1))
-    run_id = f"{workflow_id}/{temporal_run_id}"
-    run = dict(template.run)
-    run.update(
-        run_id=run_id,
-        workflow_id=workflow_id,
-        temporal_run_id=temporal_run_id,
-        started_at=started.strftime(SQLITE_TIME),
-        ended_at=_shifted(run["ended_at"], shift),
-    )
-    _insert(db, "run", run)
-    rows = []
-    for attempt in template.attempts:
-        row = dict(attempt)
-        row.pop("id")
-        row.update(
-            workflow_id=workflow_id,
-            temporal_run_id=temporal_run_id,
-            run_id=run_id,
-            started_at=_shifted(row["started_at"], shift),
-            ended_at=_shifted(row["ended_at"], shift),
-        )
-        rows.append(row)
-    if rows:
-        _insert_many(db, "step_attempt", rows)
-
-
-def _insert(db: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
-    _insert_many(db, table, [row])
-
-
-def _insert_many(db: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
-    columns = list(rows[0])
-    marks = ", ".join("?" for _ in columns)
-    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-    db.executemany(statement, [tuple(row[c] for c in columns) for row in rows])
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, SQLITE_TIME).replace(tzinfo=UTC)
-
-
-def _shifted(text: str | None, shift: timedelta) -> str | None:
-    return None if text is None else (_parse(text) + shift).strftime(SQLITE_TIME)
 
 
 # ---------------------------------------------------------------------------- timing

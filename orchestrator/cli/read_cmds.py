@@ -194,6 +194,13 @@ def insights(
     vs: Annotated[
         str | None, typer.Option("--vs", help="... with those matching this one.")
     ] = None,
+    question: Annotated[
+        str | None,
+        typer.Option(
+            help="Ask in words: the judge (STEPTRACE_JUDGE) writes a read-only query; "
+            "the answer's numbers and runs are checked against its result."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     as_md: Annotated[bool, typer.Option("--md", help="Print Markdown.")] = False,
 ) -> None:
@@ -205,7 +212,11 @@ def insights(
 
     fmt = "json" if as_json else "md" if as_md else "text"
     try:
-        print(command_output(since=since, pipeline=pipeline, cohort=cohort, vs=vs, fmt=fmt))
+        print(
+            command_output(
+                since=since, pipeline=pipeline, cohort=cohort, vs=vs, fmt=fmt, question=question
+            )
+        )
     except InsightsError as exc:
         fail(str(exc))
 

@@ -7,6 +7,7 @@ from typing import Any
 from temporalio.client import Client
 
 from orchestrator.config.settings import Settings
+from orchestrator.insights.digest_schedule import DIGEST_NAME, DIGEST_SCHEDULE_ID
 from orchestrator.service.pipelines import load_folder
 from orchestrator.service.submit import find_target
 from orchestrator.triggers.schedules import SCHEDULE_PREFIX, set_paused, sync_schedules
@@ -55,14 +56,16 @@ async def schedules_command(
 async def list_schedules(client: Client) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     async for listed in await client.list_schedules():
-        if not listed.id.startswith(SCHEDULE_PREFIX):
+        if not listed.id.startswith(SCHEDULE_PREFIX) and listed.id != DIGEST_SCHEDULE_ID:
             continue
         described = await client.get_schedule_handle(listed.id).describe()
         schedule = described.schedule
         upcoming = described.info.next_action_times[:1]
         rows.append(
             {
-                "pipeline": listed.id.removeprefix(SCHEDULE_PREFIX),
+                "pipeline": DIGEST_NAME
+                if listed.id == DIGEST_SCHEDULE_ID
+                else listed.id.removeprefix(SCHEDULE_PREFIX),
                 "cron": ", ".join(schedule.spec.cron_expressions),
                 "timezone": schedule.spec.time_zone_name or "UTC",
                 "paused": schedule.state.paused,

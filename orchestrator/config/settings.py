@@ -102,6 +102,9 @@ class EnvSettings(BaseSettings):
     alerts: bool = True
     alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
+    digest_channel: str = ""
+    digest_cron: str = "0 9 * * 1"
+    digest_timezone: str = "UTC"
     listen: str = "127.0.0.1:8787"
     console_listen: str = "127.0.0.1:8765"
     linear_webhook_secret: SecretStr | None = None
@@ -181,6 +184,10 @@ class Settings(BaseModel):
     alerts: bool = True
     alert_channel: str = "#ops-alerts"
     alert_ack_timeout: str = "4h"
+    digest_channel: str = ""
+    """Where the weekly insights digest goes (empty: the alert channel)."""
+    digest_cron: str = "0 9 * * 1"
+    digest_timezone: str = "UTC"
     listen: str = "127.0.0.1:8787"
     """The webhook receiver (and ``/healthz``, ``/readyz``, the Slack bot) of the service."""
     console_listen: str = "127.0.0.1:8765"
@@ -218,6 +225,9 @@ class Settings(BaseModel):
             alerts=raw.alerts,
             alert_channel=raw.alert_channel,
             alert_ack_timeout=raw.alert_ack_timeout,
+            digest_channel=raw.digest_channel,
+            digest_cron=raw.digest_cron,
+            digest_timezone=raw.digest_timezone,
             listen=raw.listen,
             console_listen=raw.console_listen,
             webhook_secrets={

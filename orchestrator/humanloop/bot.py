@@ -3,8 +3,9 @@
 - A mention containing "why" in an alert's thread answers, in the thread, with that
   run's diagnosis. The run is read from the alert's ``steptrace_alert`` message metadata
   (the thread's parent), so the bot keeps no mapping of its own.
-- ``/steptrace why <run|latest>``, ``/steptrace runs``, ``/steptrace rollback <run> <step>``
-  answer the caller with an ephemeral message.
+- ``/steptrace why <run|latest>``, ``/steptrace runs``, ``/steptrace rollback <run> <step>``,
+  ``/steptrace insights`` (the top findings over every run, as the weekly digest has
+  them) answer the caller with an ephemeral message.
 - The alert buttons (and ``rollback``) become ``act`` updates of the run's
   :class:`~orchestrator.humanloop.escalation.EscalationWorkflow`, which decides who may do what;
   the bot stores every outcome with ``add_human_action`` and tells a refused person why,
@@ -56,6 +57,7 @@ from orchestrator.humanloop.bot_gate import SlackGate
 from orchestrator.humanloop.bot_http import EVENTS_PATH, BotApp, bind, http_server
 from orchestrator.humanloop.console_link import ConsoleConfigError, console_link
 from orchestrator.humanloop.escalation.model import ActionRequest
+from orchestrator.insights.digest import digest_text, insights_digest
 from orchestrator.runtime.connection import connect
 from orchestrator.runtime.escalation_handoff import escalation_workflow_id
 from tracer.run_model import find_run
@@ -65,7 +67,7 @@ SIGNING_SECRET_ENV = "STEPTRACE_SLACK_SIGNING_SECRET"
 COMMAND = "/steptrace"
 USAGE = (
     "Usage: `/steptrace why <run|latest>` · `/steptrace runs` · `/steptrace rollback <run> <step>`"
-    " · `/steptrace console`"
+    " · `/steptrace console` · `/steptrace insights`"
 )
 _RUNS_SHOWN = 10
 
@@ -184,6 +186,8 @@ class SteptraceBot:
             text = await self._command_rollback(words[1], words[2], user, channel)
         elif words == ["console"]:
             text = _console_answer(user)
+        elif words == ["insights"]:
+            text = await asyncio.to_thread(self._insights_text)
         else:
             text = USAGE
         if text:
@@ -274,6 +278,10 @@ class SteptraceBot:
         if diagnosis is None:
             return f"Run {run.run_id} ({run.status.value}) has no diagnosis stored."
         return diagnosis_text(diagnosis)
+
+    def _insights_text(self) -> str:
+        """The top findings over the store's runs (what the weekly digest posts)."""
+        return digest_text(insights_digest(self._store.url))
 
     def _runs_text(self) -> str:
         runs = self._store.list_runs(limit=_RUNS_SHOWN)

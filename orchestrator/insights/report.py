@@ -98,10 +98,12 @@ def command_output(
     cohort: str | None,
     vs: str | None,
     fmt: str,
+    question: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> str:
     """What ``steptrace insights`` prints, for the store of ``STEPTRACE_DATABASE_URL``
-    (default ``.steptrace/trace.db``); :class:`InsightsError` on any bad input."""
+    (default ``.steptrace/trace.db``); :class:`InsightsError` on any bad input (and for
+    ``question`` without a judge configured)."""
     try:
         start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC) if since else None
     except ValueError as exc:
@@ -115,6 +117,8 @@ def command_output(
         )
     environ = os.environ if env is None else env
     url = environ.get("STEPTRACE_DATABASE_URL") or f"sqlite:///{Path(DEFAULT_STORE).absolute()}"
+    if question is not None:
+        return _question_output(url, question, environ, since=start, pipeline=pipeline)
     if cohort is not None and vs is not None:
         analysis = build_cohort_report(url, cohort, vs, since=start, pipeline=pipeline)
     else:
@@ -122,6 +126,30 @@ def command_output(
     if fmt == "json":
         return render_json(analysis)
     return render_markdown(analysis) if fmt == "md" else render_text(analysis)
+
+
+def _question_output(
+    url: str,
+    question: str,
+    env: Mapping[str, str],
+    *,
+    since: datetime | None,
+    pipeline: str | None,
+) -> str:
+    from orchestrator.insights.question import answer_question, render_answer
+    from rubrics.judge import ENV_VAR, JudgeConfigError, judge_from_env
+
+    try:
+        judge = judge_from_env(env)
+    except JudgeConfigError as exc:
+        raise InsightsError(str(exc)) from exc
+    if judge is None:
+        raise InsightsError(
+            f"--question needs an LLM to write the query: set {ENV_VAR}=provider:model "
+            "(e.g. openai:gpt-4o-mini); every other report works without one"
+        )
+    qa = answer_question(url, question, judge.model, since=since, pipeline=pipeline)
+    return render_answer(qa)
 
 
 def render_json(analysis: Analysis) -> str:

@@ -20,6 +20,7 @@ from orchestrator.humanloop.escalation.starter import TemporalActions
 from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.rollback.activities import RollbackActivities
 from orchestrator.humanloop.rollback.workflow import RollbackWorkflow
+from orchestrator.insights.digest_workflow import DigestActivities, InsightsDigestWorkflow
 from orchestrator.qc.review import QcActivities
 from orchestrator.runtime.activities import StepActivities
 from orchestrator.runtime.pipeline_workflow import PipelineWorkflow
@@ -34,6 +35,7 @@ WORKFLOWS: tuple[type, ...] = (
     EscalationWorkflow,
     RollbackWorkflow,
     AlertGroupWorkflow,
+    InsightsDigestWorkflow,
 )
 
 
@@ -60,6 +62,7 @@ def product_activities(
         reuse_recorded_output,
         *RollbackActivities(store, clients).all(),
         *_escalation_activities(client, task_queue, store, clients, console_url),
+        *([DigestActivities(store.url, clients.slack).post_digest] if store is not None else []),
     ]
 
 

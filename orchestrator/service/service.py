@@ -12,7 +12,8 @@ One process runs, on the stable task queue ``STEPTRACE_TASK_QUEUE`` (default
 - the web console on its own port (``STEPTRACE_CONSOLE_LISTEN``) when the caller passes
   one (:attr:`ServiceOptions.console`; the console room builds it, this room only serves
   it), and ``/metrics`` with the ops endpoints when ``STEPTRACE_METRICS_PORT`` is set;
-- the schedules, synced from the pipelines folder at start.
+- the schedules, synced from the pipelines folder at start, and the weekly insights
+  digest's schedule when Slack is configured (:mod:`orchestrator.insights.digest_schedule`).
 
 ``/readyz`` (on the receiver and on the ops port) passes when the worker runs, Temporal
 answers, the trace store answers and every web server of the process is serving.
@@ -47,6 +48,7 @@ import uvicorn
 from orchestrator.config.settings import Settings
 from orchestrator.humanloop.bot import SIGNING_SECRET_ENV, BotConfig, SteptraceBot
 from orchestrator.humanloop.bot_http import asgi_app, bind
+from orchestrator.insights.digest_schedule import sync_digest_schedule
 from orchestrator.observability.server import ReadinessCheck, ops_endpoints
 from orchestrator.service.discovery import ServiceInfo, remove_service_file, write_service_file
 from orchestrator.service.health import stack_checks
@@ -114,6 +116,10 @@ async def open_service(
             escalate=True,
             fallback_escalation=stack.fallback_escalation,
         )
+        if stack.settings.endpoints.get("slack") is not None and stack.store is not None:
+            schedules.append(
+                await sync_digest_schedule(stack.client, stack.task_queue, stack.settings)
+            )
         host, port = _address(settings.listen, 8787, options.host, options.port)
         app = build_receiver(receiver, _bot(stack))
         served = await exits.enter_async_context(_serving(app, host, port))

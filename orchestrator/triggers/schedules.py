@@ -115,7 +115,7 @@ async def sync_schedules(
         schedule = build_schedule(
             pipeline, task_queue, escalate=escalate, fallback_escalation=fallback_escalation
         )
-        change = await _put(client, schedule_id(name), schedule, pipeline.version)
+        change = await put_schedule(client, schedule_id(name), schedule, pipeline.version)
         spec = pipeline.spec.schedule
         assert spec is not None
         changes.append(
@@ -131,7 +131,8 @@ async def sync_schedules(
     return changes
 
 
-async def _put(client: Client, ident: str, schedule: Schedule, version: str) -> Change:
+async def put_schedule(client: Client, ident: str, schedule: Schedule, version: str) -> Change:
+    """Create the schedule ``ident``, or update it when its note or pause state differ."""
     try:
         await client.create_schedule(ident, schedule)
         return "created"

@@ -87,4 +87,4 @@ def test_slack_digest(tmp_path: Path) -> None:
     texts = [b["text"]["text"] for b in blocks[1:]]
     assert len(texts) == 5 and all("/" in t and "`p-" in t for t in texts)
     empty = insights_digest(f"sqlite:///{tmp_path / 'nope.db'}")
-    assert "does not exist" in empty[0]["text"]["text"]
+    assert "does not exist" in empty[1]["text"]["text"]

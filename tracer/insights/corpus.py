@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -39,7 +40,7 @@ from tracer.insights.leaves import flatten
 from tracer.insights.source import StoreReader, open_reader, quote
 from tracer.payloads import decode
 
-__all__ = ["MIN_RUNS", "ChosenPath", "Corpus", "load_corpus"]
+__all__ = ["MIN_RUNS", "RUN_ATTRS", "ChosenPath", "Corpus", "attr_names", "load_corpus"]
 
 MIN_RUNS = 2
 _BATCH = 500
@@ -93,9 +94,17 @@ def load_corpus(
     pipeline: str | None = None,
     max_values: int = 20,
     min_coverage: float = 0.05,
+    file: Path | None = None,
+    attempts: bool = True,
 ) -> Corpus:
     """Load the finished pipeline runs of the store at ``url`` (optionally started at or
     after ``since``, of one ``pipeline``) into DuckDB.
+
+    The database is in memory, or the DuckDB ``file`` when one is named (every table
+    then lives in the file, so that it can be reopened read-only: ``--question``).
+    ``attempts=False`` leaves the ``attempts`` view out once ``steps`` is built: the
+    findings read ``steps`` only, and the attempts' Arrow columns are a fifth of the
+    memory of a large corpus.
 
     Raises :class:`CorpusUnavailableError` for a missing, empty or one-run store, or one
     that is not at the current schema.
@@ -109,14 +118,19 @@ def load_corpus(
             f"trigger_hash FROM run WHERE {where}"
         )
         _check_size(runs.num_rows, reader.database, since, pipeline)
-        con = duckdb.connect(config={"threads": 2})
+        con = duckdb.connect(str(file) if file else ":memory:", config={"threads": 2})
         con.execute("SET enable_progress_bar = false")
         _load_runs(con, runs)
         # Only a narrowed corpus is filtered in the store; the whole one is read in one
         # scan and semi-joined here, which is cheaper than an index probe per attempt.
         narrowed = since is not None or pipeline is not None
         joined = _run_filter(reader, since, pipeline, "r") if narrowed else None
-        _load_attempts(con, reader, joined)
+        scoped = narrowed or _store_has_more(reader, runs.num_rows)
+        _load_attempts(con, reader, joined, scoped, kept=file is not None)
+        if not attempts and file is None:
+            con.execute("DROP VIEW attempts")
+            con.execute("DROP VIEW corpus_attempts")
+            con.unregister("raw_attempts")
         _load_small_tables(con, reader, joined)
         paths = _load_leaves(con, reader, max_values, min_coverage)
         _build_attrs(con)
@@ -138,6 +152,11 @@ def _run_filter(
     if pipeline is not None:
         clauses.append(f"{alias}.pipeline = {quote(pipeline)}")
     return " AND ".join(clauses)
+
+
+def _store_has_more(reader: StoreReader, corpus_runs: int) -> bool:
+    """Whether the store holds runs outside the corpus (running ones, activities)."""
+    return int(reader.rows("SELECT count(*) FROM run")[0][0]) > corpus_runs
 
 
 def _check_size(count: int, database: str, since: datetime | None, pipeline: str | None) -> None:
@@ -184,39 +203,74 @@ def _load_runs(con: duckdb.DuckDBPyConnection, runs: pa.Table) -> None:
     con.unregister("raw_runs")
 
 
-def _load_attempts(con: duckdb.DuckDBPyConnection, reader: StoreReader, where: str | None) -> None:
+def _load_attempts(
+    con: duckdb.DuckDBPyConnection,
+    reader: StoreReader,
+    where: str | None,
+    narrowed: bool,
+    *,
+    kept: bool,
+) -> None:
     attempts = reader.arrow(
         "SELECT t.run_id, t.step_id, t.step_index, t.op, t.attempt, t.status, "
-        f"coalesce(t.output_hash, '') AS output_hash, {reader.text('t.error')} AS error, "
+        "coalesce(t.output_hash, '') AS output_hash, "
+        # only a failed attempt's error is read: the others carry none
+        f"CASE WHEN t.status = 'failed' THEN {reader.text('t.error')} ELSE '' END AS error, "
         f"t.duration_ms {_of_runs(reader, 'step_attempt', where)}"
     )
     # A view over the Arrow table the driver returned: no second copy of every attempt.
     con.register("raw_attempts", attempts)
-    con.execute("""
+    # Semi-joined with the corpus's runs unless the corpus is every run of the store.
+    scope = "SEMI JOIN runs USING (run_id)" if narrowed else ""
+    # ``kept``: a table in the database file, which outlives this process's Arrow table.
+    kind = "TABLE" if kept else "VIEW"
+    con.execute(f"CREATE {kind} corpus_attempts AS SELECT * FROM raw_attempts {scope}")
+    con.execute(f"""
         CREATE VIEW attempts AS SELECT
             run_id, step_id, step_index, op, split_part(op, '.', 1) AS tool, attempt, status,
-            nullif(output_hash, '') AS output_hash,
-            json_extract_string(nullif(error, ''), '$.error_class') AS error_class,
-            json_extract_string(nullif(error, ''), '$.code') AS error_code,
-            CAST(json_extract(nullif(error, ''), '$.status') AS INTEGER) AS error_status,
-            json_extract_string(nullif(error, ''), '$.message') AS error_message,
-            duration_ms
-        FROM raw_attempts SEMI JOIN runs USING (run_id)""")
-    con.execute("""
-        CREATE TABLE steps AS SELECT
-            run_id, step_id, min(step_index) AS step_index, any_value(op) AS op,
-            any_value(tool) AS tool, count(*) AS attempts,
-            arg_max(status, attempt) AS final_status,
-            bool_or(status = 'failed') AND arg_max(status, attempt) = 'succeeded' AS absorbed,
-            arg_min(error_class, attempt) FILTER (WHERE status = 'failed') AS error_class,
-            arg_min(error_code, attempt) FILTER (WHERE status = 'failed') AS error_code,
-            arg_min(error_status, attempt) FILTER (WHERE status = 'failed') AS error_status,
-            arg_max(error_class, attempt) FILTER (WHERE status = 'failed') AS last_error_class,
-            arg_max(error_message, attempt) FILTER (WHERE status = 'failed')
-                AS last_error_message,
-            arg_max(duration_ms, attempt) AS duration_ms,
-            arg_max(output_hash, attempt) FILTER (WHERE status = 'succeeded') AS output_hash
-        FROM attempts GROUP BY run_id, step_id""")
+            nullif(output_hash, '') AS output_hash, {_ERROR_COLUMNS}, duration_ms
+        FROM corpus_attempts""")
+    # Most steps run once: only the retried ones are folded (grouped); the rest are
+    # copied as they are, which is most of the rows at a fraction of the cost.
+    con.execute(f"""
+        CREATE TABLE steps AS
+        WITH retried AS (SELECT DISTINCT run_id, step_id FROM corpus_attempts WHERE attempt > 1),
+        once AS (
+            SELECT run_id, step_id, step_index, op, split_part(op, '.', 1) AS tool,
+                1 AS attempts, status AS final_status, false AS absorbed,
+                error_class, error_code, error_status, error_class AS last_error_class,
+                error_message AS last_error_message, duration_ms,
+                CASE WHEN status = 'succeeded' THEN output_hash END AS output_hash
+            FROM (SELECT run_id, step_id, step_index, op, status, duration_ms,
+                    nullif(output_hash, '') AS output_hash, {_ERROR_COLUMNS}
+                FROM corpus_attempts ANTI JOIN retried USING (run_id, step_id) WHERE attempt = 1)
+        ),
+        folded AS (
+            SELECT run_id, step_id, min(step_index) AS step_index, any_value(op) AS op,
+                any_value(tool) AS tool, count(*) AS attempts,
+                arg_max(status, attempt) AS final_status,
+                bool_or(status = 'failed') AND arg_max(status, attempt) = 'succeeded'
+                    AS absorbed,
+                arg_min(error_class, attempt) FILTER (WHERE status = 'failed') AS error_class,
+                arg_min(error_code, attempt) FILTER (WHERE status = 'failed') AS error_code,
+                arg_min(error_status, attempt) FILTER (WHERE status = 'failed')
+                    AS error_status,
+                arg_max(error_class, attempt) FILTER (WHERE status = 'failed')
+                    AS last_error_class,
+                arg_max(error_message, attempt) FILTER (WHERE status = 'failed')
+                    AS last_error_message,
+                arg_max(duration_ms, attempt) AS duration_ms,
+                arg_max(output_hash, attempt) FILTER (WHERE status = 'succeeded')
+                    AS output_hash
+            FROM attempts SEMI JOIN retried USING (run_id, step_id) GROUP BY run_id, step_id)
+        SELECT * FROM once UNION ALL SELECT * FROM folded""")
+
+
+_ERROR_COLUMNS = """
+    json_extract_string(nullif(error, ''), '$.error_class') AS error_class,
+    json_extract_string(nullif(error, ''), '$.code') AS error_code,
+    CAST(json_extract(nullif(error, ''), '$.status') AS INTEGER) AS error_status,
+    json_extract_string(nullif(error, ''), '$.message') AS error_message"""
 
 
 def _load_small_tables(
@@ -353,18 +407,31 @@ def _decode_leaves(reader: StoreReader, hashes: list[str]) -> Columns:
 
 
 def _build_attrs(con: duckdb.DuckDBPyConnection) -> None:
+    # Only steps that were retried count, so filter before grouping: most steps never are.
     con.execute("""
-        CREATE TABLE attrs AS
+        CREATE TABLE retries AS
+        SELECT s.run_id, sum(s.attempts - 1) AS extra FROM steps s JOIN runs r
+            ON r.run_id = s.run_id AND s.step_id IS DISTINCT FROM r.failed_step
+        WHERE s.attempts > 1 GROUP BY s.run_id""")
+    # A view: DIFF reads the attributes pivoted (``itemsets.load_wide``) from the tables
+    # below, so a long (run, attr, value) table would be built for the few lookups only.
+    con.execute(f"""
+        CREATE VIEW attrs AS
         SELECT u.run_id, 'trigger.' || h.path AS attr, h.value FROM uses u
             JOIN hash_chosen h USING (pipeline, source, hash) WHERE u.source = 'trigger'
         UNION ALL SELECT run_id, 'version', version FROM runs
-        UNION ALL SELECT run_id, 'hour', lpad(CAST(hour AS VARCHAR), 2, '0') FROM runs
+        UNION ALL SELECT run_id, 'hour', {HOUR_SQL} FROM runs
         UNION ALL SELECT run_id, 'weekday', weekday FROM runs
-        UNION ALL
-        SELECT r.run_id, 'retries',
-            CASE WHEN coalesce(x.extra, 0) = 0 THEN '0' WHEN x.extra = 1 THEN '1' ELSE '2+' END
-        FROM runs r LEFT JOIN (
-            SELECT s.run_id, sum(s.attempts - 1) AS extra FROM steps s JOIN runs r
-                ON r.run_id = s.run_id AND s.step_id IS DISTINCT FROM r.failed_step
-            GROUP BY s.run_id
-        ) x USING (run_id)""")
+        UNION ALL SELECT r.run_id, 'retries', {RETRIES_SQL}
+            FROM runs r LEFT JOIN retries x USING (run_id)""")
+
+
+HOUR_SQL = "lpad(CAST(hour AS VARCHAR), 2, '0')"
+RETRIES_SQL = "CASE WHEN coalesce(x.extra, 0) = 0 THEN '0' WHEN x.extra = 1 THEN '1' ELSE '2+' END"
+RUN_ATTRS = ("hour", "retries", "version", "weekday")
+
+
+def attr_names(corpus: Corpus) -> list[str]:
+    """The attributes of ``attrs`` (sorted): the chosen trigger paths, then the run's own."""
+    trigger = {f"trigger.{p.path}" for p in corpus.paths if p.source == "trigger"}
+    return sorted(trigger | set(RUN_ATTRS))

@@ -18,8 +18,9 @@ priority = urgent`` rather than ``team = OPS`` when the failures need both).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 
-from tracer.insights.corpus import Corpus
+from tracer.insights.corpus import Corpus, attr_names
 from tracer.insights.groups import build_group_table
 from tracer.insights.itemsets import count_itemsets, load_wide
 from tracer.insights.stats import RiskRatio, hypergeom_sf, risk_ratio
@@ -66,7 +67,7 @@ def diff(corpus: Corpus, settings: DiffSettings | None = None) -> list[Explanati
         for e, q in zip(tested, q_values, strict=True)
         if q <= s.alpha and e.ratio.ratio >= s.min_ratio and e.ratio.low >= s.min_ratio / 1.5
     ]
-    names = [row[0] for row in corpus.query("SELECT DISTINCT attr FROM attrs ORDER BY 1")]
+    names = attr_names(corpus)
     kept: list[Explanation] = []
     for gid in dict.fromkeys(e.group_id for e in passing):
         minimal = _minimal([e for e in passing if e.group_id == gid], s)
@@ -147,14 +148,21 @@ def _test_all(corpus: Corpus, s: DiffSettings) -> list[Explanation]:
 def _minimal(passing: list[Explanation], s: DiffSettings) -> list[Explanation]:
     """Drop a combination unless it improves on every passing combination inside it;
     a combination that improves on its parts replaces them."""
-    dropped: set[tuple[Item, ...]] = set()
+    by_items = {frozenset(e.items): e for e in passing}
+    dropped: set[frozenset[Item]] = set()
     for e in sorted(passing, key=lambda e: len(e.items)):
-        inside = [t for t in passing if set(t.items) < set(e.items)]
+        items = frozenset(e.items)
+        inside = [
+            by_items[part]
+            for size in range(1, len(items))
+            for part in map(frozenset, combinations(items, size))
+            if part in by_items
+        ]
         if not all(_improves(e, t, s) for t in inside):
-            dropped.add(e.items)
+            dropped.add(items)
             continue
-        dropped.update(t.items for t in inside)
-    return [e for e in passing if e.items not in dropped]
+        dropped.update(frozenset(t.items) for t in inside)
+    return [e for e in passing if frozenset(e.items) not in dropped]
 
 
 def _improves(e: Explanation, t: Explanation, s: DiffSettings) -> bool:

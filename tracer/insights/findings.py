@@ -43,7 +43,7 @@ def failure_groups(
     :class:`tracer.insights.errors.CorpusUnavailableError` for an empty, one-run or
     mid-migration store.
     """
-    corpus = load_corpus(store_url, since=since, pipeline=pipeline)
+    corpus = load_corpus(store_url, since=since, pipeline=pipeline, attempts=False)
     try:
         return groups_of(corpus)
     finally:
@@ -58,7 +58,7 @@ def analyse(
     hints: Iterable[DefaultHint] = (),
 ) -> Analysis:
     """Load the corpus and compute every finding, ranked by impact."""
-    corpus = load_corpus(store_url, since=since, pipeline=pipeline)
+    corpus = load_corpus(store_url, since=since, pipeline=pipeline, attempts=False)
     try:
         return analyse_corpus(corpus, hints=hints)
     finally:

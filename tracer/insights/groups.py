@@ -67,10 +67,14 @@ def build_group_table(corpus: Corpus) -> None:
                     AS signature
             FROM runs r LEFT JOIN diagnoses d USING (run_id) LEFT JOIN qc q USING (run_id)
             LEFT JOIN steps s ON s.run_id = r.run_id AND s.step_id = r.failed_step
-            WHERE r.failed)
-        SELECT * EXCLUDE (stored_group), coalesce(stored_group,
-            fp_group_id(pipeline, onset_step, fault_class, signature)) AS group_id
-        FROM parts""")
+            WHERE r.failed),
+        -- The key function runs once per distinct fingerprint, not once per failed run.
+        keys AS (SELECT DISTINCT pipeline, onset_step, fault_class, signature FROM parts
+            WHERE stored_group IS NULL),
+        keyed AS (SELECT *, fp_group_id(pipeline, onset_step, fault_class, signature)
+            AS computed FROM keys)
+        SELECT p.* EXCLUDE (stored_group), coalesce(p.stored_group, k.computed) AS group_id
+        FROM parts p LEFT JOIN keyed k USING (pipeline, onset_step, fault_class, signature)""")
 
 
 def groups_of(corpus: Corpus) -> list[FailureGroup]:

@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracer.insights.corpus import Corpus
+from tracer.insights.corpus import HOUR_SQL, RETRIES_SQL, Corpus, attr_names
+from tracer.insights.source import quote
 
 __all__ = ["Count", "Wide", "count_itemsets", "load_wide"]
 
@@ -47,19 +48,34 @@ class Wide:
 
 
 def load_wide(corpus: Corpus) -> Wide:
-    """Create the ``wide`` table (kept for SQL follow-ups) and return it as codes."""
-    names = [row[0] for row in corpus.query("SELECT DISTINCT attr FROM attrs ORDER BY 1")]
+    """Create the ``wide`` table (kept for SQL follow-ups) and return it as codes.
+
+    Built from the base tables, not from the long ``attrs`` view: the trigger's values
+    are pivoted once per distinct trigger payload, then joined to the runs."""
+    names = attr_names(corpus)
+    own = {
+        "version": "r.version",
+        "hour": HOUR_SQL,
+        "weekday": "r.weekday",
+        "retries": RETRIES_SQL,
+    }
+    trigger = [n for n in names if n not in own]
+    pivot = ", ".join(
+        f"min(value) FILTER (WHERE path = {quote(n.removeprefix('trigger.'))}) AS t{i}"
+        for i, n in enumerate(trigger)
+    )
     columns = ", ".join(
-        f"min(a.value) FILTER (WHERE a.attr = ?) AS c{i}" for i in range(len(names))
+        f"{own[n] if n in own else f't.t{trigger.index(n)}'} AS c{i}" for i, n in enumerate(names)
     )
-    corpus.con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE wide AS SELECT r.run_id, r.pipeline,
-            any_value(f.group_id) AS group_id, {columns}
-        FROM runs r JOIN attrs a USING (run_id) LEFT JOIN failures f USING (run_id)
-        GROUP BY r.run_id, r.pipeline""",
-        names,
-    )
-    table = corpus.con.sql("SELECT * FROM wide").to_arrow_table()
+    corpus.con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE wide AS
+        WITH t AS (SELECT pipeline, hash{", " + pivot if pivot else ""} FROM hash_chosen
+            WHERE source = 'trigger' GROUP BY pipeline, hash)
+        SELECT r.run_id, r.pipeline, f.group_id, {columns}
+        FROM runs r LEFT JOIN t ON t.pipeline = r.pipeline AND t.hash = r.trigger_hash
+        LEFT JOIN retries x ON x.run_id = r.run_id
+        LEFT JOIN failures f ON f.run_id = r.run_id""")
+    table = corpus.con.sql("SELECT * EXCLUDE (run_id) FROM wide").to_arrow_table()
     pipeline, pipelines = _encode(table.column("pipeline"))
     group, groups = _encode(table.column("group_id"))
     encoded = [_encode(table.column(f"c{i}")) for i in range(len(names))]

@@ -11,9 +11,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Z95",
@@ -111,17 +115,27 @@ def hypergeom_sf(k: int, total: int, outliers: int, matched: int) -> float:
         return 1.0
     if k > top:
         return 0.0
-
-    def log_choose(n: int, r: int) -> float:
-        return math.lgamma(n + 1) - math.lgamma(r + 1) - math.lgamma(n - r + 1)
-
-    base = log_choose(total, matched)
-    terms = [
-        log_choose(outliers, x) + log_choose(total - outliers, matched - x) - base
-        for x in range(k, top + 1)
-        if matched - x <= total - outliers
-    ]
-    if not terms:
+    low = max(k, matched - (total - outliers))
+    if low > top:
         return 0.0
-    peak = max(terms)
-    return min(1.0, math.exp(peak) * sum(math.exp(t - peak) for t in terms))
+    table = _log_factorials(total)
+    x = np.arange(low, top + 1)
+    terms = (
+        _log_choose(table, outliers, x)
+        + _log_choose(table, total - outliers, matched - x)
+        - _log_choose(table, total, np.int64(matched))
+    )
+    peak = float(terms.max())
+    return min(1.0, math.exp(peak) * float(np.exp(terms - peak).sum()))
+
+
+def _log_choose(table: np.ndarray, n: int, r: Any) -> Any:
+    return table[n] - table[r] - table[n - r]
+
+
+@functools.lru_cache(maxsize=4)
+def _log_factorials(n: int) -> np.ndarray:
+    """log(i!) for i = 0 … n (one table per corpus size: every test reads it)."""
+    table = np.zeros(n + 1)
+    np.cumsum(np.log(np.arange(1, n + 1, dtype=np.float64)), out=table[1:])
+    return table

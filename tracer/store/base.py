@@ -63,6 +63,12 @@ class StoreBase:
         self._dictionary_rows = DictionaryRows(self, self._dictionaries)
 
     @property
+    def url(self) -> str:
+        """The store's URL with its credentials, for readers that open their own
+        connection (the insights data layer reads whole tables through Arrow)."""
+        return self._engine.url.render_as_string(hide_password=False)
+
+    @property
     def codec(self) -> PayloadDictionaries:
         """What to encode payloads for this store with
         (``encode(value, policy, taint, codec=codec)``): it compresses with the store's
