@@ -53,7 +53,7 @@ from tracer.store.records import (
     RunRecord,
     RunStatus,
 )
-from tracer.store.writes import RunFinish, Writes
+from tracer.store.writes import RunFinish, RunSchemaLink, Writes
 
 __all__ = ["TraceStore"]
 
@@ -283,6 +283,7 @@ class TraceStore(StoreBase):
                     self._insert_ignore(conn, StepAttempt, attempt_rows)
                     for finish in writes.finishes:
                         self._finish(conn, finish)
+                    self._insert_ignore(conn, RunSchema, _schema_rows(writes.schemas))
             except StoreDataError:
                 if not trust_known or len(payload_rows) == len({p.hash for p in payloads}):
                     raise
@@ -462,18 +463,8 @@ class TraceStore(StoreBase):
 
         Schemas are payloads: one already stored is not stored again. Recording the same
         step twice keeps the first link (a retried activity is a no-op)."""
-        if not schemas:
-            return
-        payload_rows = self._new_payload_rows(schemas.values())
-        now = utcnow()
-        links = [
-            {"run_id": run_id, "step_id": step, "schema_hash": p.hash, "created_at": now}
-            for step, p in schemas.items()
-        ]
-        with self._write() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, RunSchema, links)
-        self._mark_known(r["hash"] for r in payload_rows)
+        links = [RunSchemaLink(run_id, step, p.hash) for step, p in schemas.items()]
+        self.write(Writes(payloads=list(schemas.values()), schemas=links))
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
@@ -577,6 +568,14 @@ class TraceStore(StoreBase):
         with self._read() as session:
             rows = session.exec(query.order_by(col(HumanAction.id)))
             return [HumanActionRecord.model_validate(r, from_attributes=True) for r in rows]
+
+
+def _schema_rows(links: Sequence[RunSchemaLink]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {"run_id": x.run_id, "step_id": x.step_id, "schema_hash": x.schema_hash, "created_at": now}
+        for x in links
+    ]
 
 
 def _run_row(run: NewRun) -> dict[str, Any]:
