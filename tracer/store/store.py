@@ -60,9 +60,9 @@ __all__ = ["TraceStore"]
 # Statements built once: a diagnosis makes these reads by the hundred.
 _PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
 _RUN = select(Run).where(Run.run_id == bindparam("run_id"))
-_RUN_ATTEMPTS = (
+_RUNS_ATTEMPTS = (
     select(StepAttempt)
-    .where(StepAttempt.run_id == bindparam("run_id"))
+    .where(col(StepAttempt.run_id).in_(bindparam("run_ids", expanding=True)))
     .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
 )
 
@@ -414,9 +414,16 @@ class TraceStore(StoreBase):
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
+        return self.attempts_of([run_id])[run_id]
+
+    def attempts_of(self, run_ids: Sequence[str]) -> dict[str, list[AttemptRecord]]:
+        """The attempts of each run (in step order, then attempt order), in one query: a
+        diagnosis reads the failed run's and those of its last good runs."""
+        found: dict[str, list[AttemptRecord]] = {run_id: [] for run_id in run_ids}
         with self._read_rows() as conn:
-            rows = conn.execute(_RUN_ATTEMPTS, {"run_id": run_id})
-            return [AttemptRecord.model_validate(r, from_attributes=True) for r in rows]
+            for row in conn.execute(_RUNS_ATTEMPTS, {"run_ids": list(found)}):
+                found[row.run_id].append(AttemptRecord.model_validate(row, from_attributes=True))
+        return found
 
     def last_good_run(
         self, pipeline: str, version_hash: str | None, before: datetime
@@ -469,8 +476,8 @@ class TraceStore(StoreBase):
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
         query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
-        with self._read() as session:
-            rows = list(session.exec(query))
+        with self._read_rows() as conn:
+            rows = list(conn.execute(query))
         return {step: self.get_payload(hash) for step, hash in rows}
 
     # ------------------------------------------------------------------ diagnoses, QC, audit
