@@ -256,9 +256,16 @@ three quarters of it was 135 `get_payload` calls per diagnosis (the run's snapsh
 those of its ten last good runs), each an ORM session and a query; the store now reads
 payloads, runs and attempts on bare connections and keeps the JSON of payloads it has
 read by hash (a payload never changes once stored), which took the in-process median
-from about 175 ms to about 29 ms under the same profiler and load. What remains is
-mostly the pipeline spec parsed from YAML three times per diagnosis (in
-`orchestrator/`) and the eleven attempt queries.
+from about 175 ms to about 29 ms under the same profiler and load. The next profile (30
+diagnoses on a 20 000-run store) showed the pipeline spec parsed and validated from YAML
+three times per diagnosis, eleven attempt queries and three thread hops per call (each
+starting a thread of a fresh event loop's executor). Now a spec is validated once per
+content (`parse_pipeline` keeps validated specs by the sha256 of their text), a diagnosis
+reads its run's and its ten good runs' attempts in one query and the run's schemas on a
+bare connection, and `why` (no tool clients, so nothing else on its event loop) calls the
+store on its own thread. What remains is building the eleven runs' snapshots (attempt
+rows validated into records, payload JSON from the cache), storing the diagnosis (an ORM
+session) and the fix proposal's YAML edits and unified diff.
 
 - Command: `{command}`
 - Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}

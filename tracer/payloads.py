@@ -103,6 +103,10 @@ def _show(path: str) -> str:
 # --------------------------------------------------------------------------- redact
 
 
+# One instance for callers that pass no policy: its normalised keys are derived once.
+_DEFAULT_POLICY = RedactionPolicy()
+
+
 def redact(
     value: Any, policy: RedactionPolicy | None = None, taint: Taint | None = None
 ) -> tuple[Any, list[Redaction]]:
@@ -113,7 +117,7 @@ def redact(
     replaced wherever they occur (a value found late in the walk, under a secret key,
     sends the walk round once more so that an earlier copy is caught too).
     """
-    policy = policy or RedactionPolicy()
+    policy = policy or _DEFAULT_POLICY
     walker = _Walker(policy, taint)
     out = walker.walk(value, None, 0)
     if walker.learned_keyed:

@@ -88,6 +88,10 @@ class Redaction(BaseModel):
     reason: str
 
 
+KEY_VERDICTS = 4096
+"""How many keys a policy remembers the verdict of."""
+
+
 class RedactionPolicy(BaseModel):
     """What counts as a secret.
 
@@ -111,9 +115,16 @@ class RedactionPolicy(BaseModel):
     phone_region: str = "US"
 
     def key_is_secret(self, key: str) -> bool:
-        """True when ``key`` names a secret under this policy."""
-        norm = _norm_key(key)
-        return norm in self._keys_norm or norm.endswith(self._suffixes_norm)
+        """True when ``key`` names a secret under this policy (remembered per key: the
+        same keys come back in every handoff)."""
+        verdicts = self._key_verdicts
+        verdict = verdicts.get(key)
+        if verdict is None:
+            norm = _norm_key(key)
+            verdict = norm in self._keys_norm or norm.endswith(self._suffixes_norm)
+            if len(verdicts) < KEY_VERDICTS:  # keys may be data (ids): bounded
+                verdicts[key] = verdict
+        return verdict
 
     def path_is_secret(self, segments: tuple[str, ...]) -> str | None:
         """The configured pattern matching ``segments``, if any."""
@@ -128,6 +139,10 @@ class RedactionPolicy(BaseModel):
     @cached_property
     def _keys_norm(self) -> frozenset[str]:
         return frozenset(_norm_key(k) for k in self.keys)
+
+    @cached_property
+    def _key_verdicts(self) -> dict[str, bool]:
+        return {}
 
     @cached_property
     def _suffixes_norm(self) -> tuple[str, ...]:

@@ -128,10 +128,15 @@ def _image(value: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def read_run(store: TraceStore, run: RunRecord | str) -> RecordedRun:
-    """The run (a record, or any reference :func:`find_run` takes) with its steps."""
+def read_run(
+    store: TraceStore, run: RunRecord | str, attempts: list[AttemptRecord] | None = None
+) -> RecordedRun:
+    """The run (a record, or any reference :func:`find_run` takes) with its steps
+    (``attempts``: the run's, already read with :meth:`TraceStore.attempts_of`)."""
     record = run if isinstance(run, RunRecord) else find_run(store, run)
-    return RecordedRun(store, record, group_steps(store.attempts(record.run_id)))
+    if attempts is None:
+        attempts = store.attempts(record.run_id)
+    return RecordedRun(store, record, group_steps(attempts))
 
 
 def group_steps(attempts: list[AttemptRecord]) -> tuple[RecordedStep, ...]:

@@ -11,7 +11,8 @@ its workflow ends; ``steptrace why`` shows the stored diagnosis, or makes one.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from jmespath.exceptions import JMESPathError
@@ -43,6 +44,8 @@ from tracer.store import RunRecord, TraceStore
 from tracer.store.records import AttemptError, RunStatus
 
 GOOD_RUNS = 10
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class DiagnosisError(LookupError):
@@ -62,17 +65,20 @@ async def diagnose_run(
     temporal_ui: str | None = None,
     symptom: Symptom | None = None,
 ) -> Diagnosis:
-    """Diagnose ``run_id`` from the store (and live schemas when ``clients`` is given)."""
-    run, pipeline, snapshot, good = await asyncio.to_thread(_gather, store, run_id)
+    """Diagnose ``run_id`` from the store (and live schemas when ``clients`` is given).
+
+    With ``clients`` (a worker's activity) the store's reads and writes run on a thread,
+    so the worker's event loop keeps serving other activities; without (``steptrace
+    why``) nothing else runs on the loop, and a thread hop would only add its cost."""
+    off_loop = clients is not None
+    run, pipeline, snapshot, good = await _call(off_loop, _gather, store, run_id)
     if symptom is None and run.status in (RunStatus.QC_FAILED, RunStatus.SUCCEEDED):
-        symptom = await asyncio.to_thread(qc_symptom, store, run)
+        symptom = await _call(off_loop, qc_symptom, store, run)
     symptom = symptom or _symptom(run, snapshot)
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else _ran_in_order(snapshot)
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
-    evidence = await asyncio.to_thread(
-        _schema_evidence, store, run.run_id, good[0].run_id if good else None, destinations
-    )
+    evidence = await _call(off_loop, _schema_evidence, store, run, destinations)
     finding = locate(snapshot, symptom, lineage, good, destinations, probes)
     finding = reconcile(finding, symptom, snapshot, evidence)
     good_run = good[0] if good else None
@@ -102,21 +108,28 @@ async def diagnose_run(
             "evidence": diagnosis.evidence.model_copy(update={"last_good_run": _first_id(good)})
         }
     )
-    await asyncio.to_thread(store.add_diagnosis, run.run_id, diagnosis.model_dump(mode="json"))
+    await _call(off_loop, store.add_diagnosis, run.run_id, diagnosis.model_dump(mode="json"))
     return diagnosis
 
 
+async def _call(off_loop: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(*args, **kwargs)``, on a thread when ``off_loop``."""
+    if off_loop:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
 def _schema_evidence(
-    store: TraceStore,
-    run_id: str,
-    good_run_id: str | None,
-    destinations: LiveDestinations | None,
+    store: TraceStore, run: RunRecord, destinations: LiveDestinations | None
 ) -> SchemaEvidence:
-    now = dict(recorded_schemas(store, run_id))
+    """The run's schemas (live beat recorded) against the newest good run's that
+    recorded them."""
+    now = dict(recorded_schemas(store, run.run_id))
     if destinations is not None:
         now.update(destinations.schemas)  # live beats recorded
-    then = recorded_schemas(store, good_run_id) if good_run_id else {}
-    return schema_evidence(then, now, good_run_id)
+    baseline = store.schema_baseline(run.pipeline, run.version_hash, run.started_at)
+    then = recorded_schemas(store, baseline) if baseline else {}
+    return schema_evidence(then, now, baseline)
 
 
 def _ran_in_order(snapshot: RunSnapshot) -> Lineage:
@@ -135,11 +148,10 @@ def _gather(
         raise DiagnosisError(f"run {run_id} is still running; diagnose it once it has ended")
     pipeline = _pipeline(store, run)
     spec = pipeline.spec if pipeline else None
-    snapshot = load_snapshot(store, run, spec)
-    good = [
-        load_snapshot(store, g, spec)
-        for g in store.good_runs(run.pipeline, run.version_hash, run.started_at, limit=GOOD_RUNS)
-    ]
+    good_runs = store.good_runs(run.pipeline, run.version_hash, run.started_at, limit=GOOD_RUNS)
+    attempts = store.attempts_of([run.run_id, *(g.run_id for g in good_runs)])
+    snapshot = load_snapshot(store, run, spec, attempts[run.run_id])
+    good = [load_snapshot(store, g, spec, attempts[g.run_id]) for g in good_runs]
     return run, pipeline, snapshot, good
 
 

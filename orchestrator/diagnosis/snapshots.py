@@ -12,7 +12,7 @@ from orchestrator.spec.pipeline import MapEntry, PipelineSpec, StepSpec, step_ex
 from tracer.diagnose import RunSnapshot, StepKind, StepSnapshot
 from tracer.lineage import Derivation, Lineage, Path, StepExpressions
 from tracer.run_model import RecordedRun, RecordedStep, read_run
-from tracer.store import RunRecord, TraceStore
+from tracer.store import AttemptRecord, RunRecord, TraceStore
 
 
 def step_kind(op: str) -> StepKind:
@@ -25,14 +25,18 @@ def step_kind(op: str) -> StepKind:
 
 
 def load_snapshot(
-    store: TraceStore, run: RunRecord, spec: PipelineSpec | None = None
+    store: TraceStore,
+    run: RunRecord,
+    spec: PipelineSpec | None = None,
+    attempts: list[AttemptRecord] | None = None,
 ) -> RunSnapshot:
-    """The last attempt of every step of ``run``, with every attempt's error.
+    """The last attempt of every step of ``run``, with every attempt's error (its
+    ``attempts`` when already read).
 
     With ``spec``, the steps a QC review saw *planned* (not run yet: a Slack message
     checked before it was posted) are included, with the arguments they were to get.
     """
-    recorded = read_run(store, run)
+    recorded = read_run(store, run, attempts)
     steps = {step.step_id: _step(recorded, step) for step in recorded.steps}
     if spec is not None:
         steps.update(_planned(spec, steps))

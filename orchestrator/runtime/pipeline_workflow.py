@@ -4,7 +4,8 @@ It interprets a validated pipeline spec: for each step it evaluates the step's J
 arguments over the run context (pure, so deterministic), runs the step as one activity
 named after its op, and adds the step's output to the context. Every step being an
 activity is what makes every handoff traced. The workflow does no I/O of its own: the
-run's start and end are recorded by the ``steptrace.record_run`` activity.
+run's start and end (with the schemas its tool steps depended on) are recorded by the
+``steptrace.record_run`` activity.
 
 A step that fails after its retries fails the run: the run is recorded as ``failed`` with
 that step, and the workflow fails too, so Temporal's UI agrees.
@@ -88,6 +89,10 @@ class RunEvent(BaseModel):
     trigger: dict[str, Any] = Field(default_factory=dict)
     status: str = "running"
     failed_step: str | None = None
+    record_schemas: bool = Field(
+        default=False,
+        description="an end: also record the schemas the run's tool steps depended on",
+    )
 
     @classmethod
     def of_this_workflow(
@@ -134,8 +139,7 @@ class PipelineWorkflow:
                     event, index, step, context, params.given, later=spec.steps[index + 1 :]
                 )
             except (ActivityError, StepArgumentsError) as err:
-                await _record(event.model_copy(update={"status": "failed", "failed_step": step.id}))
-                await _record_schemas(event.run_id)
+                await _end(event, "failed", step.id)
                 await _after_failure(spec, event.run_id, params)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
@@ -146,15 +150,11 @@ class PipelineWorkflow:
             context[step.id] = returned.output
             if step.op == QC_REVIEW_OP and _blockers(returned.output):
                 # Wrong data must not travel on: stop before the later steps act on it.
-                await _record(
-                    event.model_copy(update={"status": "qc_failed", "failed_step": step.id})
-                )
-                await _record_schemas(event.run_id)
+                await _end(event, "qc_failed", step.id)
                 await _after_failure(spec, event.run_id, params)
                 outputs = {k: v for k, v in context.items() if k != "trigger"}
                 return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
-        await _record_schemas(event.run_id)
-        await _record(event.model_copy(update={"status": "succeeded"}))
+        await _end(event, "succeeded")
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
 
@@ -277,6 +277,22 @@ async def _record(event: RunEvent) -> None:
         # cause) instead of leaving it running forever, untraced.
         retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=5), maximum_attempts=20),
     )
+
+
+async def _end(event: RunEvent, status: str, failed_step: str | None = None) -> None:
+    """Record the run's end, with the schemas its steps depended on (evidence for a later
+    diagnosis) in the same activity and transaction."""
+    ended = event.model_copy(update={"status": status, "failed_step": failed_step})
+    if workflow.patched("schemas-at-run-end"):
+        await _record(ended.model_copy(update={"record_schemas": True}))
+        return
+    # Runs started before: the schemas in an activity of their own, in the order they had.
+    if status == "succeeded":
+        await _record_schemas(event.run_id)
+        await _record(ended)
+    else:
+        await _record(ended)
+        await _record_schemas(event.run_id)
 
 
 async def _record_schemas(run_id: str) -> None:

@@ -53,12 +53,13 @@ def product_activities(
 ) -> list[Callable[..., Any]]:
     """Every activity a worker registers: one per op, and the product's own (alerts link
     their failure group's page when ``console_url`` is given)."""
+    schemas = SchemaRecorder(store, clients)
     return [
         *steps.all(),
-        RunRecorder(store, committer).record_run,
+        RunRecorder(store, committer, schemas=schemas.schemas_of).record_run,
         QcActivities(store, judge).review,
         Diagnoser(store, clients, temporal_ui).diagnose,
-        SchemaRecorder(store, clients).record_schemas,
+        schemas.record_schemas,
         reuse_recorded_output,
         *RollbackActivities(store, clients).all(),
         *_escalation_activities(client, task_queue, store, clients, console_url),

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -242,8 +244,32 @@ def load_pipeline(path: Path | str) -> LoadedPipeline:
     return parse_pipeline(text, source=str(path))
 
 
+# Validated specs by the sha256 of their text: a diagnosis reads the same stored spec
+# three times (the run's pipeline, the fix's version, its replay), and a worker runs the
+# same few versions again and again. A spec is frozen, so one instance serves every caller.
+SPEC_CACHE_SIZE = 256
+_validated: OrderedDict[str, PipelineSpec] = OrderedDict()
+_validated_lock = threading.Lock()
+
+
 def parse_pipeline(text: str, *, source: str = "<pipeline>") -> LoadedPipeline:
-    """Validate a spec given as YAML text."""
+    """Validate a spec given as YAML text (once per content: later calls with the same
+    text share the validated spec; an invalid text is checked, and reported, every time)."""
+    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    with _validated_lock:
+        spec = _validated.get(key)
+        if spec is not None:
+            _validated.move_to_end(key)
+    if spec is None:
+        spec = _validate(text, source)
+        with _validated_lock:
+            _validated[key] = spec
+            while len(_validated) > SPEC_CACHE_SIZE:
+                _validated.popitem(last=False)
+    return LoadedPipeline(spec=spec, text=text, source=source)
+
+
+def _validate(text: str, source: str) -> PipelineSpec:
     try:
         data, lines = parse_with_lines(text, source)
     except YamlError as exc:
@@ -267,7 +293,7 @@ def parse_pipeline(text: str, *, source: str = "<pipeline>") -> LoadedPipeline:
     problems = check_references(spec, lines, source)
     if problems:
         raise PipelineSpecError(source, problems)
-    return LoadedPipeline(spec=spec, text=text, source=source)
+    return spec
 
 
 def check_references(

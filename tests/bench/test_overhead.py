@@ -67,7 +67,7 @@ async def test_write_docs_replaces_only_its_own_section(tmp_path: Path) -> None:
 def _fake_result() -> dict[str, object]:
     """Figures of the shape `run` returns, for the docs writer alone."""
     return {
-        "throughput_ratio": 0.93,
+        "throughput_ratio": 0.96,
         "storage_ratio": 0.2,
         "backend": "sqlite",
         "throughput_budget": 0.95,
@@ -77,7 +77,9 @@ def _fake_result() -> dict[str, object]:
         "succeeded": {"untraced": 40, "traced": 40},
         "runs_per_second": {"untraced": 4.0, "traced": 3.9},
         "seconds": {"untraced": 10.0, "traced": 10.3},
-        "paired_ratio_median": 0.96,
+        "paired_ratio_median": 0.93,
+        "paired_ratio_quartiles": [0.9, 0.93, 0.97],
+        "paired_ratios": [0.9, 0.93, 0.97],
         "cpu_ms_per_run": {"untraced": 200.0, "traced": 240.0},
         "tracer_threads_cpu_ms_per_run": 30.0,
         "steps_per_run": 5.0,

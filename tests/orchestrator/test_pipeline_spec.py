@@ -49,6 +49,22 @@ def test_good_spec_loads_and_has_a_stable_version() -> None:
     assert changed.version != loaded.version
 
 
+def test_a_spec_text_is_validated_once_and_shared() -> None:
+    first = parse_pipeline(GOOD, source="a.yaml")
+    again = parse_pipeline(GOOD, source="b.yaml")
+    assert again.spec is first.spec  # one validated, frozen spec per content
+    assert (first.source, again.source) == ("a.yaml", "b.yaml")
+    assert parse_pipeline(GOOD + "\n# a comment\n").spec is not first.spec
+
+
+def test_an_invalid_spec_is_reported_every_time_with_its_source() -> None:
+    bad = GOOD.replace("linear.get_issue", "linear.get_isue")
+    for source in ("a.yaml", "b.yaml"):
+        with pytest.raises(PipelineSpecError) as raised:
+            parse_pipeline(bad, source=source)
+        assert raised.value.source == source
+
+
 def test_unknown_op_names_line_and_choices() -> None:
     message = problems_of(GOOD.replace("slack.post_message", "slack.post"))
     assert "p.yaml:16: step `notify`: unknown op 'slack.post'" in message

@@ -154,6 +154,25 @@ async def test_runs_start_and_finish_through_the_committer(
     assert finished.failed_step == "upsert"
 
 
+async def test_a_runs_end_records_its_schemas_in_the_same_transaction(
+    store: TraceStore, committer: GroupCommitter, commits: list[int]
+) -> None:
+    run = NewRun(run_id="wf-8/r1", workflow_id="wf-8", pipeline="p", started_at=T0)
+    await committer.start_run(run)
+    schema = {"tool": "airtable", "container": "app/tbl", "fields": []}
+    before = len(commits)
+    await committer.finish_run(
+        run.run_id, RunStatus.SUCCEEDED, ended_at=T0, schemas={"upsert": schema}
+    )
+    assert len(commits) - before == 1
+    assert store.run_schemas(run.run_id) == {"upsert": schema}
+    # a retried end keeps the link it made
+    await committer.finish_run(
+        run.run_id, RunStatus.SUCCEEDED, ended_at=T0, schemas={"upsert": schema}
+    )
+    assert store.run_schemas(run.run_id) == {"upsert": schema}
+
+
 async def test_finishing_an_unknown_run_fails_alone(
     store: TraceStore, committer: GroupCommitter, attempt: Attempt
 ) -> None:

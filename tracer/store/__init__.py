@@ -34,7 +34,7 @@ from tracer.store.records import (
     run_id_for,
 )
 from tracer.store.store import TraceStore
-from tracer.store.writes import RunFinish, Writes
+from tracer.store.writes import RunFinish, RunSchemaLink, Writes
 
 __all__ = [
     "FAILED_STATUSES",
@@ -54,6 +54,7 @@ __all__ = [
     "RunFinish",
     "RunKind",
     "RunRecord",
+    "RunSchemaLink",
     "RunStatus",
     "StoreDataError",
     "StoreLockedError",

@@ -38,7 +38,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,7 +49,7 @@ from tracer.store.errors import StoreUnavailableError, TraceStoreError
 from tracer.store.inline import inline_by_default, try_inline
 from tracer.store.records import AttemptRecord, NewRun, RunStatus
 from tracer.store.store import TraceStore
-from tracer.store.writes import RunFinish, Writes
+from tracer.store.writes import RunFinish, RunSchemaLink, Writes
 from tracer.taint import Taint
 
 __all__ = ["CommitStats", "GroupCommitter"]
@@ -222,12 +222,24 @@ class GroupCommitter:
         failed_step: str | None = None,
         *,
         ended_at: datetime,
+        schemas: Mapping[str, Any] | None = None,
         give_up_after: float | None = None,
     ) -> None:
-        """Set a run's final status; :class:`StoreDataError` if the run is unknown."""
+        """Set a run's final status; :class:`StoreDataError` if the run is unknown.
+
+        ``schemas`` (JSON by step id) are the schemas the run's steps depended on: encoded
+        just before the transaction and linked to the run in the one that ends it."""
         finish = RunFinish(run_id, RunStatus(status), failed_step, ended_at)
-        writes = Writes(finishes=[finish])
-        await self.commit(lambda: writes, f"end of run {run_id}", give_up_after=give_up_after)
+
+        def prepare() -> Writes:
+            encoded = {
+                step: encode(value, codec=self._store.codec)
+                for step, value in (schemas or {}).items()
+            }
+            links = [RunSchemaLink(run_id, step, p.hash) for step, p in encoded.items()]
+            return Writes(payloads=list(encoded.values()), finishes=[finish], schemas=links)
+
+        await self.commit(prepare, f"end of run {run_id}", give_up_after=give_up_after)
 
     async def _wait(
         self, future: concurrent.futures.Future[None], label: str, give_up_after: float | None

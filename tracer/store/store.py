@@ -56,16 +56,18 @@ from tracer.store.records import (
     RunRecord,
     RunStatus,
 )
-from tracer.store.writes import RunFinish, Writes
+from tracer.store.writes import RunFinish, RunSchemaLink, Writes
 
 __all__ = ["TraceStore"]
 
 # Statements built once: a diagnosis makes these reads by the hundred.
 _PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
 _RUN = select(Run).where(Run.run_id == bindparam("run_id"))
-_RUN_ATTEMPTS = (
+SCHEMA_BASELINE_WINDOW = 500
+"""How many of a pipeline's last good runs a diagnosis looks through for recorded schemas."""
+_RUNS_ATTEMPTS = (
     select(StepAttempt)
-    .where(StepAttempt.run_id == bindparam("run_id"))
+    .where(col(StepAttempt.run_id).in_(bindparam("run_ids", expanding=True)))
     .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
 )
 
@@ -286,6 +288,7 @@ class TraceStore(StoreBase):
                     self._insert_ignore(conn, StepAttempt, attempt_rows)
                     for finish in writes.finishes:
                         self._finish(conn, finish)
+                    self._insert_ignore(conn, RunSchema, _schema_rows(writes.schemas))
             except StoreDataError:
                 if not trust_known or len(payload_rows) == len({p.hash for p in payloads}):
                     raise
@@ -420,9 +423,16 @@ class TraceStore(StoreBase):
 
     def attempts(self, run_id: str) -> list[AttemptRecord]:
         """A run's attempts in step order, then attempt order."""
+        return self.attempts_of([run_id])[run_id]
+
+    def attempts_of(self, run_ids: Sequence[str]) -> dict[str, list[AttemptRecord]]:
+        """The attempts of each run (in step order, then attempt order), in one query: a
+        diagnosis reads the failed run's and those of its last good runs."""
+        found: dict[str, list[AttemptRecord]] = {run_id: [] for run_id in run_ids}
         with self._read_rows() as conn:
-            rows = conn.execute(_RUN_ATTEMPTS, {"run_id": run_id})
-            return [AttemptRecord.model_validate(r, from_attributes=True) for r in rows]
+            for row in conn.execute(_RUNS_ATTEMPTS, {"run_ids": list(found)}):
+                found[row.run_id].append(AttemptRecord.model_validate(row, from_attributes=True))
+        return found
 
     def last_good_run(
         self, pipeline: str, version_hash: str | None, before: datetime
@@ -469,24 +479,42 @@ class TraceStore(StoreBase):
 
         Schemas are payloads: one already stored is not stored again. Recording the same
         step twice keeps the first link (a retried activity is a no-op)."""
-        if not schemas:
-            return
-        payload_rows = self._new_payload_rows(schemas.values())
-        now = utcnow()
-        links = [
-            {"run_id": run_id, "step_id": step, "schema_hash": p.hash, "created_at": now}
-            for step, p in schemas.items()
-        ]
-        with self._write() as session:
-            self._insert_ignore(session, Payload, payload_rows)
-            self._insert_ignore(session, RunSchema, links)
-        self._mark_known(r["hash"] for r in payload_rows)
+        links = [RunSchemaLink(run_id, step, p.hash) for step, p in schemas.items()]
+        self.write(Writes(payloads=list(schemas.values()), schemas=links))
+
+    def schema_baseline(
+        self, pipeline: str, version_hash: str | None, before: datetime
+    ) -> str | None:
+        """The newest of the last ``SCHEMA_BASELINE_WINDOW`` succeeded runs of
+        ``pipeline`` (and version, unless None) started before ``before`` that recorded
+        schemas: what a failure's schemas are compared with (good runs record theirs
+        only now and then). Bounded, so a pipeline that never recorded any costs a few
+        hundred index probes, not its whole history."""
+        recent = select(Run.run_id, Run.started_at).where(
+            Run.pipeline == pipeline,
+            Run.status == RunStatus.SUCCEEDED.value,
+            col(Run.started_at) < before,
+        )
+        if version_hash is not None:
+            recent = recent.where(Run.version_hash == version_hash)
+        window = (
+            recent.order_by(col(Run.started_at).desc()).limit(SCHEMA_BASELINE_WINDOW).subquery()
+        )
+        query = (
+            select(window.c.run_id)
+            .where(select(RunSchema.run_id).where(RunSchema.run_id == window.c.run_id).exists())
+            .order_by(window.c.started_at.desc())
+            .limit(1)
+        )
+        with self._read_rows() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
         query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
-        with self._read() as session:
-            rows = list(session.exec(query))
+        with self._read_rows() as conn:
+            rows = list(conn.execute(query))
         return {step: self.get_payload(hash) for step, hash in rows}
 
     # ------------------------------------------------------------------ diagnoses, QC, audit
@@ -665,6 +693,14 @@ class TraceStore(StoreBase):
         with self._read() as session:
             rows = session.exec(query.order_by(col(HumanAction.id)))
             return [HumanActionRecord.model_validate(r, from_attributes=True) for r in rows]
+
+
+def _schema_rows(links: Sequence[RunSchemaLink]) -> list[dict[str, Any]]:
+    now = utcnow()
+    return [
+        {"run_id": x.run_id, "step_id": x.step_id, "schema_hash": x.schema_hash, "created_at": now}
+        for x in links
+    ]
 
 
 def _run_row(run: NewRun) -> dict[str, Any]:
