@@ -393,13 +393,14 @@ def _load_leaves(
 
 def _decode_leaves(reader: StoreReader, hashes: list[str]) -> Columns:
     out: Columns = {"hash": [], "path": [], "value": []}
+    codec = reader.payload_codec()
     for start in range(0, len(hashes), _BATCH):
         batch = ", ".join(quote(h) for h in hashes[start : start + _BATCH])
         table = reader.arrow(f"SELECT hash, data FROM payload WHERE hash IN ({batch})")
         for hash_, data in zip(
             table.column("hash").to_pylist(), table.column("data").to_pylist(), strict=True
         ):
-            for path, value in flatten(decode(data)):
+            for path, value in flatten(decode(data, codec)):
                 out["hash"].append(hash_)
                 out["path"].append(path)
                 out["value"].append(value)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from tracer.insights.errors import CorpusUnavailableError
+from tracer.payloads import ZstdCodec
 from tracer.store.migrate import head_revision
 
 __all__ = ["StoreReader", "open_reader", "quote"]
@@ -71,6 +72,14 @@ class StoreReader:
         table = self.arrow(query)
         columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
         return list(zip(*columns, strict=True)) if columns else []
+
+    def payload_codec(self) -> ZstdCodec:
+        """A decompressor that knows every dictionary the store's payloads name: most
+        payloads of a store in use are compressed with one trained on its own data."""
+        codec = ZstdCodec()
+        for dict_id, data in self.rows("SELECT dict_id, data FROM payload_dictionary"):
+            codec.add(int(dict_id), bytes(data))
+        return codec
 
     def check_schema(self) -> None:
         """Refuse a store that is not a steptrace store at this steptrace's schema."""

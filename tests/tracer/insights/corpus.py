@@ -42,7 +42,7 @@ def fill_store(store: TraceStore, runs: int = 120, *, silent: bool = False) -> s
     for i in range(runs):
         team = rng.choice(["ENG", "OPS", "DATA"])
         run_id = f"p-{i}/r"
-        trigger = encode({"team": team, "region": rng.choice(["eu", "us"])})
+        trigger = encode({"team": team, "region": rng.choice(["eu", "us"])}, codec=store.codec)
         started = T0 + SPACING * i
         store.start_run(
             NewRun(run_id=run_id, pipeline="p", started_at=started, trigger_hash=trigger.hash),
@@ -50,7 +50,7 @@ def fill_store(store: TraceStore, runs: int = 120, *, silent: bool = False) -> s
         )
         fails = team == "OPS"
         priority = 0 if silent and i >= 60 and i % 3 == 0 else rng.choice([1, 2])
-        output = encode({"status": "ok", "priority": priority})
+        output = encode({"status": "ok", "priority": priority}, codec=store.codec)
         records = []
         retried = silent and i % 4 == 0
         if retried:
@@ -74,6 +74,7 @@ def fill_store(store: TraceStore, runs: int = 120, *, silent: bool = False) -> s
             run_id, RunStatus.FAILED if fails else RunStatus.SUCCEEDED,
             "write" if fails else None, ended_at=started,
         )  # fmt: skip
+        store.maintain_dictionaries()  # a store in use trains one on its own payloads
         if fails:
             failing.add(run_id)
     return failing

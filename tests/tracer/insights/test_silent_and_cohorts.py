@@ -10,7 +10,7 @@ from tests.tracer.insights.corpus import fill_store
 from tracer.insights import CohortSyntaxError, analyse, load_corpus
 from tracer.insights.cohort import compare_cohorts, compile_cohort
 from tracer.insights.cohort_parse import And, Compare, Not, Or, parse
-from tracer.store import TraceStore
+from tracer.store import DictionarySettings, TraceStore
 
 
 def test_silent_patterns(sqlite_store: TraceStore, sqlite_url: str) -> None:
@@ -26,6 +26,18 @@ def test_silent_patterns(sqlite_store: TraceStore, sqlite_url: str) -> None:
     assert default.before == 0.0
     assert all(len(f.cited_runs) >= 3 for f in analysis.findings)
     assert "read" in {p.source for p in analysis.paths}  # the chosen paths are listed
+
+
+def test_payloads_compressed_with_the_stores_dictionary_are_read(sqlite_url: str) -> None:
+    small = DictionarySettings(
+        first_after_payloads=20, first_after_bytes=1024, drift_window=20, refresh_seconds=0
+    )
+    with TraceStore.open(sqlite_url, dictionaries=small) as store:
+        fill_store(store, runs=160, silent=True)
+        assert store.codec.current_id != 0  # the later payloads name a trained dictionary
+    analysis = analyse(sqlite_url, hints=[("p", "read", "priority", "0")])
+    default = next(f for f in analysis.findings if f.kind == "default_taken")
+    assert (default.path, default.value) == ("priority", "0")
 
 
 def test_parse_tree() -> None:
