@@ -63,8 +63,6 @@ __all__ = ["TraceStore"]
 # Statements built once: a diagnosis makes these reads by the hundred.
 _PAYLOAD_DATA = select(Payload.data).where(Payload.hash == bindparam("hash"))
 _RUN = select(Run).where(Run.run_id == bindparam("run_id"))
-SCHEMA_BASELINE_WINDOW = 500
-"""How many of a pipeline's last good runs a diagnosis looks through for recorded schemas."""
 _RUNS_ATTEMPTS = (
     select(StepAttempt)
     .where(col(StepAttempt.run_id).in_(bindparam("run_ids", expanding=True)))
@@ -485,30 +483,20 @@ class TraceStore(StoreBase):
     def schema_baseline(
         self, pipeline: str, version_hash: str | None, before: datetime
     ) -> str | None:
-        """The newest of the last ``SCHEMA_BASELINE_WINDOW`` succeeded runs of
-        ``pipeline`` (and version, unless None) started before ``before`` that recorded
-        schemas: what a failure's schemas are compared with (good runs record theirs
-        only now and then). Bounded, so a pipeline that never recorded any costs a few
-        hundred index probes, not its whole history."""
-        recent = select(Run.run_id, Run.started_at).where(
+        """The newest succeeded run of ``pipeline`` (and version, unless None) started
+        before ``before`` that recorded schemas: what a failure's schemas are compared
+        with (good runs record theirs only now and then)."""
+        query = select(Run.run_id).where(
             Run.pipeline == pipeline,
             Run.status == RunStatus.SUCCEEDED.value,
             col(Run.started_at) < before,
+            select(RunSchema.run_id).where(RunSchema.run_id == Run.run_id).exists(),
         )
         if version_hash is not None:
-            recent = recent.where(Run.version_hash == version_hash)
-        window = (
-            recent.order_by(col(Run.started_at).desc()).limit(SCHEMA_BASELINE_WINDOW).subquery()
-        )
-        query = (
-            select(window.c.run_id)
-            .where(select(RunSchema.run_id).where(RunSchema.run_id == window.c.run_id).exists())
-            .order_by(window.c.started_at.desc())
-            .limit(1)
-        )
+            query = query.where(Run.version_hash == version_hash)
+        query = query.order_by(col(Run.started_at).desc()).limit(1)
         with self._read_rows() as conn:
-            found = conn.execute(query).scalar_one_or_none()
-        return None if found is None else str(found)
+            return conn.execute(query).scalar_one_or_none()
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
