@@ -78,7 +78,14 @@ async def diagnose_run(
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else _ran_in_order(snapshot)
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
-    evidence = await _call(off_loop, _schema_evidence, store, run, destinations)
+    evidence = await _call(
+        off_loop,
+        _schema_evidence,
+        store,
+        run.run_id,
+        good[0].run_id if good else None,
+        destinations,
+    )
     finding = locate(snapshot, symptom, lineage, good, destinations, probes)
     finding = reconcile(finding, symptom, snapshot, evidence)
     good_run = good[0] if good else None
@@ -120,16 +127,16 @@ async def _call(off_loop: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: 
 
 
 def _schema_evidence(
-    store: TraceStore, run: RunRecord, destinations: LiveDestinations | None
+    store: TraceStore,
+    run_id: str,
+    good_run_id: str | None,
+    destinations: LiveDestinations | None,
 ) -> SchemaEvidence:
-    """The run's schemas (live beat recorded) against the newest good run's that
-    recorded them."""
-    now = dict(recorded_schemas(store, run.run_id))
+    now = dict(recorded_schemas(store, run_id))
     if destinations is not None:
         now.update(destinations.schemas)  # live beats recorded
-    baseline = store.schema_baseline(run.pipeline, run.version_hash, run.started_at)
-    then = recorded_schemas(store, baseline) if baseline else {}
-    return schema_evidence(then, now, baseline)
+    then = recorded_schemas(store, good_run_id) if good_run_id else {}
+    return schema_evidence(then, now, good_run_id)
 
 
 def _ran_in_order(snapshot: RunSnapshot) -> Lineage:

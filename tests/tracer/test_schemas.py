@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from tracer.payloads import encode
 from tracer.schemas import ContainerSchema, FieldSchema, Option, diff_schemas, renamed_field
-from tracer.store import RunStatus, TraceStore
+from tracer.store import TraceStore
 
 THEN = ContainerSchema(
     "airtable",
@@ -68,21 +67,3 @@ def test_schemas_are_stored_once_and_linked_per_run(store: TraceStore, make_run:
             sa.text("SELECT count(*) FROM payload WHERE hash = :h"), {"h": payload.hash}
         ).scalar_one()
     assert rows == 1
-
-
-def test_the_schema_baseline_is_the_newest_good_run_that_recorded_schemas(
-    store: TraceStore, make_run: Any
-) -> None:
-    at = [datetime(2026, 11, 1, 12, minute, tzinfo=UTC) for minute in range(4)]
-    older, newer, unrecorded, failed = (make_run(f"wf-{n}", started_at=at[n]) for n in range(4))
-    for run in (older, newer, unrecorded):
-        store.finish_run(run.run_id, RunStatus.SUCCEEDED)
-    store.finish_run(failed.run_id, RunStatus.FAILED, "upsert")
-    payload = encode(THEN.to_json())
-    for run in (older, newer):
-        store.add_run_schemas(run.run_id, {"upsert": payload})
-
-    assert store.schema_baseline("triage-sync", None, at[3]) == newer.run_id
-    assert store.schema_baseline("triage-sync", None, at[1]) == older.run_id
-    assert store.schema_baseline("triage-sync", None, at[0]) is None
-    assert store.schema_baseline("other", None, at[3]) is None

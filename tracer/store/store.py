@@ -480,24 +480,6 @@ class TraceStore(StoreBase):
         links = [RunSchemaLink(run_id, step, p.hash) for step, p in schemas.items()]
         self.write(Writes(payloads=list(schemas.values()), schemas=links))
 
-    def schema_baseline(
-        self, pipeline: str, version_hash: str | None, before: datetime
-    ) -> str | None:
-        """The newest succeeded run of ``pipeline`` (and version, unless None) started
-        before ``before`` that recorded schemas: what a failure's schemas are compared
-        with (good runs record theirs only now and then)."""
-        query = select(Run.run_id).where(
-            Run.pipeline == pipeline,
-            Run.status == RunStatus.SUCCEEDED.value,
-            col(Run.started_at) < before,
-            select(RunSchema.run_id).where(RunSchema.run_id == Run.run_id).exists(),
-        )
-        if version_hash is not None:
-            query = query.where(Run.version_hash == version_hash)
-        query = query.order_by(col(Run.started_at).desc()).limit(1)
-        with self._read_rows() as conn:
-            return conn.execute(query).scalar_one_or_none()
-
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
         query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
