@@ -555,10 +555,11 @@ Airtable, Monday and Slack, served in this process by the sandbox as well, plus 
 read back to find its tool steps) and 36 % committing records (attempts, the run's start
 and end: encoding — redaction walk, canonical JSON, sha256, zstd — and the SQLite
 statements, about half each). Now a run's end records its schemas in the same activity
-and transaction (one activity fewer per run), and a good run reads them only when its
-worker has not recorded its pipeline version's for 10 s (a failed run, or one that
-failed a rubric, always does): schema reads fell to 9 % of the tracer's time on the
-thread, and the traced mode's extra CPU per run from about 19 ms to about 8 ms. What is
+and transaction (one activity fewer per run). Reading them only every so often for good
+runs took schema reads to 9 % of the tracer's time and the traced mode's extra CPU per run
+from about 19 ms to about 8 ms, but it was taken back: without each good run's schemas the
+diagnosis could no longer tell a rename by id, and five verified fixes dropped a field
+(`steptrace bench localization`); the schema reads are the cost left to cut. What is
 left is the five attempt records and the run's two, each encoded and committed on the
 event loop when the committer is idle (about 0.7 ms of CPU each, measured on its own
 below)."""
