@@ -26,12 +26,11 @@ delivered.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.monday.emulator_schema import app_error
+from connectors.monday.emulator_schema import app_error, json_argument
 from connectors.monday.emulator_state import (
     Board,
     Item,
@@ -155,13 +154,7 @@ def _column_filter(column_id: str, column_type: str) -> Any:
 
 
 def _config(config: Any, board: Board, event: str) -> dict[str, Any] | None:
-    if isinstance(config, str):
-        try:
-            config = json.loads(config)
-        except json.JSONDecodeError:
-            raise app_error(
-                "JsonParseException", "Syntax error in JSON input", status_code=400
-            ) from None
+    config = json_argument(config)
     if config is not None and not isinstance(config, dict):
         raise app_error("InvalidArgumentException", "config must be a JSON object")
     column_id = (config or {}).get("columnId")

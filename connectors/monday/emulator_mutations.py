@@ -28,7 +28,7 @@ from connectors.monday.emulator_resolvers import (
     ctx_of,
     update_node,
 )
-from connectors.monday.emulator_schema import app_error
+from connectors.monday.emulator_schema import app_error, json_argument
 from connectors.monday.emulator_state import (
     ITEM_NAME_MAX_LENGTH,
     Board,
@@ -105,15 +105,8 @@ class Root(QueryRoot):
         create_labels_if_missing: bool | None = None,
     ) -> ItemNode:
         """One column's value, in the column's JSON form (a JSON-encoded string)."""
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise app_error(
-                    "JsonParseException", "Syntax error in JSON input", status_code=400
-                ) from None
         return self.change_multiple_column_values(
-            info, board_id, {column_id: value}, item_id, create_labels_if_missing
+            info, board_id, {column_id: json_argument(value)}, item_id, create_labels_if_missing
         )
 
     def change_simple_column_value(
@@ -205,11 +198,7 @@ def _parse_values(
     """Every written value, validated before any is stored (a write is all or nothing)."""
     if raw is None:
         return {}
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raw = None
+    raw = json_argument(raw)
     if not isinstance(raw, dict):
         raise app_error("JsonParseException", "Syntax error in JSON input", status_code=400)
     parsed: dict[str, StoredValue | None] = {}

@@ -13,6 +13,7 @@ points: every field costs one point, multiplied by the size of each enclosing li
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -61,6 +62,19 @@ def app_error(
         message,
         extensions={"code": code, "error_data": error_data or {}, "status_code": status_code},
     )
+
+
+def json_argument(value: Any) -> Any:
+    """A JSON-typed argument as Monday takes it: a JSON-encoded string is decoded (a bad one
+    is Monday's ``JsonParseException``); any other value is already decoded."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        raise app_error(
+            "JsonParseException", "Syntax error in JSON input", status_code=400
+        ) from None
 
 
 @cache
