@@ -7,6 +7,7 @@ import re
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.orchestrator.processes import STEPTRACE
 
@@ -89,3 +90,19 @@ class ServeProcess:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+
+PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
+
+
+def write_hooked_spec(folder: Path, source: str, trigger: dict[str, Any]) -> str:
+    """Copy ``pipelines/<source>`` into ``folder`` (created) started by ``trigger`` alone,
+    with no schedule (nothing shared with other tests' Temporal Schedules); its name."""
+    import yaml
+
+    spec: dict[str, Any] = yaml.safe_load((PIPELINES / source).read_text())
+    spec.pop("schedule", None)
+    spec["triggers"] = [trigger]
+    folder.mkdir()
+    (folder / "hooked.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return str(spec["name"])

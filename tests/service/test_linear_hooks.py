@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from pydantic import SecretStr
 
 from connectors.sandbox.server import Sandbox
@@ -17,25 +16,23 @@ from orchestrator.config.ports import free_port
 from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Settings, ToolEndpoint
 from orchestrator.service.service import ServiceOptions, open_service
 from tests.orchestrator.processes import poll_until
+from tests.service.processes import write_hooked_spec
 
-PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 SECRET = "linear-webhook-signing-secret-0123456789"
 ENTERING = "data.state.name == 'In Progress' && updatedFrom.state != null"
 
 
 def hooked(folder: Path) -> str:
-    spec: dict[str, Any] = yaml.safe_load((PIPELINES / "linear-triage-sync.yaml").read_text())
-    spec["triggers"] = [
+    return write_hooked_spec(
+        folder,
+        "linear-triage-sync.yaml",
         {
             "tool": "linear",
             "events": ["Issue"],
             "filter": ENTERING,
             "input": {"issue": "data.identifier"},
-        }
-    ]
-    folder.mkdir()
-    (folder / "hooked.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return str(spec["name"])
+        },
+    )
 
 
 async def gql(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> Any:

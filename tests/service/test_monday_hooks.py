@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from pydantic import SecretStr
 
 from connectors.sandbox.server import Sandbox
@@ -18,8 +17,8 @@ from orchestrator.config.ports import free_port
 from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Settings, ToolEndpoint
 from orchestrator.service.service import ServiceOptions, open_service
 from tests.orchestrator.processes import poll_until
+from tests.service.processes import write_hooked_spec
 
-PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 STUCK = "data.columnId == 'status' && data.value.label.text == 'Stuck'"
 CREATE = (
     "mutation($b: ID!, $u: String!, $c: JSON) { create_webhook(board_id: $b, url: $u, "
@@ -33,19 +32,16 @@ SET_STATUS = (
 
 def hooked(folder: Path) -> str:
     """The digest, also started when an item gets stuck (the day is the trigger's time)."""
-    spec: dict[str, Any] = yaml.safe_load((PIPELINES / "monday-digest.yaml").read_text())
-    del spec["schedule"]  # nothing shared with the other tests' Temporal Schedules
-    spec["triggers"] = [
+    return write_hooked_spec(
+        folder,
+        "monday-digest.yaml",
         {
             "tool": "monday",
             "events": ["update_column_value"],
             "filter": STUCK,
             "input": {"date": "data.triggerTime"},
-        }
-    ]
-    folder.mkdir()
-    (folder / "hooked.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return str(spec["name"])
+        },
+    )
 
 
 async def graphql(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> Any:
