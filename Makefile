@@ -3,6 +3,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed-stamp
+CONFORMANCE := tests/connectors/conformance
+CLIENTS := $(CONFORMANCE)/node_modules/.package-lock.json
 
 .PHONY: demo test lint typecheck unit clean
 
@@ -18,8 +20,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(CLIENTS)
 	$(VENV)/bin/pytest
+
+# The conformance suite's official Node clients, pinned by its lock file, installed when
+# npm is here; without Node those tests skip and name the Debian packages to install.
+$(CLIENTS): $(CONFORMANCE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(CONFORMANCE) --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "npm not found: the official-client conformance tests will be skipped"; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
