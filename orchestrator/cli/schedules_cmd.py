@@ -10,7 +10,13 @@ from orchestrator.config.settings import Settings
 from orchestrator.insights.digest_schedule import DIGEST_NAME, DIGEST_SCHEDULE_ID
 from orchestrator.service.pipelines import load_folder
 from orchestrator.service.submit import find_target
-from orchestrator.triggers.schedules import SCHEDULE_PREFIX, set_paused, sync_schedules
+from orchestrator.triggers.schedules import (
+    CRON_MEMO,
+    SCHEDULE_PREFIX,
+    TIMEZONE_MEMO,
+    set_paused,
+    sync_schedules,
+)
 from tracer.store import TraceStore
 
 ACTIONS = ("list", "sync", "pause", "unpause")
@@ -60,14 +66,16 @@ async def list_schedules(client: Client) -> list[dict[str, Any]]:
             continue
         described = await client.get_schedule_handle(listed.id).describe()
         schedule = described.schedule
+        memo = await described.memo()
         upcoming = described.info.next_action_times[:1]
         rows.append(
             {
                 "pipeline": DIGEST_NAME
                 if listed.id == DIGEST_SCHEDULE_ID
                 else listed.id.removeprefix(SCHEDULE_PREFIX),
-                "cron": ", ".join(schedule.spec.cron_expressions),
-                "timezone": schedule.spec.time_zone_name or "UTC",
+                # Temporal describes a cron as calendars: the text is in the memo.
+                "cron": memo.get(CRON_MEMO) or ", ".join(schedule.spec.cron_expressions),
+                "timezone": memo.get(TIMEZONE_MEMO) or schedule.spec.time_zone_name or "UTC",
                 "paused": schedule.state.paused,
                 "next": upcoming[0].isoformat() if upcoming else None,
                 "note": schedule.state.note,

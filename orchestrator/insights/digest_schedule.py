@@ -22,7 +22,13 @@ from temporalio.client import (
 
 from orchestrator.config.settings import Settings
 from orchestrator.insights.digest_workflow import DIGEST_WORKFLOW, DigestInput
-from orchestrator.triggers.schedules import CATCHUP_WINDOW, OVERLAP, ScheduleChange, put_schedule
+from orchestrator.triggers.schedules import (
+    CATCHUP_WINDOW,
+    OVERLAP,
+    ScheduleChange,
+    put_schedule,
+    schedule_memo,
+)
 
 __all__ = ["DIGEST_NAME", "DIGEST_SCHEDULE_ID", "build_digest_schedule", "sync_digest_schedule"]
 
@@ -43,7 +49,8 @@ def build_digest_schedule(
         ),
         spec=ScheduleSpec(cron_expressions=[cron], time_zone_name=timezone),
         policy=SchedulePolicy(overlap=OVERLAP, catchup_window=CATCHUP_WINDOW),
-        # The note is what a later sync compares: a new channel or cron updates it.
+        # The note is what a later sync compares: a new channel updates it (a new cron
+        # or timezone recreates it, see put_schedule).
         state=ScheduleState(note=f"insights digest to {channel}, {cron} {timezone}"),
     )
 
@@ -55,6 +62,6 @@ async def sync_digest_schedule(
     channel = settings.digest_channel or settings.alert_channel
     cron, timezone = settings.digest_cron, settings.digest_timezone
     schedule = build_digest_schedule(task_queue, channel, cron, timezone)
-    assert schedule.state.note is not None
-    change = await put_schedule(client, DIGEST_SCHEDULE_ID, schedule, schedule.state.note)
+    memo = schedule_memo(cron, timezone)
+    change = await put_schedule(client, DIGEST_SCHEDULE_ID, schedule, memo)
     return ScheduleChange(DIGEST_NAME, DIGEST_SCHEDULE_ID, change, cron, timezone)

@@ -13,11 +13,18 @@ Policies, the same for every schedule (docs/service.md):
 - catch-up window 10 minutes: after an outage (Temporal or every worker down) a firing
   missed by less than 10 minutes still runs, once; older ones are dropped, so a day-long
   outage does not replay a day of digests.
+
+Temporal keeps a cron as calendar specs and describes it as calendars, never as the text
+it was given, so the spec's cron text and timezone go in the schedule's memo
+(:func:`schedule_memo`), which `steptrace schedules` prints. Temporal sets a schedule's
+memo only at creation: a schedule whose cron or timezone changed is deleted and created
+again (its past firings' workflows are untouched).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +35,7 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleHandle,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
@@ -43,6 +51,8 @@ from orchestrator.triggers.starter import save_version
 from tracer.store import TraceStore
 
 SCHEDULE_PREFIX = "steptrace-schedule/"
+CRON_MEMO = "steptrace_cron"
+TIMEZONE_MEMO = "steptrace_timezone"
 CATCHUP_WINDOW = timedelta(minutes=10)
 OVERLAP = ScheduleOverlapPolicy.SKIP
 
@@ -61,6 +71,11 @@ class ScheduleChange:
 
 def schedule_id(pipeline: str) -> str:
     return f"{SCHEDULE_PREFIX}{pipeline}"
+
+
+def schedule_memo(cron: str, timezone: str) -> dict[str, str]:
+    """What a schedule's memo keeps: the cron text and timezone as the spec gave them."""
+    return {CRON_MEMO: cron, TIMEZONE_MEMO: timezone}
 
 
 def build_schedule(
@@ -115,9 +130,10 @@ async def sync_schedules(
         schedule = build_schedule(
             pipeline, task_queue, escalate=escalate, fallback_escalation=fallback_escalation
         )
-        change = await put_schedule(client, schedule_id(name), schedule, pipeline.version)
         spec = pipeline.spec.schedule
         assert spec is not None
+        memo = schedule_memo(spec.cron, spec.timezone)
+        change = await put_schedule(client, schedule_id(name), schedule, memo)
         changes.append(
             ScheduleChange(name, schedule_id(name), change, spec.cron, spec.timezone, spec.paused)
         )
@@ -131,15 +147,24 @@ async def sync_schedules(
     return changes
 
 
-async def put_schedule(client: Client, ident: str, schedule: Schedule, version: str) -> Change:
-    """Create the schedule ``ident``, or update it when its note or pause state differ."""
+async def put_schedule(
+    client: Client, ident: str, schedule: Schedule, memo: dict[str, str]
+) -> Change:
+    """Create the schedule ``ident``, or update it when its note or pause state differ
+    (recreate it when its memo differs: Temporal cannot update a schedule's memo)."""
     try:
-        await client.create_schedule(ident, schedule)
+        await client.create_schedule(ident, schedule, memo=memo)
         return "created"
     except ScheduleAlreadyRunningError:
         pass
     handle = client.get_schedule_handle(ident)
     described = await handle.describe()
+    if dict(await described.memo()) != memo:
+        await _delete(handle)
+        # Another service process may recreate it at the same moment: then it is there.
+        with contextlib.suppress(ScheduleAlreadyRunningError):
+            await client.create_schedule(ident, schedule, memo=memo)
+        return "updated"
     same = described.schedule.state.note == schedule.state.note and (
         described.schedule.state.paused == schedule.state.paused
     )
@@ -151,6 +176,14 @@ async def put_schedule(client: Client, ident: str, schedule: Schedule, version: 
 
     await handle.update(replace)
     return "updated"
+
+
+async def _delete(handle: ScheduleHandle) -> None:
+    try:
+        await handle.delete()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
 
 
 async def set_paused(client: Client, pipeline: str, paused: bool) -> None:

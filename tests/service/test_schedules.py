@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from temporalio.client import ScheduleOverlapPolicy
 
+from orchestrator.cli.schedules_cmd import list_schedules
 from orchestrator.config.settings import Settings
 from orchestrator.service.stack import StackOptions, open_stack
 from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
@@ -47,12 +48,14 @@ async def test_a_schedule_fires_and_follows_the_specs(
         every = scheduled(name, "@every 2s", "Pacific/Kiritimati")
         [created] = await sync_schedules(client, queue, [every], store=store)
         try:
+            listed_created = await list_schedules(client)
             await poll_until(
                 lambda: bool(store.list_runs(pipeline=name, limit=1)), within=60, every=0.2
             )
             [unchanged] = await sync_schedules(client, queue, [every], store=store)
             daily = scheduled(name, "0 9 * * *", "Europe/Berlin")
             [updated] = await sync_schedules(client, queue, [daily], store=store)
+            listed_updated = await list_schedules(client)
             described = await client.get_schedule_handle(schedule_id(name)).describe()
             removed = await sync_schedules(client, queue, [], store=store)
             paused = await client.get_schedule_handle(schedule_id(name)).describe()
@@ -60,6 +63,11 @@ async def test_a_schedule_fires_and_follows_the_specs(
             await client.get_schedule_handle(schedule_id(name)).delete()
 
     assert (created.change, unchanged.change, updated.change) == ("created", "unchanged", "updated")
+    # Temporal describes a cron as calendars; the list shows the spec's text from the memo.
+    [first] = [row for row in listed_created if row["pipeline"] == name]
+    assert (first["cron"], first["timezone"]) == ("@every 2s", "Pacific/Kiritimati")
+    [second] = [row for row in listed_updated if row["pipeline"] == name]
+    assert (second["cron"], second["timezone"]) == ("0 9 * * *", "Europe/Berlin")
     [run] = store.list_runs(pipeline=name, limit=1)
     assert run.run_id.startswith(f"{name}-scheduled")
     # The digest's `trigger.date` is the firing's date where the schedule lives (UTC+14).
