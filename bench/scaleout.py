@@ -16,6 +16,9 @@ run (PostgreSQL relation sizes over runs stored) and Temporal's history bytes pe
 
     python -m bench.scaleout --runs 2000 --workers 1,2,4 --json
     python -m bench.scaleout --write-docs     rewrite "## Scale-out" in docs/benchmarks.md
+                                              and "## Measured inputs" in docs/capacity.md
+
+A long run says how far it is every few seconds on stderr (runs done, elapsed, rate).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
+from bench import capacity
 from bench.docs import replace_section
 from bench.machine import describe, describe_line, load_line
 from orchestrator.config.ports import free_port
@@ -55,6 +59,7 @@ ISSUES = tuple(f"ENG-{n}" for n in range(101, 161))
 SECTION = "## Scale-out"
 HISTORY_SAMPLE = 20
 DATABASE_ENV = ("STEPTRACE_BENCH_DATABASE_URL", "STEPTRACE_TEST_DATABASE_URL")
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -125,9 +130,12 @@ async def _measure(
         queue = f"scaleout-{count}-{uuid.uuid4().hex[:6]}"
         async with _workers(count, address, urls, url, queue) as metrics_urls:
             client = await connect(Settings(temporal_address=address))
-            await _runs(client, queue, pipeline, len(ISSUES), plan.concurrency)  # warm-up
+            warm_up = f"{count} worker(s), warm-up"
+            await _runs(client, queue, pipeline, len(ISSUES), plan.concurrency, warm_up)
             started = time.perf_counter()
-            latencies, ids = await _runs(client, queue, pipeline, plan.runs, plan.concurrency)
+            latencies, ids = await _runs(
+                client, queue, pipeline, plan.runs, plan.concurrency, f"{count} worker(s)"
+            )
             wall = time.perf_counter() - started
             writes = await _store_writes(metrics_urls)
             history = await _history_bytes(client, ids[:: max(1, len(ids) // HISTORY_SAMPLE)])
@@ -210,11 +218,49 @@ def _tool_env(urls: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Tally:
+    """Runs finished so far, for the progress line."""
+
+    done: int = 0
+
+
+@contextlib.asynccontextmanager
+async def progress(label: str, total: int, tally: Tally) -> AsyncIterator[None]:
+    """Print ``label``'s runs done, elapsed time and rate on stderr every few seconds."""
+    started = time.perf_counter()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY_SECONDS)
+            elapsed = time.perf_counter() - started
+            print(
+                f"scaleout: {label}: {tally.done}/{total} runs, {elapsed:.0f} s, "
+                f"{tally.done / elapsed:.2f} runs/s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    task = asyncio.create_task(report())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _runs(
-    client: Any, queue: str, pipeline: LoadedPipeline, runs: int, concurrency: int
+    client: Any,
+    queue: str,
+    pipeline: LoadedPipeline,
+    runs: int,
+    concurrency: int,
+    label: str,
 ) -> tuple[list[float], list[str]]:
     limit = asyncio.Semaphore(concurrency)
     spec = pipeline.spec.model_dump(mode="json", by_alias=True)
+    tally = Tally()
 
     async def one(index: int) -> tuple[float, str]:
         async with limit:
@@ -229,9 +275,11 @@ async def _runs(
             )
             if result.status != "succeeded":
                 raise RuntimeError(f"run {workflow_id} {result.status}")
+            tally.done += 1
             return time.perf_counter() - started, workflow_id
 
-    done = await asyncio.gather(*(one(i) for i in range(runs)))
+    async with progress(label, runs, tally):
+        done = await asyncio.gather(*(one(i) for i in range(runs)))
     return [latency for latency, _ in done], [workflow_id for _, workflow_id in done]
 
 
@@ -307,7 +355,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--concurrency", type=int, default=Plan.concurrency)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="rewrite the Scale-out section of docs/benchmarks.md and the Measured inputs "
+        "of docs/capacity.md from this run",
+    )
     args = parser.parse_args(argv)
     database = next((os.environ[n] for n in DATABASE_ENV if os.environ.get(n)), "")
     if not database:
@@ -317,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     figures = asyncio.run(run(plan))
     if args.write_docs:
         replace_section(SECTION, section(figures))
+        capacity.write_docs(figures)
     print(json.dumps(figures) if args.json else section(figures))
 
 
