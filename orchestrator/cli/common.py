@@ -30,7 +30,7 @@ RunArgument = Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflo
 _EXPECTED_FAILURES = (
     ("orchestrator.runtime.devserver", "DevServerError"),
     ("tracer.store.errors", "TraceStoreError"),
-    ("orchestrator.runtime.codec", "CodecKeyError"),
+    ("orchestrator.runtime.codec_keys", "CodecKeyError"),
     ("orchestrator.runtime.connection", "ConnectionConfigError"),
     ("orchestrator.service.stack", "EmbeddedDisabledError"),
     ("orchestrator.service.pipelines", "PipelinesFolderError"),

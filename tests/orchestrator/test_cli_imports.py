@@ -96,6 +96,8 @@ def store_url(tmp_path: Path) -> str:
         (["show", "latest"], "Steps of wf-1/r-1", READ_PATH_FORBIDDEN),
         (["runs"], "upsert_airtable", READ_PATH_FORBIDDEN),
         (["runs", "--json"], '"run_id": "wf-1/r-1"', READ_PATH_FORBIDDEN),
+        (["qc", "wf-1"], "no-empty-title", ("temporalio",)),
+        (["codec-key", "--id", "k9"], "k9=", ("temporalio",)),
     ],
 )
 def test_reading_commands_load_no_engine_no_migrations_no_web_stack(
