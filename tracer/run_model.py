@@ -12,11 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.steps import WriteImage
-from tracer.store import AttemptRecord, AttemptStatus, RunRecord, TraceStore, WriteRecord
-from tracer.store.records import AttemptError
+from tracer.store.records import (
+    AttemptError,
+    AttemptRecord,
+    AttemptStatus,
+    RunRecord,
+    WriteRecord,
+)
+
+if TYPE_CHECKING:
+    from tracer.store.reader import RunSource
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ class RecordedStep:
 class RecordedRun:
     """A stored run read back: the run record and its steps in order."""
 
-    store: TraceStore
+    store: RunSource
     run: RunRecord
     steps: tuple[RecordedStep, ...]
     _payloads: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -129,7 +137,7 @@ def _image(value: Any) -> dict[str, Any] | None:
 
 
 def read_run(
-    store: TraceStore, run: RunRecord | str, attempts: list[AttemptRecord] | None = None
+    store: RunSource, run: RunRecord | str, attempts: list[AttemptRecord] | None = None
 ) -> RecordedRun:
     """The run (a record, or any reference :func:`find_run` takes) with its steps
     (``attempts``: the run's, already read with :meth:`TraceStore.attempts_of`)."""
@@ -159,7 +167,7 @@ MIN_PREFIX = 4
 """The shortest id fragment looked up as a prefix (shorter ones name too many runs)."""
 
 
-def find_run(store: TraceStore, ref: str) -> RunRecord:
+def find_run(store: RunSource, ref: str) -> RunRecord:
     """A run by id, by its workflow id, by a unique prefix of either or of the short id
     ``steptrace runs`` prints, or ``latest`` / ``latest-failed``."""
     if ref == "latest":

@@ -7,12 +7,15 @@ CLI's ``--json`` prints exactly what its table shows, and the console shows the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from tracer.run_model import RecordedRun, RecordedStep, read_run
-from tracer.store import AttemptRecord, RunRecord, TraceStore
+from tracer.store.records import AttemptRecord, RunRecord
+
+if TYPE_CHECKING:
+    from tracer.store.reader import RunSource
 
 
 class WriteView(BaseModel):
@@ -53,7 +56,7 @@ class RunView(BaseModel):
     steps: list[StepView] = []
 
 
-def run_view(store: TraceStore, run: RunRecord, *, with_steps: bool = True) -> RunView:
+def run_view(store: RunSource, run: RunRecord, *, with_steps: bool = True) -> RunView:
     trigger = store.get_payload(run.trigger_hash) if run.trigger_hash else None
     return RunView(
         run_id=run.run_id,

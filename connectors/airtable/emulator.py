@@ -87,6 +87,7 @@ class AirtableEmulator:
         self.data = data
         self.store = BaseStore(data)
         self.hooks = AirtableHooks()
+        self.redelivery = self.hooks.redelivery  # Sandbox(webhook_time_scale=…) sets its scale
         self.engine = engine
         self.limiter: RateLimiter | None = None
         self.token_limiter: RateLimiter | None = None

@@ -99,6 +99,7 @@ class LinearEmulator:
         self.limits = LinearLimits(enforce=rate_limits)
         schema_for(SchemaDrift())  # built now, not by the first request (it takes seconds)
         self.hooks = LinearHooks(self._subscriptions)
+        self.redelivery = self.hooks.redelivery  # Sandbox(webhook_time_scale=…) sets its scale
 
     def _subscriptions(self) -> list[Subscription]:
         """The registered webhooks that take issue events, as deliveries address them."""

@@ -134,7 +134,9 @@ class MondayEmulator:
         self.seed = seed
         self.engine = engine
         self.rate_limits = rate_limits
-        self.hooks = BoardHooks(MondayHooks())
+        transport = MondayHooks()
+        self.hooks = BoardHooks(transport)
+        self.redelivery = transport.redelivery  # Sandbox(webhook_time_scale=…) sets its scale
         self._lock = threading.Lock()
         self.reset()
 

@@ -10,6 +10,10 @@ them from the test's thread or loop without deadlocking. Ports are chosen by the
     with Sandbox(seed=7, faults=faults) as sandbox:
         sandbox.urls["airtable"]   # "http://127.0.0.1:53121"
         sandbox.begin_run(3)       # faults with from_run: 3 now apply
+
+``webhook_time_scale`` compresses the tools' webhook retry schedules
+(:mod:`connectors.sandbox.redelivery`): ``0.001`` makes Linear's retry after 1 minute
+come after 60 ms.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import uvicorn
 
 from connectors.sandbox.app import Emulator, Journal, wrap
 from connectors.sandbox.faults import SERVICES, Fault, FaultEngine, FaultSpecError, Service
+from connectors.sandbox.redelivery import Redelivery
 from connectors.sandbox.seed import SeedData, generate
 
 # Where each tool's emulator lives; imported when the sandbox starts.
@@ -63,8 +68,10 @@ class Sandbox:
         host: str = "127.0.0.1",
         ports: Mapping[Service, int] | None = None,
         services: Iterable[Service] = SERVICES,
+        webhook_time_scale: float = 1.0,
     ) -> None:
         self.seed = seed
+        self.webhook_time_scale = webhook_time_scale
         self.data = generate(seed)
         self.engine = FaultEngine(faults, seed=seed)
         self.journal = Journal()
@@ -100,6 +107,8 @@ class Sandbox:
                 )
             except FaultSpecError as exc:  # a fault naming what the seeded tool lacks
                 raise SandboxError(str(exc)) from exc
+        for redelivery in self.redeliveries():
+            redelivery.time_scale = self.webhook_time_scale
         self._thread = threading.Thread(target=self._run, name="steptrace-sandbox", daemon=True)
         self._thread.start()
         if not self._ready.wait(STARTUP_TIMEOUT_SECONDS):
@@ -114,11 +123,18 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop the servers and wait for the thread."""
+        for redelivery in self.redeliveries():
+            redelivery.close()  # no retry outlives the sandbox
         for server in self._servers:
             server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+
+    def redeliveries(self) -> list[Redelivery]:
+        """The emulators' webhook senders (each posts and retries its tool's deliveries)."""
+        found = (getattr(e, "redelivery", None) for e in self.emulators.values())
+        return [r for r in found if isinstance(r, Redelivery)]
 
     def begin_run(self, index: int) -> None:
         """Run ``index`` (1-based) starts: faults with a matching ``from_run`` apply."""

@@ -15,10 +15,11 @@ registered URL with the tool's headers:
   = the webhook's URL, ``iat``, ``exp``). The sandbox's app signs with
   :data:`MONDAY_SIGNING_SECRET`.
 
-Redelivery is explicit: build the delivery again with the same ``delivery_id``. A tool's
-retry keeps its delivery id but is signed afresh with the time of the attempt (Linear's
-``webhookTimestamp``, Monday's ``iat``), since a copy of the first request's bytes would be
-refused as stale by any receiver that checks the 60-second window.
+A delivery the receiver misses is posted again on the tool's own schedule
+(:mod:`connectors.sandbox.redelivery`). A retry keeps its delivery id but is signed
+afresh with the time of the attempt (Linear's ``webhookTimestamp``, Monday's ``iat``),
+since a copy of the first request's bytes would be refused as stale by any receiver that
+checks the 60-second window.
 """
 
 from __future__ import annotations
@@ -31,19 +32,28 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import httpx
 import jwt
+
+from connectors.sandbox.redelivery import (
+    AIRTABLE_PING,
+    LINEAR_RETRIES,
+    MONDAY_RETRIES,
+    Redelivery,
+)
 
 HookTool = Literal["linear", "airtable", "monday"]
 MONDAY_SIGNING_SECRET = "sandbox-monday-app-signing-secret-0123456789"
 """The signing secret of the sandbox's Monday app: the receiver's
 ``STEPTRACE_MONDAY_SIGNING_SECRET`` for webhooks the emulator delivers."""
 CHALLENGE_TIMEOUT_SECONDS = 10.0
+AIRTABLE_PAYLOAD_RETENTION = timedelta(days=7)
+"""Airtable deletes a webhook's payloads a week after they were made, read or not."""
 
 
 @dataclass(frozen=True)
@@ -188,17 +198,20 @@ def _now_ms() -> int:
 
 class AirtableHooks:
     """Airtable's side of webhooks, for the emulator: creation, the payload list behind
-    the cursor, and a ping on every change. Pings go out from a worker thread, so the
-    receiver's call back for the payloads never waits on the emulator's own request."""
+    the cursor (each payload kept :data:`AIRTABLE_PAYLOAD_RETENTION`, scaled by the
+    redelivery's ``time_scale``), and a ping on every change, sent once. Pings go out
+    from a worker thread, so the receiver's call back for the payloads never waits on
+    the emulator's own request."""
 
     PAGE = 50
 
-    def __init__(self, sender: WebhookSender | None = None) -> None:
-        self._sender = sender
+    def __init__(self, redelivery: Redelivery | None = None) -> None:
+        self.redelivery = redelivery or Redelivery(AIRTABLE_PING)
         self._lock = threading.Lock()
         self._hooks: dict[str, tuple[Subscription, str]] = {}  # id -> (subscription, base)
-        self._payloads: dict[str, list[dict[str, Any]]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="airtable-hooks")
+        # per hook: (made at, monotonic seconds; payload), and how many expired before them
+        self._payloads: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self._expired: dict[str, int] = {}
         self._transaction = 0
 
     def create(self, base_id: str, notification_url: str) -> dict[str, Any]:
@@ -210,18 +223,33 @@ class AirtableHooks:
         with self._lock:
             self._hooks[subscription.id] = (subscription, base_id)
             self._payloads[subscription.id] = []
+            self._expired[subscription.id] = 0
         expires = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
         return {"id": subscription.id, "macSecretBase64": secret, "expirationTime": expires}
 
     def payloads(self, hook_id: str, cursor: int) -> dict[str, Any] | None:
-        """``GET …/webhooks/{id}/payloads?cursor=N`` (1-based), or ``None`` for no hook."""
+        """``GET …/webhooks/{id}/payloads?cursor=N`` (1-based), or ``None`` for no hook.
+        Expired payloads are gone; the cursor numbering never restarts."""
         with self._lock:
             found = self._payloads.get(hook_id)
             if found is None:
                 return None
-            page = found[max(cursor, 1) - 1 : max(cursor, 1) - 1 + self.PAGE]
-            after = max(cursor, 1) + len(page)
-            return {"payloads": page, "cursor": after, "mightHaveMore": after <= len(found)}
+            self._expire(hook_id, found)
+            first = self._expired[hook_id] + 1  # the cursor of the oldest payload kept
+            start = max(cursor, first)
+            page = [p for _, p in found[start - first : start - first + self.PAGE]]
+            after = start + len(page)
+            last = first + len(found) - 1
+            return {"payloads": page, "cursor": after, "mightHaveMore": after <= last}
+
+    def _expire(self, hook_id: str, found: list[tuple[float, dict[str, Any]]]) -> None:
+        kept_after = time.monotonic() - (
+            AIRTABLE_PAYLOAD_RETENTION.total_seconds() * self.redelivery.time_scale
+        )
+        gone = next((i for i, (made, _) in enumerate(found) if made >= kept_after), len(found))
+        if gone:
+            del found[:gone]
+            self._expired[hook_id] += gone
 
     def changed(
         self, base_id: str, table_id: str, created: dict[str, Any], updated: dict[str, Any]
@@ -250,59 +278,52 @@ class AirtableHooks:
                 },
             }
             targets = [sub for sub, base in self._hooks.values() if base == base_id]
+            made = time.monotonic()
             for sub in targets:
-                self._payloads[sub.id].append(payload)
-        for sub in targets:
-            self._pool.submit(self._ping, sub, base_id)
-
-    def _ping(self, subscription: Subscription, base_id: str) -> None:
-        sender = self._sender or WebhookSender()
-        try:
-            sender.send(airtable_ping(subscription, base_id))
-        except httpx.HTTPError:
-            pass  # Airtable does not retry a ping either; the next change pings again
-        finally:
-            if self._sender is None:
-                sender.close()
+                self._payloads[sub.id].append((made, payload))
+        for sub in targets:  # AIRTABLE_PING: sent once, never retried
+            self.redelivery.deliver(partial(airtable_ping, sub, base_id))
 
 
 class LinearHooks:
     """Linear's side of webhooks, for the emulator: every issue created or updated is
     delivered, signed, to each webhook the emulator has registered (``webhookCreate``),
-    from a worker thread (the emulator's request never waits on the receiver)."""
+    and retried on Linear's schedule while the receiver misses it."""
 
-    def __init__(self, subscriptions: Callable[[], list[Subscription]]) -> None:
+    def __init__(
+        self,
+        subscriptions: Callable[[], list[Subscription]],
+        redelivery: Redelivery | None = None,
+    ) -> None:
         self._subscriptions = subscriptions
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linear-hooks")
+        self.redelivery = redelivery or Redelivery(LINEAR_RETRIES)
 
     def changed(
         self, issue: dict[str, Any], action: str, updated_from: dict[str, Any] | None = None
     ) -> None:
         for subscription in self._subscriptions():
-            delivery = linear_delivery(
-                subscription, issue, action=action, updated_from=updated_from
+            self.redelivery.deliver(
+                partial(
+                    linear_delivery,
+                    subscription,
+                    issue,
+                    action=action,
+                    updated_from=updated_from,
+                    delivery_id=str(uuid.uuid4()),
+                )
             )
-            self._pool.submit(_send_once, delivery)
-
-
-def _send_once(delivery: Delivery) -> None:
-    sender = WebhookSender()
-    try:
-        sender.send(delivery)
-    except httpx.HTTPError:
-        pass  # a receiver that is down misses the delivery, as with Linear after its retries
-    finally:
-        sender.close()
 
 
 class MondayHooks:
     """Monday's side of webhooks, for the emulator: the challenge a new webhook's URL must
-    answer, and signed deliveries from a worker thread (the emulator's request never waits
-    on the receiver). Like Linear's, a delivery the receiver misses is not retried."""
+    answer, and signed deliveries, retried on Monday's schedule while the receiver misses
+    them."""
 
-    def __init__(self, secret: str = MONDAY_SIGNING_SECRET) -> None:
+    def __init__(
+        self, secret: str = MONDAY_SIGNING_SECRET, redelivery: Redelivery | None = None
+    ) -> None:
         self.secret = secret
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="monday-hooks")
+        self.redelivery = redelivery or Redelivery(MONDAY_RETRIES)
 
     def verify_url(self, url: str) -> str | None:
         """POST ``{"challenge": …}`` to ``url``; ``None`` when it is echoed, else why not."""
@@ -321,7 +342,12 @@ class MondayHooks:
         return None
 
     def deliver(self, url: str, event: dict[str, Any], account_id: int) -> None:
-        delivery = monday_delivery(
-            Subscription("monday", url, self.secret), event, account_id=account_id
+        self.redelivery.deliver(
+            partial(
+                monday_delivery,
+                Subscription("monday", url, self.secret),
+                event,
+                delivery_id=uuid.uuid4().hex,
+                account_id=account_id,
+            )
         )
-        self._pool.submit(_send_once, delivery)

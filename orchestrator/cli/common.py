@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from orchestrator.cli.terminal import SafeConsole
     from orchestrator.config.settings import Settings
-    from tracer.store import TraceStore
+    from tracer.store import TraceReader, TraceStore
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the sandbox data.")]
@@ -30,7 +30,7 @@ RunArgument = Annotated[str, typer.Argument(metavar="RUN", help="Run id, workflo
 _EXPECTED_FAILURES = (
     ("orchestrator.runtime.devserver", "DevServerError"),
     ("tracer.store.errors", "TraceStoreError"),
-    ("orchestrator.runtime.codec", "CodecKeyError"),
+    ("orchestrator.runtime.codec_keys", "CodecKeyError"),
     ("orchestrator.runtime.connection", "ConnectionConfigError"),
     ("orchestrator.service.stack", "EmbeddedDisabledError"),
     ("orchestrator.service.pipelines", "PipelinesFolderError"),
@@ -94,6 +94,21 @@ def open_store(*, read_only: bool = False) -> TraceStore:
         return TraceStore.open(
             os.environ.get("STEPTRACE_DATABASE_URL") or None, read_only=read_only, policy=policy
         )
+    except TraceStoreError as exc:
+        fail(str(exc))
+
+
+def open_reader() -> TraceReader:
+    """The store for a command that only reads runs, attempts, payloads and diagnoses:
+    read through the database driver alone (:mod:`tracer.store.reader`), so the command
+    loads neither SQLAlchemy's ORM nor the store's tables."""
+    import os
+
+    from tracer.store.errors import TraceStoreError
+    from tracer.store.reader import open_reader as open_trace_reader
+
+    try:
+        return open_trace_reader(os.environ.get("STEPTRACE_DATABASE_URL") or None)
     except TraceStoreError as exc:
         fail(str(exc))
 

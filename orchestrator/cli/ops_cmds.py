@@ -31,7 +31,7 @@ def codec_key(
     key_id: Annotated[str, typer.Option("--id", help="The new key's id (rotate by id).")] = "k1",
 ) -> None:
     """Print a new AES-256 key as `id=base64`, for STEPTRACE_CODEC_KEYS (newest first)."""
-    from orchestrator.runtime.codec import new_key_entry
+    from orchestrator.runtime.codec_keys import new_key_entry
 
     print(new_key_entry(key_id))
 

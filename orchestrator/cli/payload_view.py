@@ -6,10 +6,13 @@ holds; this module only picks the step and the part.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.run_model import read_run
-from tracer.store import RunRecord, TraceStore
+from tracer.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from tracer.store.reader import RunSource
 
 PARTS = ("in", "out", "writes")
 
@@ -18,7 +21,7 @@ class PayloadViewError(ValueError):
     """No such step or part; the message names the choices."""
 
 
-def step_payload(store: TraceStore, run: RunRecord, step_id: str, part: str) -> Any:
+def step_payload(store: RunSource, run: RunRecord, step_id: str, part: str) -> Any:
     if part not in PARTS:
         raise PayloadViewError(f"--payload {part!r}: choose one of {', '.join(PARTS)}")
     recorded = read_run(store, run)

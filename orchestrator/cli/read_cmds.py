@@ -1,9 +1,10 @@
 """Reading the trace store: ``runs``, ``show``, ``diff``, ``why``, ``qc``, ``insights``.
 
-These open the store read-only (``why`` and ``qc`` reopen it to write only when they
-must store a diagnosis or a review) and load neither Temporal, Alembic, DuckDB nor the
-web stack: ``tests/orchestrator/test_cli_imports.py`` holds ``runs``, ``show`` and
-``why`` to that.
+``runs``, ``show`` and ``why`` read through the lean reader (:mod:`tracer.store.reader`:
+the database driver alone, no SQLAlchemy ORM); ``why`` opens the full store only to
+diagnose a run that has no stored diagnosis, and ``qc`` reopens it to write only when it
+must store a review. None loads Temporal, Alembic, DuckDB nor the web stack:
+``tests/orchestrator/test_cli_imports.py`` holds them to that.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from orchestrator.cli.common import (
     RunArgument,
     console,
     fail,
+    open_reader,
     open_store,
     run_async,
     settings,
 )
 
 if TYPE_CHECKING:
+    from tracer.diagnosis_model import Diagnosis
     from tracer.store import TraceStore
+    from tracer.store.reader import RunSource
 
 
 def runs(
@@ -38,7 +42,7 @@ def runs(
     from tracer.run_views import run_view
     from tracer.store import RunStatus
 
-    store = open_store(read_only=True)
+    store = open_reader()
     try:
         wanted = RunStatus(status) if status else None
     except ValueError:
@@ -73,7 +77,7 @@ def show(
     --step, that step's recorded payload (as stored: secrets already redacted)."""
     from tracer.run_model import find_run
 
-    store = open_store(read_only=True)
+    store = open_reader()
     try:
         record = find_run(store, run_ref)
     except LookupError as exc:
@@ -131,22 +135,20 @@ def why(
     as_json: JsonFlag = False,
 ) -> None:
     """Why did this run fail: where it started, what changed, and a checked fix."""
-    from orchestrator.diagnosis.why import render_diagnosis
-    from orchestrator.diagnosis.why import why as diagnose
-
-    store = open_store(read_only=True)
-    if _needs_diagnosis(store, run_ref):  # computing one stores it: only then open to write
-        store.close()
-        store = open_store()
+    reader = open_reader()
     try:
-        diagnosis = diagnose(store, run_ref)
-    except LookupError as exc:  # DiagnosisError is one
+        diagnosis, fix_id = _stored_diagnosis(reader, run_ref)
+    except LookupError as exc:
         fail(str(exc))
-    stored = store.diagnoses(diagnosis.run_id)
-    fix_id = stored[-1].id if stored else None
+    finally:
+        reader.close()
+    if diagnosis is None:  # diagnosing stores the diagnosis: only then open to write
+        diagnosis, fix_id = _diagnose_now(run_ref)
     if as_json:
         print(diagnosis.model_dump_json())
         return
+    from orchestrator.diagnosis.why import render_diagnosis
+
     render_diagnosis(console(), diagnosis)
     if fix_id is not None and diagnosis.proposed_fix.kind == "spec_patch":
         step = diagnosis.onset_step or "STEP"
@@ -221,14 +223,29 @@ def insights(
         fail(str(exc))
 
 
-def _needs_diagnosis(store: TraceStore, run_ref: str) -> bool:
+def _stored_diagnosis(reader: RunSource, run_ref: str) -> tuple[Diagnosis | None, int | None]:
+    """The run's newest stored diagnosis and its id (the fix id), or none yet; a run's
+    own workflow normally stored it, so this is the usual answer and only a read."""
+    from tracer.diagnosis_model import Diagnosis
     from tracer.run_model import find_run
 
+    run = find_run(reader, "latest-failed" if run_ref == "latest" else run_ref)
+    stored = reader.diagnoses(run.run_id)
+    if not stored:
+        return None, None
+    return Diagnosis.model_validate(stored[-1].body), stored[-1].id
+
+
+def _diagnose_now(run_ref: str) -> tuple[Diagnosis, int | None]:
+    from orchestrator.diagnosis.why import why as diagnose
+
+    store = open_store()
     try:
-        run = find_run(store, "latest-failed" if run_ref == "latest" else run_ref)
-    except LookupError:
-        return False  # the command reports it
-    return not store.diagnoses(run.run_id)
+        diagnosis = diagnose(store, run_ref)
+    except LookupError as exc:  # DiagnosisError is one
+        fail(str(exc))
+    stored = store.diagnoses(diagnosis.run_id)
+    return diagnosis, stored[-1].id if stored else None
 
 
 def _needs_review(store: TraceStore, run_ref: str) -> bool:

@@ -8,6 +8,7 @@ trace store alone: the fix is then checked on the snapshots without the live sch
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -16,8 +17,10 @@ from rich.text import Text
 
 from tracer.diagnosis_model import Diagnosis
 from tracer.run_model import find_run
-from tracer.store import TraceStore
 from tracer.store.records import RunStatus
+
+if TYPE_CHECKING:  # rendering a stored diagnosis must not load the store's ORM
+    from tracer.store import TraceStore
 
 # `steptrace why` must answer in well under a second (DESIGN §8). A run's own workflow
 # stores its diagnosis, so the usual answer is a read: the diagnoser (which pulls in

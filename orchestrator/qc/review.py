@@ -10,14 +10,10 @@ points at, so ``steptrace why`` can walk a failed rubric back like an exception.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
-
 from orchestrator.qc.params import pipeline_params
-from orchestrator.spec.ops import QC_REVIEW_OP, QcReviewArgs
+from orchestrator.spec.ops import QC_REVIEW_OP
 from orchestrator.spec.pipeline import PipelineSpec, parse_pipeline
 from rubrics.evidence import (
     PipelineParams,
@@ -32,7 +28,6 @@ from rubrics.model import Outcome, RubricResult
 from rubrics.reading import concept_values
 from rubrics.review import coverage, review
 from tracer.run_model import RecordedRun, RecordedStep, read_run
-from tracer.steps import StepCall, StepReturn
 from tracer.store import RubricResultRecord, RunRecord, RunStatus, TraceStore
 
 EARLIER_RUNS = 500
@@ -325,36 +320,6 @@ def untraced_summary() -> dict[str, Any]:
         "errors": [],
         "coverage": {"judged": 0, "not_judged": len(ids), "reason": "tracing is off"},
     }
-
-
-class QcActivities:
-    """The ``qc.review`` activity, handed the trace store and the judge (or none)."""
-
-    def __init__(self, store: TraceStore | None, judge: Judge | None = None) -> None:
-        self.store = store
-        self.judge = judge
-
-    @activity.defn(name=QC_REVIEW_OP)
-    async def review(self, call: StepCall) -> StepReturn:
-        args = QcReviewArgs.model_validate(call.args)
-        if self.store is None:
-            # QC reads the recorded handoffs; with tracing off there are none to judge.
-            # Nothing is claimed: every rubric is reported not judged, nothing blocks.
-            return StepReturn(output=untraced_summary())
-        try:
-            results = await asyncio.to_thread(self._review, call, args)
-        except (LookupError, KeyError) as exc:
-            raise ApplicationError(
-                f"step `{call.step_id}` (qc.review): {exc}", type="QcError", non_retryable=True
-            ) from exc
-        return StepReturn(output=summary(results))
-
-    def _review(self, call: StepCall, args: QcReviewArgs) -> list[RubricResult]:
-        assert self.store is not None
-        spec = spec_of(self.store, call.pipeline_version)
-        return review_run(
-            self.store, call.run_id, spec, self.judge, select=args.rubrics, planned=args.planned
-        )
 
 
 # --- report ------------------------------------------------------------------------------

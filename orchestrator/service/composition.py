@@ -21,7 +21,7 @@ from orchestrator.humanloop.escalation.workflow import EscalationWorkflow
 from orchestrator.humanloop.rollback.activities import RollbackActivities
 from orchestrator.humanloop.rollback.workflow import RollbackWorkflow
 from orchestrator.insights.digest_workflow import DigestActivities, InsightsDigestWorkflow
-from orchestrator.qc.review import QcActivities
+from orchestrator.qc.activity import QcActivities
 from orchestrator.runtime.activities import StepActivities
 from orchestrator.runtime.pipeline_workflow import PipelineWorkflow
 from orchestrator.runtime.recorder import RunRecorder

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from orchestrator.config.settings import TOOLS, Settings
-from orchestrator.qc.review import QcActivities
+from orchestrator.qc.activity import QcActivities
 from orchestrator.runtime.activities import StepActivities
 from orchestrator.spec.ops import OPS, PURE_OPS
 from orchestrator.tools.clients import ToolClients

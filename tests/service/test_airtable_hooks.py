@@ -5,19 +5,18 @@ from the payloads cursor and starts the intake pipeline for that row — once.""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
-from pydantic import SecretStr
 
 from connectors.sandbox.server import Sandbox
 from orchestrator.config.ports import free_port
-from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Settings, ToolEndpoint
+from orchestrator.config.settings import SANDBOX_TOKEN
 from orchestrator.service.service import ServiceOptions, open_service
 from tests.orchestrator.processes import poll_until
+from tests.service.sandbox_service import sandbox_settings
 from tracer.store import RunStatus
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
@@ -60,16 +59,8 @@ async def test_a_new_intake_row_starts_one_run(temporal_address: str, tmp_path: 
                 )
             ).json()
             name = intake_pipeline(tmp_path / "pipelines", intake["id"])
-            settings = Settings(
-                temporal_address=temporal_address,
-                database_url=f"sqlite:///{tmp_path / 'trace.db'}",
-                pipelines_dir=str(tmp_path / "pipelines"),
-                task_queue=f"hooks-{uuid.uuid4().hex[:8]}",
-                webhook_secrets={"airtable": SecretStr(hook["macSecretBase64"])},
-                endpoints={
-                    tool: ToolEndpoint(base_url=sandbox.urls[tool], token=SecretStr(SANDBOX_TOKEN))
-                    for tool in TOOLS
-                },
+            settings = sandbox_settings(
+                sandbox, temporal_address, tmp_path, {"airtable": hook["macSecretBase64"]}
             )
             options = ServiceOptions(port=port, write_service_file=False)
             async with open_service(options, settings) as service:

@@ -4,20 +4,18 @@ pipeline; another status change is delivered, signed, and filtered out by the sp
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 
 from connectors.sandbox.server import Sandbox
 from connectors.sandbox.webhooks import MONDAY_SIGNING_SECRET
 from orchestrator.config.ports import free_port
-from orchestrator.config.settings import SANDBOX_TOKEN, TOOLS, Settings, ToolEndpoint
+from orchestrator.config.settings import SANDBOX_TOKEN
 from orchestrator.service.service import ServiceOptions, open_service
-from tests.orchestrator.processes import poll_until
 from tests.service.processes import write_hooked_spec
+from tests.service.sandbox_service import ended_runs, sandbox_settings
 
 STUCK = "data.columnId == 'status' && data.value.label.text == 'Stuck'"
 CREATE = (
@@ -55,16 +53,8 @@ async def test_a_status_set_to_stuck_starts_one_run(temporal_address: str, tmp_p
         api = sandbox.urls["monday"] + "/v2"
         board = sandbox.state("monday")["boards"][0]
         item = next(i["id"] for i in board["items"])
-        settings = Settings(
-            temporal_address=temporal_address,
-            database_url=f"sqlite:///{tmp_path / 'trace.db'}",
-            pipelines_dir=str(tmp_path / "pipelines"),
-            task_queue=f"monday-{uuid.uuid4().hex[:8]}",
-            webhook_secrets={"monday": SecretStr(MONDAY_SIGNING_SECRET)},
-            endpoints={
-                tool: ToolEndpoint(base_url=sandbox.urls[tool], token=SecretStr(SANDBOX_TOKEN))
-                for tool in TOOLS
-            },
+        settings = sandbox_settings(
+            sandbox, temporal_address, tmp_path, {"monday": MONDAY_SIGNING_SECRET}
         )
         options = ServiceOptions(port=port, write_service_file=False)
         async with (
@@ -76,15 +66,7 @@ async def test_a_status_set_to_stuck_starts_one_run(temporal_address: str, tmp_p
             created = await graphql(http, api, CREATE, b=board["id"], u=hook, c={})
             await graphql(http, api, SET_STATUS, b=board["id"], i=item, v="Done")
             await graphql(http, api, SET_STATUS, b=board["id"], i=item, v="Stuck")
-            store = service.stack.store
-            assert store is not None
-            await poll_until(
-                lambda: any(r.ended_at for r in store.list_runs(pipeline=name)),
-                within=120,
-                every=0.1,
-            )
-            runs = store.list_runs(pipeline=name)
-            trigger = store.get_payload(runs[0].trigger_hash or "")
+            runs, trigger = await ended_runs(service, name)
             listed = await graphql(
                 http, api, "query($b: ID!) { webhooks(board_id: $b) { id event } }", b=board["id"]
             )

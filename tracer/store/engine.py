@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 
 from tracer.store.errors import StoreUnavailableError, TraceStoreError
+from tracer.store.urls import default_url
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -32,11 +33,6 @@ __all__ = [
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 _WRITE_OPTION = "steptrace_write"
-
-
-def default_url(root: Path) -> str:
-    """``sqlite:///<root>/trace.db`` with ``root`` made absolute (relative to the cwd)."""
-    return f"sqlite:///{(root / 'trace.db').absolute()}"
 
 
 def safe_url(url: str | URL) -> str:

@@ -18,8 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from sqlalchemy import exc as sa_exc
+if TYPE_CHECKING:
+    from sqlalchemy import exc as sa_exc
+
+# SQLAlchemy is imported only where its errors are caught: the lean read path
+# (tracer.store.reader) raises these errors without ever loading it.
 
 __all__ = [
     "PayloadNotFoundError",
@@ -29,6 +34,7 @@ __all__ = [
     "StoreUnavailableError",
     "TraceStoreError",
     "classify",
+    "classify_driver_error",
     "translate_errors",
 ]
 
@@ -70,36 +76,62 @@ _SQLITE_GONE_HINTS = ("unable to open database", "disk i/o error", "readonly dat
 
 
 def classify(exc: sa_exc.DBAPIError, database: str) -> TraceStoreError:
-    """The :class:`TraceStoreError` that says what a driver error means for the caller."""
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    pgcode = getattr(exc.orig, "sqlstate", None) or ""
+    """The :class:`TraceStoreError` that says what a driver error (wrapped by SQLAlchemy)
+    means for the caller."""
+    from sqlalchemy import exc as sa_exc
+
+    return _classified(
+        exc.orig if exc.orig is not None else exc,
+        database,
+        integrity=isinstance(exc, sa_exc.IntegrityError),
+        unreachable=isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError),
+    )
+
+
+def classify_driver_error(exc: Exception, database: str) -> TraceStoreError:
+    """The same for an error of a DB-API driver used directly (sqlite3, psycopg): the
+    DB-API names its error classes, so they are told apart by name."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return _classified(
+        exc,
+        database,
+        integrity="IntegrityError" in names,
+        unreachable=bool(names & {"OperationalError", "InterfaceError"}),
+    )
+
+
+def _classified(
+    orig: BaseException, database: str, *, integrity: bool, unreachable: bool
+) -> TraceStoreError:
+    text = str(orig).lower()
+    pgcode = getattr(orig, "sqlstate", None) or ""
     if any(h in text for h in _LOCKED_HINTS) or pgcode == "55P03":
         return StoreLockedError(
-            f"the database is locked by another connection ({exc.orig}); another steptrace "
+            f"the database is locked by another connection ({orig}); another steptrace "
             "process or a tool holding a write transaction keeps it; the batch is kept and "
             "retried — close that transaction, or raise busy_timeout_ms",
             database=database,
         )
-    if isinstance(exc, sa_exc.IntegrityError):
+    if integrity:
         return StoreDataError(
-            f"records violate the schema ({exc.orig}); make sure every payload hash a record "
+            f"records violate the schema ({orig}); make sure every payload hash a record "
             "refers to is passed along with it (or was stored earlier)",
             database=database,
         )
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) or any(
-        h in text for h in _SQLITE_GONE_HINTS
-    ):
+    if unreachable or any(h in text for h in _SQLITE_GONE_HINTS):
         return StoreUnavailableError(
-            f"cannot use the database ({exc.orig}); check that the server is up or the file "
+            f"cannot use the database ({orig}); check that the server is up or the file "
             "and its folder exist and are writable; pending records are kept and retried",
             database=database,
         )
-    return TraceStoreError(f"database error: {exc.orig}", database=database)
+    return TraceStoreError(f"database error: {orig}", database=database)
 
 
 @contextmanager
 def translate_errors(database: str) -> Iterator[None]:
     """Turn SQLAlchemy/driver errors raised inside the block into :class:`TraceStoreError`."""
+    from sqlalchemy import exc as sa_exc
+
     try:
         yield
     except TraceStoreError:

@@ -16,8 +16,6 @@ then write its ``upgrade()`` by hand, mirroring the change in ``models.py``
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
@@ -26,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tracer.store.engine import safe_url, writer
 from tracer.store.errors import StoreMigrationError, StoreUnavailableError, classify
+from tracer.store.revisions import MIGRATIONS_DIR, VERSION_TABLE, head_revision, revision_problem
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -43,9 +42,6 @@ __all__ = [
     "upgrade",
 ]
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-VERSION_TABLE = "alembic_version"
-_REVISION = re.compile(r'^(down_)?revision\b[^=]*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
 # Arbitrary constant naming "the steptrace trace-store migration" among advisory locks.
 _PG_LOCK_KEY = 0x5354_4550_5452_4143 % (2**63)
 
@@ -62,20 +58,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
-
-
-def head_revision() -> str | None:
-    """The newest revision among the migration files (the one no other revises)."""
-    revised: dict[str, str | None] = {}
-    for path in (MIGRATIONS_DIR / "versions").glob("rev*.py"):
-        found = {bool(m.group(1)): m.group(2) for m in _REVISION.finditer(path.read_text())}
-        if False not in found:
-            raise RuntimeError(f"migration file {path} names no revision")
-        revised[str(found[False])] = found.get(True)
-    heads = set(revised) - set(revised.values())
-    if len(heads) > 1:
-        raise RuntimeError(f"the migrations in {MIGRATIONS_DIR} have several heads: {heads}")
-    return heads.pop() if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -128,17 +110,6 @@ def check_current(engine: Engine) -> None:
         current = current_revision(engine)
     except DBAPIError as exc:
         raise classify(exc, database) from exc
-    head = head_revision()
-    if current == head:
-        return
-    if current is None:
-        raise StoreUnavailableError(
-            "no trace store here yet (no runs recorded); run a pipeline first, or point "
-            "STEPTRACE_DATABASE_URL at the store",
-            database=database,
-        )
-    raise StoreMigrationError(
-        f"the store's schema is at revision {current}, this steptrace reads {head}; a "
-        "writing command (steptrace run, worker or up) upgrades it, or upgrade steptrace",
-        database=database,
-    )
+    problem = revision_problem(current, database)
+    if problem is not None:
+        raise problem

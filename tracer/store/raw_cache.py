@@ -8,8 +8,11 @@ bytes, not parsed values, so every reader gets its own value to change as it lik
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["RawCache"]
 
@@ -31,6 +34,19 @@ class RawCache:
             if raw is not None:
                 self._items.move_to_end(key)
             return raw
+
+    def values(self, keys: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
+        """The JSON values of the cached ``keys`` (each parsed anew), and the keys not
+        cached, in the order given."""
+        found: dict[str, Any] = {}
+        missing: list[str] = []
+        for key in keys:
+            raw = self.get(key)
+            if raw is None:
+                missing.append(key)
+            else:
+                found[key] = json.loads(raw)
+        return found, missing
 
     def put(self, key: str, raw: bytes) -> bytes:
         """Keep ``raw`` under ``key`` (unless it alone exceeds the bound); return it."""

@@ -149,14 +149,7 @@ class TraceStore(StoreBase):
         wanted = sorted(set(hashes))
         if not wanted:
             return {}
-        found: dict[str, Any] = {}
-        missing = []
-        for digest in wanted:
-            raw = self._raw_cache.get(digest)
-            if raw is None:
-                missing.append(digest)
-            else:
-                found[digest] = json.loads(raw)
+        found, missing = self._raw_cache.values(wanted)
         if missing:
             query = select(Payload.hash, Payload.data).where(col(Payload.hash).in_(missing))
             with self._read_rows() as conn:
