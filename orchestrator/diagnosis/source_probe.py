@@ -33,7 +33,7 @@ async def probe_sources(
         method = ops.get(step.op)
         if step.kind != "read" or recorded is None or method is None:
             continue
-        probes[step.step] = await _reread(method, step.step, step.op, recorded.input)
+        probes[step.step] = await reread(method, step.step, step.op, recorded.input)
     return probes
 
 
@@ -46,11 +46,12 @@ async def probe_own(clients: ToolClients, run: RunSnapshot) -> dict[str, Probe]:
         method = ops.get(step.op)
         if step.kind != "read" or method is None or step.input is None:
             continue
-        probes[step.step] = await _reread(method, step.step, step.op, step.input)
+        probes[step.step] = await reread(method, step.step, step.op, step.input)
     return probes
 
 
-async def _reread(method: Any, step: str, op: str, args: Any) -> Probe:
+async def reread(method: Any, step: str, op: str, args: Any) -> Probe:
+    """Call a read op with ``args`` outside any run: the object as the tool shows it now."""
     call = StepCall(
         run_id="probe",
         pipeline="probe",

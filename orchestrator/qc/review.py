@@ -11,12 +11,15 @@ points at, so ``steptrace why`` can walk a failed rubric back like an exception.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from orchestrator.qc.params import pipeline_params
+from orchestrator.qc.reread import good_inputs, nulls_to_check, reread_kinds
+from orchestrator.runtime.activities import StepActivity
 from orchestrator.spec.ops import QC_REVIEW_OP, QcReviewArgs
 from orchestrator.spec.pipeline import PipelineSpec, parse_pipeline
 from rubrics.evidence import (
@@ -86,9 +89,8 @@ def _read_history(
     reads = [s for s in (params.steps if params else []) if s.reads and s.read_paths]
     if not reads:
         return {}
-    good = [r for r in earlier if r.status == RunStatus.SUCCEEDED][:READ_HISTORY]
     history: dict[str, list[dict[str, str]]] = {}
-    for run in good:
+    for run in _good_runs(earlier):
         recorded = read_run(store, run)
         for params_step in reads:
             step = recorded.step(params_step.id)
@@ -99,6 +101,33 @@ def _read_history(
                 {path_key(p): path_kind(output, p) for p in params_step.read_paths}
             )
     return history
+
+
+def _good_runs(earlier: list[RunRecord]) -> list[RunRecord]:
+    return [r for r in earlier if r.status == RunStatus.SUCCEEDED][:READ_HISTORY]
+
+
+async def with_rereads(
+    store: TraceStore,
+    evidence: RunEvidence,
+    params: PipelineParams,
+    readers: Mapping[str, StepActivity],
+) -> RunEvidence:
+    """``evidence`` with the good runs' source objects read again, when a read field that
+    always had a value is null in this run (:mod:`orchestrator.qc.reread`)."""
+    paths = nulls_to_check(evidence, params)
+    if not paths:
+        return evidence
+    inputs = await asyncio.to_thread(_good_inputs_of, store, evidence.run_id, set(paths))
+    kinds = await reread_kinds(evidence, paths, inputs, readers)
+    return evidence.model_copy(update={"reread": kinds})
+
+
+def _good_inputs_of(store: TraceStore, run_id: str, step_ids: set[str]) -> dict[str, list[Any]]:
+    run = store.get_run(run_id)
+    if run is None:
+        return {}
+    return good_inputs(store, _good_runs(_earlier_runs(store, run)), step_ids)
 
 
 def _steps(run: RecordedRun) -> list[StepEvidence]:
@@ -262,9 +291,23 @@ def review_run(
     """Review a run (post hoc, or from the ``qc`` step) and store every result."""
     params = pipeline_params(spec)
     evidence = run_evidence(store, run_id, planned=planned, params=params)
+    return review_evidence(store, evidence, params, judge, select=select, save=save)
+
+
+def review_evidence(
+    store: TraceStore,
+    evidence: RunEvidence,
+    params: PipelineParams,
+    judge: Judge | None = None,
+    *,
+    select: list[str] | None = None,
+    save: bool = True,
+) -> list[RubricResult]:
+    """Review evidence already read (and maybe completed by a second look at the
+    source) and store every result."""
     results = review(evidence, params, judge=judge, select=select)
-    if save and not store.rubric_results(run_id):  # a retried review stores once
-        store.add_rubric_results([result_record(run_id, r) for r in results])
+    if save and not store.rubric_results(evidence.run_id):  # a retried review stores once
+        store.add_rubric_results([result_record(evidence.run_id, r) for r in results])
     return results
 
 
@@ -328,11 +371,18 @@ def untraced_summary() -> dict[str, Any]:
 
 
 class QcActivities:
-    """The ``qc.review`` activity, handed the trace store and the judge (or none)."""
+    """The ``qc.review`` activity, handed the trace store, the judge (or none) and the read
+    ops by name (or none), with which a null read field gets a second look at the source."""
 
-    def __init__(self, store: TraceStore | None, judge: Judge | None = None) -> None:
+    def __init__(
+        self,
+        store: TraceStore | None,
+        judge: Judge | None = None,
+        readers: Mapping[str, StepActivity] | None = None,
+    ) -> None:
         self.store = store
         self.judge = judge
+        self.readers = readers or {}
 
     @activity.defn(name=QC_REVIEW_OP)
     async def review(self, call: StepCall) -> StepReturn:
@@ -342,18 +392,25 @@ class QcActivities:
             # Nothing is claimed: every rubric is reported not judged, nothing blocks.
             return StepReturn(output=untraced_summary())
         try:
-            results = await asyncio.to_thread(self._review, call, args)
+            results = await self._review(call, args)
         except (LookupError, KeyError) as exc:
             raise ApplicationError(
                 f"step `{call.step_id}` (qc.review): {exc}", type="QcError", non_retryable=True
             ) from exc
         return StepReturn(output=summary(results))
 
-    def _review(self, call: StepCall, args: QcReviewArgs) -> list[RubricResult]:
-        assert self.store is not None
-        spec = spec_of(self.store, call.pipeline_version)
-        return review_run(
-            self.store, call.run_id, spec, self.judge, select=args.rubrics, planned=args.planned
+    async def _review(self, call: StepCall, args: QcReviewArgs) -> list[RubricResult]:
+        store = self.store
+        assert store is not None
+        spec = await asyncio.to_thread(spec_of, store, call.pipeline_version)
+        params = pipeline_params(spec)
+        evidence = await asyncio.to_thread(
+            run_evidence, store, call.run_id, planned=args.planned, params=params
+        )
+        if self.readers:
+            evidence = await with_rereads(store, evidence, params, self.readers)
+        return await asyncio.to_thread(
+            review_evidence, store, evidence, params, self.judge, select=args.rubrics
         )
 
 
