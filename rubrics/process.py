@@ -281,11 +281,11 @@ RUBRICS: tuple[Rubric, ...] = (
     ),
     Rubric(
         "process.reads_still_there",
-        "1",
+        "2",
         "Does every field the pipeline reads from a tool still come as in recent good runs?",
         "blocker",
         "deterministic",
-        ("read steps' outputs", "recent good runs"),
+        ("read steps' outputs", "recent good runs", "good runs' objects read again"),
         check_reads_still_there,
     ),
     Rubric(
