@@ -87,6 +87,7 @@ DEFECTS: dict[str, str] = {
     "slow-read": "process.latency_within_budget",
     "empty-handoff": "process.no_empty_handoff",
     "status-column-renamed": "process.projections_resolve",
+    "due-date-dropped": "process.reads_still_there",
 }
 """Scenario file name -> the rubric its silent defect is meant to fail."""
 
