@@ -45,12 +45,15 @@ def nulls_to_check(evidence: RunEvidence, params: PipelineParams) -> Paths:
 
 
 def good_inputs(
-    store: TraceStore, good: list[RunRecord], step_ids: set[str]
+    store: TraceStore, good: list[RunRecord], own: Mapping[str, Any]
 ) -> dict[str, list[Any]]:
-    """Per step, the distinct arguments the given good runs (newest first) called it with,
-    at most :data:`REREAD_OBJECTS` each."""
+    """Per step of ``own`` (step id -> this run's arguments), the distinct arguments the
+    given good runs (newest first) called it with, at most :data:`REREAD_OBJECTS` each.
+    This run's own object is left out: a record cannot vouch for itself (a person may
+    have cleared the field on it since a good run read it)."""
+    step_ids = set(own)
     inputs: dict[str, list[Any]] = {}
-    seen: set[tuple[str, str]] = set()
+    seen = {(step_id, _key(args)) for step_id, args in own.items()}
     for run in good:
         recorded = read_run(store, run)
         for step_id in step_ids:
@@ -58,11 +61,15 @@ def good_inputs(
             if step is None or not step.succeeded or len(inputs.get(step_id, [])) >= REREAD_OBJECTS:
                 continue
             args = recorded.input(step)
-            key = (step_id, json.dumps(args, sort_keys=True, default=str))
+            key = (step_id, _key(args))
             if key not in seen:
                 seen.add(key)
                 inputs.setdefault(step_id, []).append(args)
     return inputs
+
+
+def _key(args: Any) -> str:
+    return json.dumps(args, sort_keys=True, default=str)
 
 
 async def reread_kinds(

@@ -75,7 +75,28 @@ def run_evidence(
         planned=planned or {},
         recent=_recent(store, others, params),
         read_history=_read_history(store, earlier, params),
+        reread=_recorded_reread(recorded),
     )
+
+
+REREAD_KEY = "reread"
+"""Where the ``qc`` step's output keeps the second look at the source, when it took one."""
+
+
+def _recorded_reread(run: RecordedRun) -> dict[str, list[dict[str, str]]]:
+    """The second look the run's ``qc`` step took (:func:`with_rereads`), if any."""
+    for step in run.steps:
+        if step.op != QC_REVIEW_OP or step.last.output_hash is None:
+            continue
+        output = run.output(step)
+        found = output.get(REREAD_KEY) if isinstance(output, dict) else None
+        if isinstance(found, dict):
+            return {
+                str(k): [dict(e) for e in v if isinstance(e, dict)]
+                for k, v in found.items()
+                if isinstance(v, list)
+            }
+    return {}
 
 
 READ_HISTORY = 8
@@ -118,16 +139,17 @@ async def with_rereads(
     paths = nulls_to_check(evidence, params)
     if not paths:
         return evidence
-    inputs = await asyncio.to_thread(_good_inputs_of, store, evidence.run_id, set(paths))
+    own = {step_id: step.input for step_id in paths if (step := evidence.step(step_id))}
+    inputs = await asyncio.to_thread(_good_inputs_of, store, evidence.run_id, own)
     kinds = await reread_kinds(evidence, paths, inputs, readers)
     return evidence.model_copy(update={"reread": kinds})
 
 
-def _good_inputs_of(store: TraceStore, run_id: str, step_ids: set[str]) -> dict[str, list[Any]]:
+def _good_inputs_of(store: TraceStore, run_id: str, own: dict[str, Any]) -> dict[str, list[Any]]:
     run = store.get_run(run_id)
     if run is None:
         return {}
-    return good_inputs(store, _good_runs(_earlier_runs(store, run)), step_ids)
+    return good_inputs(store, _good_runs(_earlier_runs(store, run)), own)
 
 
 def _steps(run: RecordedRun) -> list[StepEvidence]:
@@ -392,14 +414,18 @@ class QcActivities:
             # Nothing is claimed: every rubric is reported not judged, nothing blocks.
             return StepReturn(output=untraced_summary())
         try:
-            results = await self._review(call, args)
+            results, reread = await self._review(call, args)
         except (LookupError, KeyError) as exc:
             raise ApplicationError(
                 f"step `{call.step_id}` (qc.review): {exc}", type="QcError", non_retryable=True
             ) from exc
-        return StepReturn(output=summary(results))
+        # The second look at the source is part of the step's handoff, so a later review
+        # of the run (the diagnosis's fix check, `steptrace qc`) judges the same evidence.
+        return StepReturn(output=summary(results) | ({REREAD_KEY: reread} if reread else {}))
 
-    async def _review(self, call: StepCall, args: QcReviewArgs) -> list[RubricResult]:
+    async def _review(
+        self, call: StepCall, args: QcReviewArgs
+    ) -> tuple[list[RubricResult], dict[str, list[dict[str, str]]]]:
         store = self.store
         assert store is not None
         spec = await asyncio.to_thread(spec_of, store, call.pipeline_version)
@@ -409,9 +435,10 @@ class QcActivities:
         )
         if self.readers:
             evidence = await with_rereads(store, evidence, params, self.readers)
-        return await asyncio.to_thread(
+        results = await asyncio.to_thread(
             review_evidence, store, evidence, params, self.judge, select=args.rubrics
         )
+        return results, evidence.reread
 
 
 # --- report ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import httpx
 
 from connectors.sandbox.faults import Fault
 from orchestrator.qc.params import pipeline_params
+from orchestrator.qc.reread import good_inputs
 from orchestrator.qc.review import qc_report, review_run, run_evidence, with_rereads
 from orchestrator.runtime.activities import StepActivities
 from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline, parse_pipeline
@@ -111,6 +112,11 @@ async def test_a_null_read_field_is_judged_by_reading_the_good_objects_again(
                 readers,
             )
         assert evidence.reread["read_issue"] == [{"due_date": "string"}] * 3
+        earlier = [r for r in stack.store.list_runs(limit=10) if r.run_id != optional.run_id]
+        own = {"read_issue": {"id": "ENG-113"}}  # a record never vouches for itself
+        assert good_inputs(stack.store, earlier, own) == {
+            "read_issue": [{"id": "ENG-115"}, {"id": "ENG-111"}]
+        }
 
         stack.sandbox.begin_run(5)
         drifted = await stack.run(brief, {"issue": "ENG-116"})
@@ -121,3 +127,15 @@ async def test_a_null_read_field_is_judged_by_reading_the_good_objects_again(
         assert "stopped sending" in failed.evidence["message"]
         record = stack.store.get_run(drifted.run_id)
         assert record is not None and record.failed_step == "qc"  # stopped before the post
+        # The second look is the qc step's handoff: a later review judges the same way.
+        assert drifted.outputs["qc"]["reread"]["read_issue"][0]["description"] == "null"
+        again = run_evidence(stack.store, drifted.run_id, params=params)
+        assert again.reread["read_issue"][0]["description"] == "null"
+        [later] = review_run(
+            stack.store,
+            drifted.run_id,
+            brief.spec,
+            select=["process.reads_still_there"],
+            save=False,
+        )
+        assert later.outcome == Outcome.FAIL
