@@ -10,14 +10,10 @@ it only reads.
 
 from __future__ import annotations
 
-from typing import Any
-
-from temporalio.exceptions import ApplicationError
-
 from orchestrator.runtime.activities import StepActivities
+from orchestrator.runtime.reread import reread
 from orchestrator.tools.clients import ToolClients
 from tracer.diagnose import Probe, RunSnapshot
-from tracer.steps import StepCall
 
 
 async def probe_sources(
@@ -48,21 +44,3 @@ async def probe_own(clients: ToolClients, run: RunSnapshot) -> dict[str, Probe]:
             continue
         probes[step.step] = await reread(method, step.step, step.op, step.input)
     return probes
-
-
-async def reread(method: Any, step: str, op: str, args: Any) -> Probe:
-    """Call a read op with ``args`` outside any run: the object as the tool shows it now."""
-    call = StepCall(
-        run_id="probe",
-        pipeline="probe",
-        pipeline_version="probe",
-        step_id=step,
-        step_index=0,
-        op=op,
-        args=args if isinstance(args, dict) else {},
-    )
-    try:
-        returned = await method(call)
-    except ApplicationError as exc:
-        return Probe(ok=False, output=None, error_class=exc.type)
-    return Probe(ok=True, output=returned.output)

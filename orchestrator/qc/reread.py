@@ -5,8 +5,8 @@ left empty on this record or a field the tool stopped sending (a value map's def
 then hides it all the way to the destination). The run alone cannot tell which; the
 tool can. The objects the last good runs read had a value there: if, read again now,
 they have none either, the source changed; if they still have one, this record is
-simply empty. It is the diagnosis's source probe
-(:mod:`orchestrator.diagnosis.source_probe`) asked one run earlier, while the run is
+simply empty. It is the diagnosis's source probe (the same
+:func:`~orchestrator.runtime.reread.reread`) asked one step earlier, while the run is
 still under review, and only when such a null is there: a clean run costs no call.
 """
 
@@ -16,8 +16,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator.diagnosis.source_probe import reread
 from orchestrator.runtime.activities import StepActivity
+from orchestrator.runtime.reread import reread
 from rubrics.evidence import PipelineParams, RunEvidence, path_key, path_kind
 from rubrics.model import Segment
 from rubrics.process import null_after_values
