@@ -80,6 +80,11 @@ class RunEvidence(_Plain):
     read_history: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
     """Per read step, newest first, one entry per recent good run of the pipeline: the
     JSON kind (``string``, ``number``, ``null``, ``missing``…) at each read path."""
+    reread: dict[str, list[dict[str, str]]] = Field(default_factory=dict)
+    """Per read step, the objects recent good runs read, read again while this run was
+    reviewed: the JSON kind at each read path now. Filled only for a step with a read path
+    that is null in this run and always had a value before (a null alone cannot tell a
+    field the source stopped sending from an optional one left empty on this record)."""
 
     def step(self, step_id: str) -> StepEvidence | None:
         for step in self.steps:

@@ -12,7 +12,15 @@ from typing import Any
 from rubrics.concepts import is_empty
 from rubrics.evidence import MISSING, get_path, path_key, path_kind
 from rubrics.integrity import Failures
-from rubrics.model import CheckContext, EvidenceItem, Finding, Rubric, input_path, output_path
+from rubrics.model import (
+    CheckContext,
+    EvidenceItem,
+    Finding,
+    Rubric,
+    Segment,
+    input_path,
+    output_path,
+)
 
 
 def check_retries(ctx: CheckContext) -> Finding:
@@ -125,13 +133,42 @@ def _projected(ctx: CheckContext, path: tuple[Any, ...]) -> tuple[int, list[Any]
 
 HISTORY_NEEDED = 3
 """Good runs that must agree before a field counts as always there (fewer: optional)."""
+EMPTY_KINDS = frozenset({"missing", "null", "absent"})
+
+
+def settled_kind(history: list[dict[str, str]], key: str) -> str | None:
+    """The one kind a read path had in every recent good run (at least
+    ``HISTORY_NEEDED``), if it always had a value; else ``None`` (optional or varying)."""
+    if len(history) < HISTORY_NEEDED:
+        return None
+    kinds = {entry.get(key, "missing") for entry in history}
+    if len(kinds) != 1 or kinds & EMPTY_KINDS:
+        return None
+    return kinds.pop()
+
+
+def null_after_values(
+    output: Any, history: list[dict[str, str]], read_paths: list[tuple[Segment, ...]]
+) -> list[tuple[Segment, ...]]:
+    """The read paths that are null in ``output`` and always had a value before: the
+    ones only a second look at the source can judge (see :func:`check_reads_still_there`)."""
+    return [
+        path
+        for path in read_paths
+        if settled_kind(history, path_key(path)) is not None and path_kind(output, path) == "null"
+    ]
 
 
 def check_reads_still_there(ctx: CheckContext) -> Finding:
     """A field a read step returned, of one kind, in every recent good run (at least
     ``HISTORY_NEEDED``) that is now missing or of another kind: the source changed, even
-    when a value map's default or a mapping hides it further down. A null is not enough:
-    it is also how optional data looks (seen as false alarms on a stream of real issues)."""
+    when a value map's default or a mapping hides it further down.
+
+    A null alone is not enough: it is also how optional data looks (seen as false alarms on
+    a stream of real issues). A null fails only when the objects those good runs read,
+    read again during this review (``RunEvidence.reread``), show no value there either: the
+    source stopped sending the field for every object, not just left it empty on this one.
+    Without that second look, or when it shows a value, a null passes."""
     failures: Failures = []
     looked: list[EvidenceItem] = []
     for params in ctx.params.steps:
@@ -139,14 +176,11 @@ def check_reads_still_there(ctx: CheckContext) -> Finding:
         history = ctx.evidence.read_history.get(params.id, [])
         if not params.reads or step is None or step.status != "succeeded":
             continue
-        if len(history) < HISTORY_NEEDED:
-            continue
         for path in params.read_paths:
             key = path_key(path)
-            kinds = {entry.get(key, "missing") for entry in history}
-            if len(kinds) != 1 or kinds & {"missing", "null", "absent"}:
-                continue  # optional, or already varying: not a drift signal
-            was = kinds.pop()
+            was = settled_kind(history, key)
+            if was is None:
+                continue  # optional, already varying, or too little history
             now = path_kind(step.output, path)
             if now == "absent":
                 continue  # the object holding it is null here: optional data
@@ -155,11 +189,8 @@ def check_reads_still_there(ctx: CheckContext) -> Finding:
             )
             looked.append(item)
             if now == "null":
-                # Real records leave optional fields empty now and then, whatever the
-                # runs before them held: a null alone is not drift (a vanished key or
-                # another kind is).
-                continue
-            if now != was:
+                failures += _null_everywhere(ctx, params.id, key, was, len(history), item)
+            elif now != was:
                 failures.append(
                     (
                         f"`{params.id}.{key}` was a {was} in the last {len(history)} good runs "
@@ -170,6 +201,24 @@ def check_reads_still_there(ctx: CheckContext) -> Finding:
     return Finding.from_checks(
         failures, looked, ok="every field read is there as before", nothing="no read history"
     )
+
+
+def _null_everywhere(
+    ctx: CheckContext, step_id: str, key: str, was: str, runs: int, item: EvidenceItem
+) -> Failures:
+    """A failure when every good-run object read again has no value at ``key`` either."""
+    again = [entry.get(key, "missing") for entry in ctx.evidence.reread.get(step_id, [])]
+    if not again or any(kind not in ("null", "missing") for kind in again):
+        return []  # no second look, or a good object still has a value: optional data
+    seen = EvidenceItem(step=step_id, path=output_path(step_id, key), value=again)
+    return [
+        (
+            f"`{step_id}.{key}` was a {was} in the last {runs} good runs and is null now; "
+            f"the {len(again)} object(s) those runs read, read again now, have no value "
+            "there either: the source stopped sending it",
+            [item, seen],
+        )
+    ]
 
 
 def check_writes_recorded(ctx: CheckContext) -> Finding:
@@ -232,11 +281,11 @@ RUBRICS: tuple[Rubric, ...] = (
     ),
     Rubric(
         "process.reads_still_there",
-        "1",
+        "2",
         "Does every field the pipeline reads from a tool still come as in recent good runs?",
         "blocker",
         "deterministic",
-        ("read steps' outputs", "recent good runs"),
+        ("read steps' outputs", "recent good runs", "good runs' objects read again"),
         check_reads_still_there,
     ),
     Rubric(

@@ -10,14 +10,10 @@ it only reads.
 
 from __future__ import annotations
 
-from typing import Any
-
-from temporalio.exceptions import ApplicationError
-
 from orchestrator.runtime.activities import StepActivities
+from orchestrator.runtime.reread import reread
 from orchestrator.tools.clients import ToolClients
 from tracer.diagnose import Probe, RunSnapshot
-from tracer.steps import StepCall
 
 
 async def probe_sources(
@@ -33,7 +29,7 @@ async def probe_sources(
         method = ops.get(step.op)
         if step.kind != "read" or recorded is None or method is None:
             continue
-        probes[step.step] = await _reread(method, step.step, step.op, recorded.input)
+        probes[step.step] = await reread(method, step.step, step.op, recorded.input)
     return probes
 
 
@@ -46,22 +42,5 @@ async def probe_own(clients: ToolClients, run: RunSnapshot) -> dict[str, Probe]:
         method = ops.get(step.op)
         if step.kind != "read" or method is None or step.input is None:
             continue
-        probes[step.step] = await _reread(method, step.step, step.op, step.input)
+        probes[step.step] = await reread(method, step.step, step.op, step.input)
     return probes
-
-
-async def _reread(method: Any, step: str, op: str, args: Any) -> Probe:
-    call = StepCall(
-        run_id="probe",
-        pipeline="probe",
-        pipeline_version="probe",
-        step_id=step,
-        step_index=0,
-        op=op,
-        args=args if isinstance(args, dict) else {},
-    )
-    try:
-        returned = await method(call)
-    except ApplicationError as exc:
-        return Probe(ok=False, output=None, error_class=exc.type)
-    return Probe(ok=True, output=returned.output)

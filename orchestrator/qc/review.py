@@ -67,7 +67,29 @@ def run_evidence(
         planned=planned or {},
         recent=_recent(store, others, params),
         read_history=_read_history(store, earlier, params),
+        reread=_recorded_reread(recorded),
     )
+
+
+REREAD_KEY = "reread"
+"""Where the ``qc`` step's output keeps the second look at the source, when it took one."""
+
+
+def _recorded_reread(run: RecordedRun) -> dict[str, list[dict[str, str]]]:
+    """The second look the run's ``qc`` step took, if any
+    (:func:`orchestrator.qc.reread.with_rereads`)."""
+    for step in run.steps:
+        if step.op != QC_REVIEW_OP or step.last.output_hash is None:
+            continue
+        output = run.output(step)
+        found = output.get(REREAD_KEY) if isinstance(output, dict) else None
+        if isinstance(found, dict):
+            return {
+                str(k): [dict(e) for e in v if isinstance(e, dict)]
+                for k, v in found.items()
+                if isinstance(v, list)
+            }
+    return {}
 
 
 READ_HISTORY = 8
@@ -81,9 +103,8 @@ def _read_history(
     reads = [s for s in (params.steps if params else []) if s.reads and s.read_paths]
     if not reads:
         return {}
-    good = [r for r in earlier if r.status == RunStatus.SUCCEEDED][:READ_HISTORY]
     history: dict[str, list[dict[str, str]]] = {}
-    for run in good:
+    for run in _good_runs(earlier):
         recorded = read_run(store, run)
         for params_step in reads:
             step = recorded.step(params_step.id)
@@ -94,6 +115,16 @@ def _read_history(
                 {path_key(p): path_kind(output, p) for p in params_step.read_paths}
             )
     return history
+
+
+def _good_runs(earlier: list[RunRecord]) -> list[RunRecord]:
+    return [r for r in earlier if r.status == RunStatus.SUCCEEDED][:READ_HISTORY]
+
+
+def recent_good_runs(store: TraceStore, run_id: str) -> list[RunRecord]:
+    """The good runs that say what the run's read fields usually are (newest first)."""
+    run = store.get_run(run_id)
+    return [] if run is None else _good_runs(_earlier_runs(store, run))
 
 
 def _steps(run: RecordedRun) -> list[StepEvidence]:
@@ -257,9 +288,23 @@ def review_run(
     """Review a run (post hoc, or from the ``qc`` step) and store every result."""
     params = pipeline_params(spec)
     evidence = run_evidence(store, run_id, planned=planned, params=params)
+    return review_evidence(store, evidence, params, judge, select=select, save=save)
+
+
+def review_evidence(
+    store: TraceStore,
+    evidence: RunEvidence,
+    params: PipelineParams,
+    judge: Judge | None = None,
+    *,
+    select: list[str] | None = None,
+    save: bool = True,
+) -> list[RubricResult]:
+    """Review evidence already read (and maybe completed by a second look at the
+    source) and store every result."""
     results = review(evidence, params, judge=judge, select=select)
-    if save and not store.rubric_results(run_id):  # a retried review stores once
-        store.add_rubric_results([result_record(run_id, r) for r in results])
+    if save and not store.rubric_results(evidence.run_id):  # a retried review stores once
+        store.add_rubric_results([result_record(evidence.run_id, r) for r in results])
     return results
 
 

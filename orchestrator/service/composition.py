@@ -57,7 +57,7 @@ def product_activities(
     return [
         *steps.all(),
         RunRecorder(store, committer, schemas=schemas.schemas_of).record_run,
-        QcActivities(store, judge).review,
+        QcActivities(store, judge, readers=steps.by_op()).review,
         Diagnoser(store, clients, temporal_ui).diagnose,
         schemas.record_schemas,
         reuse_recorded_output,

@@ -15,6 +15,7 @@ from orchestrator.qc.params import pipeline_params
 from orchestrator.spec.pipeline import load_pipeline
 from rubrics.evidence import PipelineParams, RunEvidence, StepEvidence
 from rubrics.model import Outcome, RubricResult, parse_path
+from rubrics.process import null_after_values
 from rubrics.registry import RUBRICS
 from rubrics.review import review
 from tests.rubrics.evidence_data import (
@@ -383,3 +384,53 @@ def test_reads_still_there_takes_an_absent_parent_for_optional_data() -> None:
     )
     [result] = review(evidence, params, select=["process.reads_still_there"])
     assert result.outcome != Outcome.FAIL, result
+
+
+@pytest.mark.parametrize(
+    ("again", "outcome"),
+    [
+        ([], Outcome.PASS),  # no second look at the source: a null alone never alarms
+        ([{"due_date": "string"}] * 3, Outcome.PASS),  # the source still sends it: optional
+        ([{"due_date": "null"}, {"due_date": "string"}], Outcome.PASS),  # one still has it
+        ([{"due_date": "null"}] * 3, Outcome.FAIL),  # gone from every object: drift
+        ([{"due_date": "missing"}, {"due_date": "null"}], Outcome.FAIL),
+        ([{"title": "string"}], Outcome.FAIL),  # the re-read object has no such key
+    ],
+)
+def test_reads_still_there_judges_a_null_by_the_good_objects_read_again(
+    again: list[dict[str, str]], outcome: Outcome
+) -> None:
+    """A null after values fails only when the objects of the good runs, read again,
+    have no value there either."""
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    evidence = triage_read(None, [{"due_date": "string"}] * 4).model_copy(
+        update={"reread": {"fetch_issue": again}}
+    )
+    [result] = review(evidence, params, select=["process.reads_still_there"])
+    assert result.outcome == outcome, result
+    if outcome == Outcome.FAIL:
+        assert result.step_id == "fetch_issue"
+        assert [item.path for item in result.evidence] == ["fetch_issue.due_date"] * 2
+        assert "stopped sending" in result.message
+
+
+def test_a_second_look_never_turns_optional_history_into_an_alarm() -> None:
+    """A field already null in a good run is optional: the re-read does not matter."""
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    history = [{"due_date": "string"}, {"due_date": "null"}, {"due_date": "string"}]
+    evidence = triage_read(None, history).model_copy(
+        update={"reread": {"fetch_issue": [{"due_date": "null"}] * 3}}
+    )
+    [result] = review(evidence, params, select=["process.reads_still_there"])
+    assert result.outcome != Outcome.FAIL, result
+
+
+def test_only_nulls_after_values_need_a_second_look() -> None:
+    params = pipeline_params(load_pipeline(PIPELINES / "linear-triage-sync.yaml").spec)
+    read = params.step("fetch_issue")
+    assert read is not None
+    always = [{"due_date": "string", "title": "string"}] * 3
+    output = {"due_date": None, "title": "t"}
+    assert null_after_values(output, always, [("due_date",), ("title",)]) == [("due_date",)]
+    assert null_after_values(output, always[:2], [("due_date",)]) == []  # too few runs
+    assert null_after_values({"due_date": "2026-12-01"}, always, [("due_date",)]) == []

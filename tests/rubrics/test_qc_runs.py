@@ -4,9 +4,17 @@ dev server, sandbox on loopback, SQLite store), reviewed post hoc and by a `qc` 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from orchestrator.qc.review import qc_report, review_run
-from orchestrator.spec.pipeline import LoadedPipeline, parse_pipeline
+import httpx
+
+from connectors.sandbox.faults import Fault
+from orchestrator.qc.params import pipeline_params
+from orchestrator.qc.reread import good_inputs, with_rereads
+from orchestrator.qc.review import qc_report, review_run, run_evidence
+from orchestrator.runtime.activities import StepActivities
+from orchestrator.spec.pipeline import LoadedPipeline, load_pipeline, parse_pipeline
+from orchestrator.tools.clients import ToolClients
 from rubrics.model import Outcome
 from tests.orchestrator.conftest import StackFactory
 
@@ -70,3 +78,64 @@ async def test_qc_step_reviews_the_run_before_the_message(
         assert stack.store is not None
         stored = {r.rubric_id: r for r in stack.store.rubric_results(outcome.run_id)}
         assert stored["safety.right_channel"].step_id == "notify_slack"
+
+
+BRIEF = Path(__file__).resolve().parents[2] / "scenarios" / "pipelines" / "user-issue-brief.yaml"
+DATED = ("ENG-111", "ENG-113", "ENG-115")  # seeded issues with a due date and a description
+UNDATED = "ENG-110"  # a seeded issue with no due date
+
+
+async def test_a_null_read_field_is_judged_by_reading_the_good_objects_again(
+    make_stack: StackFactory,
+) -> None:
+    """An optional field empty on one record passes, the good objects still having it;
+    the same kind of null from a source that stopped sending the field fails at the read
+    step, before the post (real sandbox: Linear drops `description` from run 5)."""
+    brief = load_pipeline(BRIEF)
+    dropped = Fault(service="linear", kind="drop_field", target="description", from_run=5)
+    async with make_stack(faults=[dropped]) as stack:
+        assert stack.sandbox is not None and stack.store is not None
+        for index, issue in enumerate(DATED, start=1):
+            stack.sandbox.begin_run(index)
+            assert (await stack.run(brief, {"issue": issue})).status == "succeeded"
+        stack.sandbox.begin_run(4)
+        optional = await stack.run(brief, {"issue": UNDATED})
+        assert optional.status == "succeeded", optional.error
+        assert "process.reads_still_there" in optional.outputs["qc"]["passed"]
+        params = pipeline_params(brief.spec)
+        async with httpx.AsyncClient() as http:
+            readers = StepActivities(ToolClients.from_settings(stack.settings, http)).by_op()
+            evidence = await with_rereads(
+                stack.store,
+                run_evidence(stack.store, optional.run_id, params=params),
+                params,
+                readers,
+            )
+        assert evidence.reread["read_issue"] == [{"due_date": "string"}] * 3
+        earlier = [r for r in stack.store.list_runs(limit=10) if r.run_id != optional.run_id]
+        own = {"read_issue": {"id": "ENG-113"}}  # a record never vouches for itself
+        assert good_inputs(stack.store, earlier, own) == {
+            "read_issue": [{"id": "ENG-115"}, {"id": "ENG-111"}]
+        }
+
+        stack.sandbox.begin_run(5)
+        drifted = await stack.run(brief, {"issue": "ENG-116"})
+        assert drifted.status == "qc_failed", drifted.error
+        stored = {r.rubric_id: r for r in stack.store.rubric_results(drifted.run_id)}
+        failed = stored["process.reads_still_there"]
+        assert (failed.outcome, failed.step_id) == ("fail", "read_issue")
+        assert "stopped sending" in failed.evidence["message"]
+        record = stack.store.get_run(drifted.run_id)
+        assert record is not None and record.failed_step == "qc"  # stopped before the post
+        # The second look is the qc step's handoff: a later review judges the same way.
+        assert drifted.outputs["qc"]["reread"]["read_issue"][0]["description"] == "null"
+        again = run_evidence(stack.store, drifted.run_id, params=params)
+        assert again.reread["read_issue"][0]["description"] == "null"
+        [later] = review_run(
+            stack.store,
+            drifted.run_id,
+            brief.spec,
+            select=["process.reads_still_there"],
+            save=False,
+        )
+        assert later.outcome == Outcome.FAIL
