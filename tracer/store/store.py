@@ -480,6 +480,41 @@ class TraceStore(StoreBase):
         links = [RunSchemaLink(run_id, step, p.hash) for step, p in schemas.items()]
         self.write(Writes(payloads=list(schemas.values()), schemas=links))
 
+    def step_schema_baselines(
+        self,
+        pipeline: str,
+        version_hash: str | None,
+        before: datetime,
+        steps: Iterable[str],
+        *,
+        status: RunStatus | None = RunStatus.SUCCEEDED,
+    ) -> dict[str, tuple[str, Any]]:
+        """For each of ``steps``: the id of the newest run of ``pipeline`` (and version,
+        unless None; and ``status``, unless None) started before ``before`` that recorded
+        a schema for it, with that schema. Good runs may skip recording a schema read
+        moments before, so each step looks back to the last run that did: one query per
+        step, walking the run index newest first and probing ``run_schema``'s key."""
+        found: dict[str, tuple[str, Any]] = {}
+        with self._read_rows() as conn:
+            for step in steps:
+                query = (
+                    select(Run.run_id, RunSchema.schema_hash)
+                    .join(RunSchema, col(RunSchema.run_id) == Run.run_id)
+                    .where(
+                        Run.pipeline == pipeline,
+                        col(Run.started_at) < before,
+                        RunSchema.step_id == step,
+                    )
+                )
+                if status is not None:
+                    query = query.where(Run.status == status.value)
+                if version_hash is not None:
+                    query = query.where(Run.version_hash == version_hash)
+                row = conn.execute(query.order_by(col(Run.started_at).desc()).limit(1)).first()
+                if row is not None:
+                    found[step] = (row.run_id, row.schema_hash)
+        return {step: (run_id, self.get_payload(h)) for step, (run_id, h) in found.items()}
+
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
         query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
