@@ -54,11 +54,11 @@ class SchemaRecorder:
         store: TraceStore | None,
         clients: ToolClients | None,
         *,
-        reread_after: float = REREAD_AFTER,
+        reread_after: float | None = None,
     ) -> None:
         self.store = store
         self.clients = clients
-        self.reread_after = reread_after
+        self.reread_after = REREAD_AFTER if reread_after is None else reread_after
         self._read_at: dict[tuple[str, ...], float] = {}  # container key: monotonic time
 
     async def schemas_of(self, run_id: str, status: str | None = None) -> dict[str, Any]:
