@@ -29,7 +29,7 @@ from temporalio import activity
 from orchestrator.diagnosis.snapshots import step_kind
 from orchestrator.runtime.pipeline_workflow import RECORD_SCHEMAS_ACTIVITY
 from orchestrator.tools.clients import ToolClients
-from orchestrator.tools.destinations import fetch_schemas
+from orchestrator.tools.destinations import container_args, container_key, fetch_schemas
 from tracer.payloads import encode
 from tracer.run_model import read_run
 from tracer.schemas import ContainerSchema
@@ -103,22 +103,13 @@ class SchemaRecorder:
         return len(found)
 
 
-def container_key(op: str, args: dict[str, Any]) -> tuple[str, ...]:
-    """What tells one step's container from another's (the arguments
-    :func:`~orchestrator.tools.destinations.fetch_schema` reads it by)."""
-    tool = op.split(".")[0]
-    return (tool, *(str(args.get(name)) for name in _CONTAINER_ARGS.get(tool, ())))
-
-
-_CONTAINER_ARGS = {"airtable": ("base", "table"), "monday": ("board",)}
-
-
 def _failed_a_rubric(store: TraceStore, run_id: str) -> bool:
     return any(r.outcome == "fail" for r in store.rubric_results(run_id))
 
 
 def tool_steps(store: TraceStore, run_id: str) -> Steps:
-    """Every step of the run that called a tool, with its op and recorded arguments."""
+    """Every step of the run that called a tool, with its op and recorded arguments
+    (``{}`` for a step whose container no argument chooses)."""
     run = store.get_run(run_id)
     if run is None:
         return {}
@@ -129,7 +120,9 @@ def tool_steps(store: TraceStore, run_id: str) -> Steps:
     for step in recorded.steps:
         if step_kind(step.op) not in kinds:
             continue
-        args = recorded.input(step)
+        # Only the arguments that choose the container are read back (decoded): the
+        # schema read needs no other, and most steps' containers need none.
+        args = recorded.input(step) if container_args(step.op) else {}
         found[step.step_id] = (step.op, args if isinstance(args, dict) else {})
     return found
 
