@@ -130,7 +130,8 @@ def _schema_evidence(
     now = dict(recorded_schemas(store, run.run_id))
     if destinations is not None:
         now.update(destinations.schemas)  # live beats recorded
-    steps = {*now, *(good[0].steps if good else ())}
+    tools = [s.step for s in good[0].steps.values() if s.kind in ("read", "write")] if good else []
+    steps = {*now, *tools}
     found = baseline_schemas(store, run.pipeline, run.version_hash, run.started_at, steps)
     then = {step: schema for step, (_, schema) in found.items()}
     return schema_evidence(then, now, {step: run_id for step, (run_id, _) in found.items()})

@@ -97,6 +97,11 @@ def test_each_step_s_baseline_is_the_newest_good_run_that_recorded_that_step(
     }
     assert store.step_schema_baselines("triage-sync", None, at[0], ["upsert"]) == {}
     assert store.step_schema_baselines("triage-sync", "v9", at[4], ["upsert"]) == {}
+    # Only the newest ``within`` good runs are looked through, never the whole history.
+    assert store.step_schema_baselines("triage-sync", None, at[4], ["upsert"], within=1) == {}
+    assert store.step_schema_baselines(
+        "triage-sync", None, at[4], ["upsert", "notify"], within=2
+    ) == {"upsert": (newer.run_id, THEN.to_json())}
     anything = store.step_schema_baselines(
         "triage-sync", None, datetime(2026, 11, 2, tzinfo=UTC), ["upsert"], status=None
     )
