@@ -546,23 +546,28 @@ Recorded runs (newest first):
 """
 
 
-PROFILE_NOTE = """Where a traced run's time goes (`python -m bench.overhead --runs 40 --profile
-out.prof`: cProfile of the event loop's thread, where the workers, the capture interceptor
-and the inline commits run; 40 runs a mode, 8 in flight, 2026-12-04). Before this round,
-the tracer's own time on that thread was 64 % reading the destinations' schemas at every
-run's end (the `steptrace.record_schemas` activity: a request per tool step to Linear,
-Airtable, Monday and Slack, served in this process by the sandbox as well, plus the run
-read back to find its tool steps) and 36 % committing records (attempts, the run's start
-and end: encoding — redaction walk, canonical JSON, sha256, zstd — and the SQLite
-statements, about half each). Now a run's end records its schemas in the same activity
-and transaction (one activity fewer per run). Reading them only every so often for good
-runs took schema reads to 9 % of the tracer's time and the traced mode's extra CPU per run
-from about 19 ms to about 8 ms, but it was taken back: without each good run's schemas the
-diagnosis could no longer tell a rename by id, and five verified fixes dropped a field
-(`steptrace bench localization`); the schema reads are the cost left to cut. What is
-left is the five attempt records and the run's two, each encoded and committed on the
-event loop when the committer is idle (about 0.7 ms of CPU each, measured on its own
-below)."""
+PROFILE_NOTE = """Where a traced run's time goes (py-spy over every thread of `python -m
+bench.overhead --runs 40 --concurrency 32`, and `--profile out.prof` for the event loop's
+thread; SQLite, 2026-12-05, load average about 4, so shares, not timings). Until this
+round every good run read its destinations' schemas at its end (a request per tool step to
+Linear, Airtable, Monday and Slack, served in this process by the sandbox as well): 64 %
+of the tracer's time. Now a good run skips a container its worker read in the last 10 s
+and records only what it read, and a diagnosis takes each step's baseline from the newest
+earlier good run that recorded that step's schema, so a rename is still found by id
+(`steptrace bench localization`: 0 harmful verified fixes, recovery 1.0, onset and class
+0.953, as before). Schema requests fell to about 1 % of the tracer's samples. Of the
+rest: the step attempts 53 % (the SQLite statements, committed on the event loop when the
+committer is idle, 28 %; encoding — redaction walk, canonical JSON, sha256, zstd — 15 %;
+the size check that picks the committer's thread or an executor 6 %), the run's start and
+end 16 %, reading the run back at its end to find which containers its tool steps used
+26 % (its attempts, the rubric results, and now only the arguments that choose a
+container are decoded), and the committer thread 5 %. The group committer already takes
+the run's start and end with the attempts, encodes small payloads just before the
+transaction (on its thread, or on the loop when idle on SQLite) and lingers 0.5 ms when
+writes arrive together. On PostgreSQL the committer thread spends its time waiting on the
+transaction's round trips (inserting payloads about half, BEGIN and COMMIT about 40 %),
+and each step waits for its transaction before Temporal hears its result: fewer round
+trips per transaction is the cut left there."""
 
 
 def _findings(result: dict[str, object]) -> str:

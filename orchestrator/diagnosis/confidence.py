@@ -31,15 +31,31 @@ class SchemaEvidence:
 
 
 def schema_evidence(
-    then: Mapping[str, ContainerSchema], now: Mapping[str, ContainerSchema], then_run: str | None
+    then: Mapping[str, ContainerSchema],
+    now: Mapping[str, ContainerSchema],
+    then_runs: str | Mapping[str, str] | None,
 ) -> SchemaEvidence:
-    """The per-step schema diff (by id) between the last good run and now."""
+    """The per-step schema diff (by id) between the good run that recorded each step's
+    schema (``then_runs``: one run for all, or one per step) and now. A step whose
+    container is not the one it has now (its arguments chose another table) has no
+    baseline: it is left out of ``then``."""
+    same = {step: old for step, old in then.items() if step not in now or _same(old, now[step])}
     diffs = {
         step: found
-        for step, old in then.items()
-        if step in now and (found := diff_schemas(old, now[step], then_run)).changes
+        for step, old in same.items()
+        if step in now and (found := diff_schemas(old, now[step], _run_of(then_runs, step))).changes
     }
-    return SchemaEvidence(then, now, diffs)
+    return SchemaEvidence(same, now, diffs)
+
+
+def _same(then: ContainerSchema, now: ContainerSchema) -> bool:
+    return (then.tool, then.container) == (now.tool, now.container)
+
+
+def _run_of(then_runs: str | Mapping[str, str] | None, step: str) -> str | None:
+    if then_runs is None or isinstance(then_runs, str):
+        return then_runs
+    return then_runs.get(step)
 
 
 def reconcile(

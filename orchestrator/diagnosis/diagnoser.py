@@ -27,7 +27,7 @@ from orchestrator.diagnosis.confidence import (
 from orchestrator.diagnosis.fix_context import FixContext
 from orchestrator.diagnosis.fixes import propose
 from orchestrator.diagnosis.rubric_replay import rubric_check_for
-from orchestrator.diagnosis.schema_record import recorded_schemas
+from orchestrator.diagnosis.schema_record import baseline_schemas, recorded_schemas
 from orchestrator.diagnosis.snapshots import load_snapshot, spec_lineage
 from orchestrator.diagnosis.source_probe import probe_own, probe_sources
 from orchestrator.runtime.pipeline_workflow import DIAGNOSE_ACTIVITY
@@ -78,14 +78,7 @@ async def diagnose_run(
     destinations = await _destinations(clients, pipeline, snapshot) if clients else None
     lineage = spec_lineage(pipeline.spec) if pipeline else _ran_in_order(snapshot)
     probes = await probe_sources(clients, snapshot, good[0] if good else None) if clients else {}
-    evidence = await _call(
-        off_loop,
-        _schema_evidence,
-        store,
-        run.run_id,
-        good[0].run_id if good else None,
-        destinations,
-    )
+    evidence = await _call(off_loop, _schema_evidence, store, run, good, destinations)
     finding = locate(snapshot, symptom, lineage, good, destinations, probes)
     finding = reconcile(finding, symptom, snapshot, evidence)
     good_run = good[0] if good else None
@@ -128,15 +121,20 @@ async def _call(off_loop: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: 
 
 def _schema_evidence(
     store: TraceStore,
-    run_id: str,
-    good_run_id: str | None,
+    run: RunRecord,
+    good: list[RunSnapshot],
     destinations: LiveDestinations | None,
 ) -> SchemaEvidence:
-    now = dict(recorded_schemas(store, run_id))
+    """The run's schemas (live beat recorded), each against the one the newest earlier
+    good run that recorded that step's schema saw (good runs may skip the read)."""
+    now = dict(recorded_schemas(store, run.run_id))
     if destinations is not None:
         now.update(destinations.schemas)  # live beats recorded
-    then = recorded_schemas(store, good_run_id) if good_run_id else {}
-    return schema_evidence(then, now, good_run_id)
+    tools = [s.step for s in good[0].steps.values() if s.kind in ("read", "write")] if good else []
+    steps = {*now, *tools}
+    found = baseline_schemas(store, run.pipeline, run.version_hash, run.started_at, steps)
+    then = {step: schema for step, (_, schema) in found.items()}
+    return schema_evidence(then, now, {step: run_id for step, (run_id, _) in found.items()})
 
 
 def _ran_in_order(snapshot: RunSnapshot) -> Lineage:

@@ -6,7 +6,8 @@ run index, so the same faults are in force). What it writes is compared with wha
 **fault-free twin** — the same scenario without faults, the same triggers — wrote for
 that trigger: every field the twin wrote must be written with the same value. Fields
 the destination renamed are matched by their stable id (the schemas both runs
-recorded). A fix that was reported ``verified`` but does not recover is *harmful*.
+recorded, or for a good run that skipped the read, the newest recorded before it). A fix
+that was reported ``verified`` but does not recover is *harmful*.
 
 Data patches, retries and escalations are applied by a person or by time; they are not
 replayed here (``recovers`` stays ``None``).
@@ -30,7 +31,7 @@ from orchestrator.spec.unified_diff import PatchApplyError, apply_unified_diff
 from orchestrator.tools.destinations import FIELD_ARGS
 from tracer.run_model import read_run
 from tracer.schemas import ContainerSchema
-from tracer.store import TraceStore
+from tracer.store import RunRecord, TraceStore
 
 if TYPE_CHECKING:
     from orchestrator.scenarios.runner import _ScenarioStack
@@ -132,12 +133,26 @@ def _writes_of(store: TraceStore, run_id: str) -> tuple[Written, dict[str, Conta
         key = FIELD_ARGS.get(step.op)
         fields = args.get(key) if key else args
         written[step.step_id] = dict(fields) if isinstance(fields, dict) else {}
-    schemas = {
+    return written, _schemas_seen(store, run, written)
+
+
+def _schemas_seen(
+    store: TraceStore, run: RunRecord, written: Written
+) -> dict[str, ContainerSchema]:
+    """The schema each write step saw: the run's own, or, for a good run that skipped
+    reading one its worker had just read, the newest one recorded for that step before."""
+    recorded = store.run_schemas(run.run_id)
+    missing = [step for step in written if step not in recorded]
+    if missing:
+        earlier = store.step_schema_baselines(
+            run.pipeline, None, run.started_at, missing, status=None
+        )
+        recorded.update({step: data for step, (_, data) in earlier.items()})
+    return {
         step: ContainerSchema.from_json(data)
-        for step, data in store.run_schemas(run_id).items()
+        for step, data in recorded.items()
         if isinstance(data, dict)
     }
-    return written, schemas
 
 
 async def _twin_writes(

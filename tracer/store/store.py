@@ -70,6 +70,12 @@ _RUNS_ATTEMPTS = (
 )
 
 
+SCHEMA_LOOKBACK = 1000
+"""How many of a pipeline's newest good runs a diagnosis looks through for the last one
+that recorded a step's schema (a worker records each container's at least every few
+seconds while runs go on, so the last one is far nearer)."""
+
+
 class TraceStore(StoreBase):
     """The trace store. Create it with :meth:`open`; all methods may be called from any thread."""
 
@@ -472,6 +478,50 @@ class TraceStore(StoreBase):
         step twice keeps the first link (a retried activity is a no-op)."""
         links = [RunSchemaLink(run_id, step, p.hash) for step, p in schemas.items()]
         self.write(Writes(payloads=list(schemas.values()), schemas=links))
+
+    def step_schema_baselines(
+        self,
+        pipeline: str,
+        version_hash: str | None,
+        before: datetime,
+        steps: Iterable[str],
+        *,
+        status: RunStatus | None = RunStatus.SUCCEEDED,
+        within: int = SCHEMA_LOOKBACK,
+    ) -> dict[str, tuple[str, Any]]:
+        """For each of ``steps``: the id of the newest run of ``pipeline`` (and version,
+        unless None; and ``status``, unless None) started before ``before`` that recorded
+        a schema for it, with that schema. Good runs may skip recording a schema read
+        moments before, so each step looks back to the last run that did, among the
+        newest ``within`` such runs (their oldest found once): one query per step,
+        reading the run index newest first and probing ``run_schema``'s key until a run
+        has it, never the whole history."""
+
+        def of_runs(query: Any) -> Any:
+            query = query.where(Run.pipeline == pipeline, col(Run.started_at) < before)
+            if status is not None:
+                query = query.where(Run.status == status.value)
+            return query if version_hash is None else query.where(Run.version_hash == version_hash)
+
+        runs = of_runs(
+            select(Run.run_id, RunSchema.schema_hash).join(
+                RunSchema, col(RunSchema.run_id) == Run.run_id
+            )
+        )
+        floor = of_runs(select(Run.started_at))
+        found: dict[str, tuple[str, Any]] = {}
+        with self._read_rows() as conn:
+            oldest = conn.execute(
+                floor.order_by(col(Run.started_at).desc()).offset(within - 1).limit(1)
+            ).scalar()
+            if oldest is not None:
+                runs = runs.where(col(Run.started_at) >= oldest)
+            for step in steps:
+                newest = runs.where(RunSchema.step_id == step)
+                row = conn.execute(newest.order_by(col(Run.started_at).desc()).limit(1)).first()
+                if row is not None:
+                    found[step] = (row.run_id, row.schema_hash)
+        return {step: (run_id, self.get_payload(h)) for step, (run_id, h) in found.items()}
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
