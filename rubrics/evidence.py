@@ -45,7 +45,12 @@ class WriteEvidence(_Plain):
 
 
 class StepEvidence(_Plain):
-    """One step of the run as recorded: its last attempt's input and output."""
+    """One step of the run as recorded: its last attempt's input and output.
+
+    ``attempts`` counts the step's Temporal attempts; ``inner_retries`` the tool calls its
+    attempts retried inside themselves (a client retrying a 503 before the attempt ends).
+    Both are retries the step needed, so the retry budget counts both.
+    """
 
     id: str
     op: str
@@ -54,6 +59,7 @@ class StepEvidence(_Plain):
     output: Any = None
     status: str = "succeeded"
     attempts: int = 1
+    inner_retries: int = 0
     duration_ms: int = 0
     writes: list[WriteEvidence] = Field(default_factory=list)
 
@@ -193,6 +199,7 @@ class PipelineParams(_Plain):
     messages: list[MessageParams] = Field(default_factory=list)
     required: list[tuple[str, tuple[Segment, ...]]] = Field(default_factory=list)
     retry_budget: int = 2
+    """Tries a step may make: its attempts plus the tool calls retried inside them."""
     latency_budget_fraction: float = 0.5
 
     def step(self, step_id: str) -> StepParams | None:

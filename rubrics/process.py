@@ -1,8 +1,9 @@
 """Process health: steps that needed too many tries or too long, and empty handoffs.
 
 A run can succeed while its process is sick: a step that needed four attempts will soon
-need six. The budgets come from the pipeline parameters (``retry_budget`` attempts per
-step; ``latency_budget_fraction`` of each step's timeout).
+need six. The budgets come from the pipeline parameters (``retry_budget`` tries per
+step, its attempts and the tool calls retried inside them alike;
+``latency_budget_fraction`` of each step's timeout).
 """
 
 from __future__ import annotations
@@ -24,18 +25,33 @@ from rubrics.model import (
 
 
 def check_retries(ctx: CheckContext) -> Finding:
+    """Every try a step made against the budget: its Temporal attempts plus the tool calls
+    retried inside them. A client that absorbs 503s inside one attempt hides as much
+    trouble as a step that needs several attempts."""
     budget = ctx.params.retry_budget
     failures: Failures = []
     looked: list[EvidenceItem] = []
     for step in ctx.evidence.steps:
-        item = EvidenceItem(
-            step=step.id, path=output_path(step.id), value={"attempts": step.attempts}
-        )
+        counts = {"attempts": step.attempts, "inner_retries": step.inner_retries}
+        item = EvidenceItem(step=step.id, path=output_path(step.id), value=counts)
         looked.append(item)
-        if step.attempts > budget:
-            failures.append((f"{step.id} took {step.attempts} attempts (budget {budget})", [item]))
+        tries = step.attempts + step.inner_retries
+        if tries > budget:
+            failures.append(
+                (f"{step.id} {_tries(step.attempts, step.inner_retries)} (budget {budget})", [item])
+            )
     return Finding.from_checks(
-        failures, looked, ok=f"every step ran within {budget} attempts", nothing="no step has run"
+        failures, looked, ok=f"every step ran within {budget} tries", nothing="no step has run"
+    )
+
+
+def _tries(attempts: int, inner: int) -> str:
+    """``took 3 attempts`` or ``made 3 tries: 1 attempt(s) and 2 call(s) retried inside``."""
+    if not inner:
+        return f"took {attempts} attempts"
+    return (
+        f"made {attempts + inner} tries: {attempts} attempt(s) and {inner} tool call(s) "
+        "retried inside them"
     )
 
 
@@ -245,11 +261,11 @@ def check_writes_recorded(ctx: CheckContext) -> Finding:
 RUBRICS: tuple[Rubric, ...] = (
     Rubric(
         "process.retries_within_budget",
-        "1",
+        "2",
         "Did every step succeed within the retry budget?",
         "minor",
         "deterministic",
-        ("attempts per step",),
+        ("attempts per step", "tool calls retried inside attempts"),
         check_retries,
     ),
     Rubric(

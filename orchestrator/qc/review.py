@@ -142,9 +142,17 @@ def _step(run: RecordedRun, step: RecordedStep) -> StepEvidence:
         output=run.output(step),
         status=last.status.value,
         attempts=len({a.attempt for a in tries}),
+        inner_retries=_inner_retries(step),
         duration_ms=max(a.duration_ms for a in tries),
         writes=writes,
     )
+
+
+def _inner_retries(step: RecordedStep) -> int:
+    """The tool calls the step's attempts retried inside themselves, each attempt counted
+    once (its last record, like :attr:`StepEvidence.attempts`)."""
+    per_attempt = {a.attempt: len(a.inner_retries) for a in step.attempts}
+    return sum(per_attempt.values())
 
 
 def _earlier_runs(store: TraceStore, run: RunRecord) -> list[RunRecord]:
