@@ -92,11 +92,6 @@ DEFECTS: dict[str, str] = {
 """Scenario file name -> the rubric its silent defect is meant to fail."""
 
 CAUSES: dict[str, str] = {
-    "retries-over-budget": (
-        "the Airtable client now retries the 503s inside the attempt (the step records them "
-        "as inner retries), so `upsert_airtable` takes one attempt and "
-        "`process.retries_within_budget`, which counts attempts only, passes"
-    ),
     "schema-option-created": (
         "`orchestrator/qc/review.py` records no destination schema in the run's evidence "
         "(`RunEvidence.schemas` stays empty), so `integrity.schema_conforms` is "
