@@ -139,3 +139,34 @@ async def test_a_null_read_field_is_judged_by_reading_the_good_objects_again(
             save=False,
         )
         assert later.outcome == Outcome.FAIL
+
+
+async def test_calls_retried_inside_an_attempt_count_against_the_retry_budget(
+    make_stack: StackFactory, reference: LoadedPipeline
+) -> None:
+    """Airtable answers 503 twice; its client retries inside the one attempt, and the
+    evidence carries those retries, so the step is over its budget of two tries."""
+    reference = without_qc_step(reference)
+    unavailable = Fault(
+        service="airtable", kind="http_error", status=503, times=2, operation="upsert_records"
+    )
+    async with make_stack(faults=[unavailable]) as stack:
+        outcome = await stack.run(reference, {"issue": "ENG-101"})
+        assert outcome.status == "succeeded", outcome.error
+        assert stack.committer is not None and stack.store is not None
+        stack.committer.close(30)
+        evidence = run_evidence(stack.store, outcome.run_id)
+        upsert = evidence.step("upsert_airtable")
+        assert upsert is not None
+        assert (upsert.attempts, upsert.inner_retries) == (1, 2)
+        fetch = evidence.step("fetch_issue")
+        assert fetch is not None and fetch.inner_retries == 0
+        [result] = review_run(
+            stack.store,
+            outcome.run_id,
+            reference.spec,
+            select=["process.retries_within_budget"],
+            save=False,
+        )
+        assert (result.outcome, result.step_id) == (Outcome.FAIL, "upsert_airtable")
+        assert "made 3 tries" in result.message
