@@ -161,12 +161,7 @@ async def test_calls_retried_inside_an_attempt_count_against_the_retry_budget(
         assert (upsert.attempts, upsert.inner_retries) == (1, 2)
         fetch = evidence.step("fetch_issue")
         assert fetch is not None and fetch.inner_retries == 0
-        [result] = review_run(
-            stack.store,
-            outcome.run_id,
-            reference.spec,
-            select=["process.retries_within_budget"],
-            save=False,
-        )
+        only = ["process.retries_within_budget"]
+        [result] = review_run(stack.store, outcome.run_id, reference.spec, select=only, save=False)
         assert (result.outcome, result.step_id) == (Outcome.FAIL, "upsert_airtable")
         assert "made 3 tries" in result.message
