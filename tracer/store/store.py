@@ -280,12 +280,13 @@ class TraceStore(StoreBase):
             payload_rows = self._new_payload_rows(payloads, trust_known=trust_known)
             try:
                 with self._write_rows(busy_timeout_ms) as conn:
-                    self._insert_ignore(conn, Payload, payload_rows)
-                    self._insert_ignore(conn, Run, run_rows)
-                    self._insert_ignore(conn, StepAttempt, attempt_rows)
-                    for finish in writes.finishes:
+                    with self._pipelined(conn):
+                        self._insert_ignore(conn, Payload, payload_rows)
+                        self._insert_ignore(conn, Run, run_rows)
+                        self._insert_ignore(conn, StepAttempt, attempt_rows)
+                        self._insert_ignore(conn, RunSchema, _schema_rows(writes.schemas))
+                    for finish in writes.finishes:  # each needs its rowcount: not pipelined
                         self._finish(conn, finish)
-                    self._insert_ignore(conn, RunSchema, _schema_rows(writes.schemas))
             except StoreDataError:
                 if not trust_known or len(payload_rows) == len({p.hash for p in payloads}):
                     raise
