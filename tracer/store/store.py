@@ -435,7 +435,7 @@ class TraceStore(StoreBase):
         found: dict[str, list[AttemptRecord]] = {run_id: [] for run_id in run_ids}
         with self._read_rows() as conn:
             for row in conn.execute(_RUNS_ATTEMPTS, {"run_ids": list(found)}):
-                found[row.run_id].append(AttemptRecord.model_validate(row, from_attributes=True))
+                found[row.run_id].append(AttemptRecord.from_stored(row._mapping))
         return found
 
     def last_good_run(
