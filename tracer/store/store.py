@@ -68,6 +68,14 @@ _RUNS_ATTEMPTS = (
     .where(col(StepAttempt.run_id).in_(bindparam("run_ids", expanding=True)))
     .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
 )
+_RUN_DIAGNOSES = (
+    select(DiagnosisRow)
+    .where(DiagnosisRow.run_id == bindparam("run_id"))
+    .order_by(col(DiagnosisRow.id))
+)
+_RUN_SCHEMAS = select(RunSchema.step_id, RunSchema.schema_hash).where(
+    RunSchema.run_id == bindparam("run_id")
+)
 _RUN_PIPELINE = core_select(col(Run.pipeline)).where(col(Run.run_id) == bindparam("run_id"))
 _INSERT_DIAGNOSIS = insert(DiagnosisRow).returning(col(DiagnosisRow.id))
 _SET_FAILURE_GROUP = (
@@ -532,9 +540,8 @@ class TraceStore(StoreBase):
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
-        query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
         with self._read_rows() as conn:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(_RUN_SCHEMAS, {"run_id": run_id}))
         return {step: self.get_payload(hash) for step, hash in rows}
 
     # ------------------------------------------------------------------ diagnoses, QC, audit
@@ -674,13 +681,9 @@ class TraceStore(StoreBase):
             ]
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
-        query = (
-            select(DiagnosisRow).where(DiagnosisRow.run_id == run_id).order_by(col(DiagnosisRow.id))
-        )
         with self._read_rows() as conn:
-            return [
-                DiagnosisRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
-            ]
+            rows = conn.execute(_RUN_DIAGNOSES, {"run_id": run_id})
+            return [DiagnosisRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def add_rubric_results(self, results: Sequence[RubricResultRecord]) -> None:
         rows = [
