@@ -263,9 +263,17 @@ starting a thread of a fresh event loop's executor). Now a spec is validated onc
 content (`parse_pipeline` keeps validated specs by the sha256 of their text), a diagnosis
 reads its run's and its ten good runs' attempts in one query and the run's schemas on a
 bare connection, and `why` (no tool clients, so nothing else on its event loop) calls the
-store on its own thread. What remains is building the eleven runs' snapshots (attempt
-rows validated into records, payload JSON from the cache), storing the diagnosis (an ORM
-session) and the fix proposal's YAML edits and unified diff.
+store on its own thread. Then a diagnosis was stored with bare statements in one
+transaction instead of an ORM session, attempts read back from the store were rebuilt
+without being validated again (the store wrote them from validated records), a run's
+diagnoses and schemas read with statements built once, and a fix's spec edits found
+their lines in the spec's YAML composed once per text, testing for a change without
+building the unified diff: about a tenth off the CPU median (30 diagnoses on a
+100 000-run store, old and new code interleaved six times at load 2.3–3.2: p50 9.6–12.1
+→ 8.4–10.1 ms; p95 barely moved). What remains is mostly SQL (the schema baselines'
+look-back over a pipeline's newest good runs, the eleven runs' attempts) and the JSON of
+the eleven runs' payloads, decoded from the cache on every read (about 4 000 reads per
+30 diagnoses).
 
 - Command: `{command}`
 - Date: {datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}

@@ -60,7 +60,7 @@ def propose(finding: Localization, ctx: FixContext) -> ProposedFix:
         patched = _spec_patch(finding, ctx)
     except (PatchError, KeyError, ValueError) as exc:
         return escalate(f"No safe spec change was found ({exc}).")
-    if patched is None or not patched[0].diff():
+    if patched is None or not patched[0].changed:
         return escalate(_escalate_reason(fault))
     text, why = patched
     check = check_spec_patch(

@@ -11,6 +11,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from orchestrator.spec.yaml_lines import LinePath, parse_with_lines
@@ -20,6 +23,14 @@ class PatchError(ValueError):
     """The edit cannot be placed in the spec text."""
 
 
+@lru_cache(maxsize=64)
+def _key_lines(text: str, source: str) -> Mapping[LinePath, int]:
+    """The line of every key of ``text``, read once per text: a fix is proposed on the
+    same few stored spec versions again and again, and composing the YAML is most of
+    what an edit costs. Read-only, as every :class:`SpecText` of that text shares it."""
+    return MappingProxyType(parse_with_lines(text, source)[1])
+
+
 class SpecText:
     """A spec's text with the line of every key, edited in place."""
 
@@ -27,16 +38,22 @@ class SpecText:
         self.original = text
         self.source = source
         self.lines = text.splitlines(keepends=True)
-        _, self._where = parse_with_lines(text, source)
+        self._original_lines = tuple(self.lines)
+        self._where = _key_lines(text, source)
 
     @property
     def text(self) -> str:
         return "".join(self.lines)
 
+    @property
+    def changed(self) -> bool:
+        """Whether an edit changed a line (:meth:`diff` is not empty), without the diff."""
+        return tuple(self.lines) != self._original_lines
+
     def diff(self) -> str:
         return "".join(
             difflib.unified_diff(
-                self.original.splitlines(keepends=True),
+                self._original_lines,
                 self.lines,
                 fromfile=f"a/{self.source}",
                 tofile=f"b/{self.source}",

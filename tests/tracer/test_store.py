@@ -17,6 +17,7 @@ from tracer.payloads import EncodedPayload, encode
 from tracer.store import (
     AttemptError,
     AttemptRecord,
+    AttemptStatus,
     HumanActionRecord,
     NewRun,
     PayloadNotFoundError,
@@ -93,6 +94,39 @@ def test_default_location_is_dot_steptrace_in_the_cwd(
 
 
 # ---------------------------------------------------------------- attempts and payloads
+
+
+def test_an_attempt_reads_back_as_the_record_it_was_written_from(
+    store: TraceStore, make_run: Any, attempt: Attempt
+) -> None:
+    """Read back without validation (AttemptRecord.from_stored): same values, same types."""
+    after = encode({"id": "rec1", "Name": "Ada"})
+    record, payload = attempt(
+        workflow_id="wf",
+        temporal_run_id="r1",
+        status="failed",
+        error=AttemptError(error_class="HTTPError", message="422", status=422, retry_after=2.5),
+        external_writes=[
+            WriteRecord(
+                tool="airtable",
+                object_kind="record",
+                object_id="rec1",
+                action="update",
+                after_hash=after.hash,
+            )
+        ],
+        inner_retries=[{"call": "update", "status": 429}],
+    )
+    store.record_attempts([record], [payload, after])
+    (read,) = store.attempts("wf/r1")
+    assert read == record
+    assert read.model_dump() == record.model_dump()
+    assert read.error is not None and record.error is not None
+    assert read.error.model_dump(exclude_none=True) == record.error.model_dump(exclude_none=True)
+    assert isinstance(read.status, AttemptStatus)
+    assert isinstance(read.error, AttemptError)
+    assert isinstance(read.external_writes[0], WriteRecord)
+    assert read.started_at.tzinfo is not None
 
 
 def test_same_attempt_key_twice_is_one_row(

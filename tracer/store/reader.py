@@ -311,7 +311,7 @@ class TraceReader:
         rows = self._records(
             "step_attempt", "run_id = ? ORDER BY step_index, attempt, id", (run_id,)
         )
-        return [AttemptRecord.model_validate(row) for row in rows]
+        return [AttemptRecord.from_stored(row) for row in rows]
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
         rows = self._records("diagnosis", "run_id = ? ORDER BY id", (run_id,))

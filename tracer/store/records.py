@@ -8,6 +8,7 @@ referenced here by hash only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -139,6 +140,26 @@ class AttemptRecord(_Record):
     ended_at: AwareDatetime
     duration_ms: int = Field(ge=0)
 
+    @classmethod
+    def from_stored(cls, row: Mapping[Any, Any]) -> AttemptRecord:
+        """The attempt a store row holds (JSON and timestamps decoded), not validated
+        again: the store wrote it from a validated record, so its columns hold what the
+        fields take, and only the status and the nested records are rebuilt. A diagnosis
+        reads its run's and ten good runs' attempts, and validating them cost more than
+        the query."""
+        fields = {name: row[name] for name in cls.model_fields if name in row}
+        fields["status"] = AttemptStatus(fields["status"])
+        error = fields.get("error")
+        fields["error"] = (
+            AttemptError.model_construct(**_known(AttemptError, error)) if error else None
+        )
+        writes = fields.get("external_writes") or ()
+        fields["external_writes"] = tuple(
+            WriteRecord.model_construct(**_known(WriteRecord, write)) for write in writes
+        )
+        fields["inner_retries"] = tuple(fields.get("inner_retries") or ())
+        return cls.model_construct(**fields)
+
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.workflow_id, self.temporal_run_id, self.activity_id, self.attempt)
@@ -151,6 +172,11 @@ class AttemptRecord(_Record):
         for write in self.external_writes:
             hashes.update(h for h in (write.before_hash, write.after_hash) if h)
         return hashes
+
+
+def _known(model: type[_Record], data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data``'s entries that are fields of ``model`` (a stored row may hold more)."""
+    return {key: value for key, value in data.items() if key in model.model_fields}
 
 
 class DiagnosisRecord(_Record):

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, update
+from sqlalchemy import Connection, bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
@@ -67,6 +67,21 @@ _RUNS_ATTEMPTS = (
     select(StepAttempt)
     .where(col(StepAttempt.run_id).in_(bindparam("run_ids", expanding=True)))
     .order_by(col(StepAttempt.step_index), col(StepAttempt.attempt), col(StepAttempt.id))
+)
+_RUN_DIAGNOSES = (
+    select(DiagnosisRow)
+    .where(DiagnosisRow.run_id == bindparam("run_id"))
+    .order_by(col(DiagnosisRow.id))
+)
+_RUN_SCHEMAS = select(RunSchema.step_id, RunSchema.schema_hash).where(
+    RunSchema.run_id == bindparam("run_id")
+)
+_RUN_PIPELINE = core_select(col(Run.pipeline)).where(col(Run.run_id) == bindparam("run_id"))
+_INSERT_DIAGNOSIS = insert(DiagnosisRow).returning(col(DiagnosisRow.id))
+_SET_FAILURE_GROUP = (
+    update(Run)
+    .where(col(Run.run_id) == bindparam("target_run"))
+    .values(failure_group=bindparam("new_group"))
 )
 
 
@@ -429,7 +444,7 @@ class TraceStore(StoreBase):
         found: dict[str, list[AttemptRecord]] = {run_id: [] for run_id in run_ids}
         with self._read_rows() as conn:
             for row in conn.execute(_RUNS_ATTEMPTS, {"run_ids": list(found)}):
-                found[row.run_id].append(AttemptRecord.model_validate(row, from_attributes=True))
+                found[row.run_id].append(AttemptRecord.from_stored(row._mapping))
         return found
 
     def last_good_run(
@@ -526,35 +541,36 @@ class TraceStore(StoreBase):
 
     def run_schemas(self, run_id: str) -> dict[str, Any]:
         """The schema snapshots ``run_id`` recorded, by step id (empty if none)."""
-        query = select(RunSchema.step_id, RunSchema.schema_hash).where(RunSchema.run_id == run_id)
         with self._read_rows() as conn:
-            rows = list(conn.execute(query))
+            rows = list(conn.execute(_RUN_SCHEMAS, {"run_id": run_id}))
         return {step: self.get_payload(hash) for step, hash in rows}
 
     # ------------------------------------------------------------------ diagnoses, QC, audit
 
     def add_diagnosis(self, run_id: str, body: dict[str, Any]) -> DiagnosisRecord:
         """Store a diagnosis with its fingerprint (:mod:`tracer.fingerprint`, from the body
-        before redaction, as the alert computes it); the run joins that failure group."""
-        with self._write() as session:
-            run = session.get(Run, run_id)
-            if run is None:
+        before redaction, as the alert computes it); the run joins that failure group.
+
+        Bare statements in one transaction (no ORM session: ``steptrace why`` stores the
+        diagnosis it has just made, and a session's bookkeeping cost more than the write)."""
+        with self._write_rows() as conn:
+            pipeline = conn.execute(_RUN_PIPELINE, {"run_id": run_id}).scalar()
+            if pipeline is None:
                 raise StoreDataError(
                     f"no run {run_id} to attach a diagnosis to; register the run first",
                     database=self.database,
                 )
-            found = of_diagnosis(run.pipeline, body)
-            row = DiagnosisRow(
-                run_id=run_id,
-                body=redact_json(body, self._policy),
-                group_id=found.id,
-                signature=str(redact_json(found.signature, self._policy)),
-            )
-            session.add(row)
-            run.failure_group = found.id
-            session.add(run)
-            session.flush()
-            return DiagnosisRecord.model_validate(row, from_attributes=True)
+            found = of_diagnosis(pipeline, body)
+            row: dict[str, Any] = {
+                "run_id": run_id,
+                "body": redact_json(body, self._policy),
+                "group_id": found.id,
+                "signature": str(redact_json(found.signature, self._policy)),
+                "created_at": utcnow(),
+            }
+            row["id"] = conn.execute(_INSERT_DIAGNOSIS, row).scalar_one()
+            conn.execute(_SET_FAILURE_GROUP, {"target_run": run_id, "new_group": found.id})
+        return DiagnosisRecord.model_validate(row)
 
     def latest_diagnoses(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The newest stored diagnosis body of each run that has one, by run id."""
@@ -666,13 +682,9 @@ class TraceStore(StoreBase):
             ]
 
     def diagnoses(self, run_id: str) -> list[DiagnosisRecord]:
-        query = (
-            select(DiagnosisRow).where(DiagnosisRow.run_id == run_id).order_by(col(DiagnosisRow.id))
-        )
         with self._read_rows() as conn:
-            return [
-                DiagnosisRecord.model_validate(r, from_attributes=True) for r in conn.execute(query)
-            ]
+            rows = conn.execute(_RUN_DIAGNOSES, {"run_id": run_id})
+            return [DiagnosisRecord.model_validate(r, from_attributes=True) for r in rows]
 
     def add_rubric_results(self, results: Sequence[RubricResultRecord]) -> None:
         rows = [
