@@ -33,6 +33,13 @@ from bench.machine import describe_line, load_line
 __all__ = ["main", "run", "write_docs"]
 
 SECTION = "## The command line: whole commands"
+READ_PATH_HISTORY = (
+    "`runs`, `show` and `why` read the store through the lean reader\n"
+    "(`tracer/store/reader.py`: `sqlite3` or `psycopg` alone), so neither SQLAlchemy nor the\n"
+    "SQLModel tables are imported. Before it, the store's import (SQLAlchemy's ORM and the\n"
+    "tables, ~300 ms) made `why latest` 0.595 s min / 0.658 s median wall (load 0.90), and\n"
+    "before the diagnoser was left out of reading a stored diagnosis, 1.53 / 1.71 s."
+)
 BUDGET_S = 0.5
 COMMANDS = (("--help",), ("why", "latest"), ("show", "latest"), ("runs",))
 STEPTRACE = str(Path(sys.executable).with_name("steptrace"))
@@ -129,6 +136,8 @@ def write_docs(result: dict[str, Any], command: str, docs: Path = DOCS) -> None:
             *rows,
             "",
             f"`why`'s imports took {imports['total']} ms in all; by package: {shares}.",
+            "",
+            READ_PATH_HISTORY,
             "",
         ]
     )
