@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from tracer.store import (
     TraceStore,
     Writes,
 )
+from tracer.store.inline import POSTGRES_INLINE_BUDGET_S
 
 Attempt = Callable[..., tuple[AttemptRecord, EncodedPayload]]
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -221,10 +223,11 @@ async def test_writes_are_prepared_on_the_committer_thread(
 
 
 async def test_an_idle_committer_commits_on_the_callers_thread(
-    sqlite_store: TraceStore, attempt: Attempt
+    store: TraceStore, attempt: Attempt
 ) -> None:
-    """SQLite's fast path: no thread switch when nothing is queued."""
-    committer = GroupCommitter(sqlite_store)
+    """The fast path, on SQLite and on a quick PostgreSQL: no thread switch when nothing
+    is queued."""
+    committer = GroupCommitter(store)
     record, payload = attempt()
     seen: list[str] = []
 
@@ -234,8 +237,34 @@ async def test_an_idle_committer_commits_on_the_callers_thread(
 
     await committer.commit(prepare, "attempt")
     committer.close()
-    assert seen == [threading.current_thread().name] and _rows(sqlite_store) == 1
+    assert seen == [threading.current_thread().name] and _rows(store) == 1
     assert committer.stats.inline == 1
+
+
+async def test_slow_postgresql_commits_leave_the_event_loop(pg_url: str, attempt: Attempt) -> None:
+    """A PostgreSQL server that answers slowly (here: every statement delayed past the
+    fast path's budget) closes the fast path: the next records go to the committer
+    thread. (SQLite's fast path has no such gate: its lock wait is bounded instead.)"""
+    store = TraceStore.open(pg_url)
+    delay = 2 * POSTGRES_INLINE_BUDGET_S
+    event.listen(store.engine, "before_cursor_execute", lambda *_: time.sleep(delay))
+    committer = GroupCommitter(store)
+    threads: list[str] = []
+    for n in range(3):
+        record, payload = attempt(activity_id=str(n))
+        writes = Writes(payloads=[payload], attempts=[record])
+
+        def prepare(writes: Writes = writes) -> Writes:
+            threads.append(threading.current_thread().name)
+            return writes
+
+        await committer.commit(prepare, f"attempt {n}")
+    committer.close()
+    rows = _rows(store)
+    store.close()
+    here = threading.current_thread().name
+    assert threads == [here, "steptrace-group-commit", "steptrace-group-commit"]
+    assert committer.stats.inline == 1 and rows == 3
 
 
 async def test_the_fast_path_gives_way_to_another_writer(

@@ -46,7 +46,7 @@ from typing import Any
 from tracer.payloads import EncodedPayload, RedactionPolicy, encode
 from tracer.store.dictionaries import PayloadDictionaries
 from tracer.store.errors import StoreUnavailableError, TraceStoreError
-from tracer.store.inline import inline_by_default, try_inline
+from tracer.store.inline import InlineGate, inline_by_default, try_inline
 from tracer.store.records import AttemptRecord, NewRun, RunStatus
 from tracer.store.store import TraceStore
 from tracer.store.writes import RunFinish, RunSchemaLink, Writes
@@ -102,7 +102,7 @@ class GroupCommitter:
     ) -> None:
         self._store = store
         self._linger = linger
-        self._inline = inline_by_default(store) if inline is None else inline
+        self._inline = _inline_gate(store, inline)
         self._writing = threading.Lock()  # held while a transaction is written
         self._maintenance_due = False
         self._max_batch = max_batch
@@ -172,13 +172,15 @@ class GroupCommitter:
         """Commit the writes ``prepare`` builds and return once they are durable; like
         :meth:`record` otherwise. What ``prepare`` raises is raised here.
 
-        When the committer is idle and ``inline`` is on, ``prepare`` runs and the writes
-        commit right here on the caller's thread (:mod:`tracer.store.inline`); otherwise
-        both happen on the committer thread.
+        When the committer is idle and the fast path is open (``inline``; on PostgreSQL
+        while its commits stay quick, see :class:`~tracer.store.inline.InlineGate`),
+        ``prepare`` runs and the writes commit right here on the caller's thread
+        (:mod:`tracer.store.inline`); otherwise both happen on the committer thread.
         """
-        if self._inline and not self._queue and not self._closing:
+        gate = self._inline
+        if gate is not None and not self._queue and not self._closing and gate.open():
             writes = prepare()
-            if try_inline(self._store, writes, self._writing):
+            if try_inline(self._store, writes, self._writing, gate):
                 self._count_inline()
                 return
             prepare = _prepared(writes)
@@ -425,6 +427,14 @@ class GroupCommitter:
 
 def _prepared(writes: Writes) -> Prepare:
     return lambda: writes
+
+
+def _inline_gate(store: TraceStore, inline: bool | None) -> InlineGate | None:
+    """The fast path's gate: the store's default (``inline`` None), always open (True),
+    or no fast path at all (False: None)."""
+    if inline is None:
+        return inline_by_default(store)
+    return InlineGate(None) if inline else None
 
 
 def _consume_outcome(future: asyncio.Future[None]) -> None:

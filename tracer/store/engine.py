@@ -5,7 +5,8 @@ every connection. The driver's own implicit transactions are switched off and we
 ``BEGIN`` ourselves: write transactions (connections from :func:`writer`) start with
 ``BEGIN IMMEDIATE`` so they take the write lock up front and wait ``busy_timeout`` for
 it, instead of failing at once when a read transaction has to be upgraded under WAL.
-PostgreSQL goes through psycopg 3 with ``pool_pre_ping``.
+PostgreSQL goes through psycopg 3 with ``pool_pre_ping`` and bounded network timeouts
+(:data:`POSTGRES_TIMEOUTS`).
 """
 
 from __future__ import annotations
@@ -93,12 +94,31 @@ def create_store_engine(
             given = given if isinstance(given, str) else " ".join(given or ())
             options = f"{given} -c default_transaction_read_only=on".strip()
             parsed = parsed.update_query_dict({"options": options})
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args=_postgres_timeouts(parsed)
+        )
     raise TraceStoreError(
         f"unsupported database backend {backend!r}; use sqlite:///path/to/trace.db or "
         "postgresql+psycopg://user:password@host/db",
         database=safe_url(parsed),
     )
+
+
+POSTGRES_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,  # seconds
+    "tcp_user_timeout": 10_000,  # ms that sent data may stay unacknowledged
+    "keepalives_idle": 10,  # seconds; then probes every 5 s, 3 times
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+"""libpq settings that bound how long a server that stopped answering can hold a
+connection: a commit may run on the worker's event loop (:mod:`tracer.store.inline`),
+and the operating system's own TCP timeouts are many minutes."""
+
+
+def _postgres_timeouts(url: URL) -> dict[str, int]:
+    """:data:`POSTGRES_TIMEOUTS`, less those the URL sets itself."""
+    return {name: value for name, value in POSTGRES_TIMEOUTS.items() if name not in url.query}
 
 
 def _sqlite_reader(parsed: URL, path: Path, busy_timeout_ms: int) -> Engine:
