@@ -27,9 +27,10 @@ from typing import Any
 from temporalio import activity
 
 from orchestrator.diagnosis.snapshots import step_kind
-from orchestrator.runtime.pipeline_workflow import RECORD_SCHEMAS_ACTIVITY
+from orchestrator.runtime.pipeline_workflow import RECORD_SCHEMAS_ACTIVITY, RunEvent, StepUse
 from orchestrator.tools.clients import ToolClients
-from orchestrator.tools.destinations import container_args, container_key, fetch_schemas
+from orchestrator.tools.containers import container_args, container_key
+from orchestrator.tools.destinations import fetch_schemas
 from tracer.payloads import encode
 from tracer.run_model import read_run
 from tracer.schemas import ContainerSchema
@@ -61,6 +62,16 @@ class SchemaRecorder:
         self.reread_after = REREAD_AFTER if reread_after is None else reread_after
         self._read_at: dict[tuple[str, ...], float] = {}  # container key: monotonic time
 
+    async def schemas_at_end(self, event: RunEvent) -> dict[str, Any]:
+        """The schemas the run ending as ``event`` says records (see :meth:`schemas_of`):
+        the steps it called and whether it failed a rubric come with the event, so
+        nothing is read back from the store; an event from a workflow started before
+        they were sent reads them back."""
+        if event.steps is None or event.failed_rubric is None:
+            return await self.schemas_of(event.run_id, event.status)
+        steps = called_tool_steps(event.steps, RunKind(event.kind))
+        return await self._read(event.run_id, self.choose(steps, event.status, event.failed_rubric))
+
     async def schemas_of(self, run_id: str, status: str | None = None) -> dict[str, Any]:
         """The schemas ``run_id``'s tool steps depended on, as JSON by step id, read now
         (``status``: how the run ends; a good run's only those not read recently); empty
@@ -69,19 +80,34 @@ class SchemaRecorder:
             return {}
         try:
             steps = await asyncio.to_thread(self.steps_to_read, self.store, run_id, status)
-            schemas = await fetch_schemas(self.clients, steps) if steps else {}
+        except Exception:
+            log.warning("schemas of run %s not read", run_id, exc_info=True)
+            return {}
+        return await self._read(run_id, steps)
+
+    async def _read(self, run_id: str, steps: Steps) -> dict[str, Any]:
+        if self.store is None or self.clients is None or not steps:
+            return {}
+        try:
+            schemas = await fetch_schemas(self.clients, steps)
         except Exception:
             log.warning("schemas of run %s not read", run_id, exc_info=True)
             return {}
         return {step: schema.to_json() for step, schema in schemas.items()}
 
     def steps_to_read(self, store: TraceStore, run_id: str, status: str | None) -> Steps:
-        """The tool steps whose schemas this run reads: all of them unless the run ended
-        well (and failed no rubric); then those whose container this worker has not read
-        for ``reread_after`` seconds. The containers returned count as read now."""
-        steps = tool_steps(store, run_id)
+        """The tool steps whose schemas this run reads, read back from ``store``."""
+        good = status == RunStatus.SUCCEEDED.value
+        return self.choose(
+            tool_steps(store, run_id), status, good and _failed_a_rubric(store, run_id)
+        )
+
+    def choose(self, steps: Steps, status: str | None, failed_rubric: bool) -> Steps:
+        """Of a run's tool ``steps``, those whose schemas it reads: all of them unless the
+        run ended well and failed no rubric; then those whose container this worker has
+        not read for ``reread_after`` seconds. The containers returned count as read now."""
         now = time.monotonic()
-        if status == RunStatus.SUCCEEDED.value and not _failed_a_rubric(store, run_id):
+        if status == RunStatus.SUCCEEDED.value and not failed_rubric:
             steps = {
                 step: (op, args)
                 for step, (op, args) in steps.items()
@@ -107,6 +133,19 @@ def _failed_a_rubric(store: TraceStore, run_id: str) -> bool:
     return any(r.outcome == "fail" for r in store.rubric_results(run_id))
 
 
+def _kinds(run: RunKind) -> tuple[str, ...]:
+    # A replay reuses the recorded reads and must call no source: only its writes count.
+    return ("write",) if run == RunKind.REPLAY else ("read", "write")
+
+
+def called_tool_steps(called: dict[str, StepUse], run: RunKind) -> Steps:
+    """The tool steps among the steps a run ``called`` (as its end event names them)."""
+    kinds = _kinds(run)
+    return {
+        step: (use.op, use.container) for step, use in called.items() if step_kind(use.op) in kinds
+    }
+
+
 def tool_steps(store: TraceStore, run_id: str) -> Steps:
     """Every step of the run that called a tool, with its op and recorded arguments
     (``{}`` for a step whose container no argument chooses)."""
@@ -114,8 +153,7 @@ def tool_steps(store: TraceStore, run_id: str) -> Steps:
     if run is None:
         return {}
     recorded = read_run(store, run)
-    # A replay reuses the recorded reads and must call no source: only its writes count.
-    kinds = ("write",) if run.kind == RunKind.REPLAY else ("read", "write")
+    kinds = _kinds(run.kind)
     found: Steps = {}
     for step in recorded.steps:
         if step_kind(step.op) not in kinds:

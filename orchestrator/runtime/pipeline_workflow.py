@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.spec.ops import QC_REVIEW_OP
     from orchestrator.spec.pipeline import EscalationSpec, PipelineSpec, RetrySpec, StepSpec
     from orchestrator.spec.transform import evaluate_args
+    from orchestrator.tools.containers import container_args
     from tracer.diagnosis_model import Diagnosis
     from tracer.lineage import expression_reads
     from tracer.steps import StepCall, StepReturn
@@ -76,6 +77,14 @@ class PipelineResult(BaseModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
 
 
+class StepUse(BaseModel):
+    """A step whose activity the run called, as the run's end tells the recorder: its op
+    and the arguments that choose its container (an Airtable table, a Monday board)."""
+
+    op: str
+    container: dict[str, Any] = Field(default_factory=dict)
+
+
 class RunEvent(BaseModel):
     """A run starting or ending, for the trace store."""
 
@@ -92,6 +101,15 @@ class RunEvent(BaseModel):
     record_schemas: bool = Field(
         default=False,
         description="an end: also record the schemas the run's tool steps depended on",
+    )
+    steps: dict[str, StepUse] | None = Field(
+        default=None,
+        description="an end: the steps called, by id (None from workflows started before "
+        "it was sent: the recorder reads the run back from the store)",
+    )
+    failed_rubric: bool | None = Field(
+        default=None,
+        description="an end: whether a QC step failed a rubric (None: not sent, read back)",
     )
 
     @classmethod
@@ -133,13 +151,20 @@ class PipelineWorkflow:
         )
         await _record(event)
         context: dict[str, Any] = {"trigger": trigger}
+        called: dict[str, StepUse] = {}  # what the run's end tells the recorder
         for index, step in enumerate(spec.steps):
             try:
                 returned = await _run_step(
-                    event, index, step, context, params.given, later=spec.steps[index + 1 :]
+                    event,
+                    index,
+                    step,
+                    context,
+                    params.given,
+                    later=spec.steps[index + 1 :],
+                    called=called,
                 )
             except (ActivityError, StepArgumentsError) as err:
-                await _end(event, "failed", step.id)
+                await _end(event, "failed", called, step.id, _failed_a_rubric(spec, context))
                 await _after_failure(spec, event.run_id, params)
                 raise ApplicationError(
                     f"step `{step.id}` ({step.op}) failed: {_cause(err)}",
@@ -150,11 +175,11 @@ class PipelineWorkflow:
             context[step.id] = returned.output
             if step.op == QC_REVIEW_OP and _blockers(returned.output):
                 # Wrong data must not travel on: stop before the later steps act on it.
-                await _end(event, "qc_failed", step.id)
+                await _end(event, "qc_failed", called, step.id, failed_rubric=True)
                 await _after_failure(spec, event.run_id, params)
                 outputs = {k: v for k, v in context.items() if k != "trigger"}
                 return PipelineResult(run_id=event.run_id, status="qc_failed", outputs=outputs)
-        await _end(event, "succeeded")
+        await _end(event, "succeeded", called, None, _failed_a_rubric(spec, context))
         outputs = {k: v for k, v in context.items() if k != "trigger"}
         return PipelineResult(run_id=event.run_id, status="succeeded", outputs=outputs)
 
@@ -179,8 +204,13 @@ async def _run_step(
     given: dict[str, Any] | None = None,
     *,
     later: Sequence[StepSpec] = (),
+    called: dict[str, StepUse] | None = None,
 ) -> StepReturn:
     args = _arguments(step, context)
+    if called is not None:
+        called[step.id] = StepUse(
+            op=step.op, container={name: args.get(name) for name in container_args(step.op)}
+        )
     if step.op == QC_REVIEW_OP:
         args = {**args, "planned": planned_arguments(later, context)}
     call = StepCall(
@@ -226,9 +256,16 @@ def planned_arguments(later: Sequence[StepSpec], context: dict[str, Any]) -> dic
     return planned
 
 
-def _blockers(output: Any) -> list[Any]:
-    found = output.get("blockers") if isinstance(output, dict) else None
+def _blockers(output: Any, key: str = "blockers") -> list[Any]:
+    found = output.get(key) if isinstance(output, dict) else None
     return list(found) if isinstance(found, list) else []
+
+
+def _failed_a_rubric(spec: PipelineSpec, context: dict[str, Any]) -> bool:
+    """Whether a QC step of the run failed a rubric, blocking or not."""
+    return any(
+        _blockers(context.get(step.id), "failed") for step in spec.steps if step.op == QC_REVIEW_OP
+    )
 
 
 class StepArgumentsError(Exception):
@@ -279,10 +316,26 @@ async def _record(event: RunEvent) -> None:
     )
 
 
-async def _end(event: RunEvent, status: str, failed_step: str | None = None) -> None:
+async def _end(
+    event: RunEvent,
+    status: str,
+    called: dict[str, StepUse],
+    failed_step: str | None = None,
+    failed_rubric: bool = False,
+) -> None:
     """Record the run's end, with the schemas its steps depended on (evidence for a later
-    diagnosis) in the same activity and transaction."""
-    ended = event.model_copy(update={"status": status, "failed_step": failed_step})
+    diagnosis) in the same activity and transaction. The steps it ``called`` and whether
+    a QC step ``failed_rubric`` tell the recorder which schemas to read without reading
+    the run back from the store.
+    """
+    ended = event.model_copy(
+        update={
+            "status": status,
+            "failed_step": failed_step,
+            "steps": called,
+            "failed_rubric": failed_rubric,
+        }
+    )
     if workflow.patched("schemas-at-run-end"):
         await _record(ended.model_copy(update={"record_schemas": True}))
         return

@@ -19,8 +19,8 @@ from tracer.payloads import RedactionPolicy, encode
 from tracer.store import GroupCommitter, NewRun, RunKind, RunStatus, TraceStore
 from tracer.taint import run_taint
 
-RunSchemas = Callable[[str, str], Awaitable[dict[str, Any]]]
-"""The schemas (JSON by step id) run ``run_id`` ending ``status`` records; never raises."""
+RunSchemas = Callable[[RunEvent], Awaitable[dict[str, Any]]]
+"""The schemas (JSON by step id) the run ending as the event says records; never raises."""
 
 
 class RunRecorder:
@@ -51,7 +51,7 @@ class RunRecorder:
             return
         found: dict[str, Any] = {}
         if event.record_schemas and self.schemas is not None:
-            found = await self.schemas(event.run_id, event.status)
+            found = await self.schemas(event)
         if self.committer is not None:
             await commit_event(
                 self.committer,

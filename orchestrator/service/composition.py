@@ -56,7 +56,7 @@ def product_activities(
     schemas = SchemaRecorder(store, clients)
     return [
         *steps.all(),
-        RunRecorder(store, committer, schemas=schemas.schemas_of).record_run,
+        RunRecorder(store, committer, schemas=schemas.schemas_at_end).record_run,
         QcActivities(store, judge, readers=steps.by_op()).review,
         Diagnoser(store, clients, temporal_ui).diagnose,
         schemas.record_schemas,

@@ -166,25 +166,11 @@ def step_schema(op: str, schema: ContainerSchema) -> StepSchema:
     )
 
 
-_CONTAINER_ARGS = {"airtable": ("base", "table"), "monday": ("board",)}
-
-
-def container_args(op: str) -> tuple[str, ...]:
-    """The arguments of ``op`` that choose its container (all :func:`fetch_schema` reads
-    of them); none for Linear's workspace and Slack's channels."""
-    return _CONTAINER_ARGS.get(op.split(".")[0], ())
-
-
-def container_key(op: str, args: dict[str, Any]) -> tuple[str, ...]:
-    """What tells the container ``op`` works on from another, without reading it."""
-    return (op.split(".")[0], *(str(args.get(name)) for name in container_args(op)))
-
-
 async def fetch_schema(
     clients: ToolClients, op: str, args: dict[str, Any]
 ) -> ContainerSchema | None:
     """The schema of the container ``op`` works on, with the tool's stable ids (it reads
-    only the :func:`container_args` of ``args``)."""
+    only the :func:`~orchestrator.tools.containers.container_args` of ``args``)."""
     tool = op.split(".")[0]
     if tool == "airtable" and "table" in args:
         base = await clients.airtable_base(args.get("base"))
