@@ -94,9 +94,7 @@ def create_store_engine(
             given = given if isinstance(given, str) else " ".join(given or ())
             options = f"{given} -c default_transaction_read_only=on".strip()
             parsed = parsed.update_query_dict({"options": options})
-        return create_engine(
-            parsed, pool_pre_ping=True, connect_args=_postgres_timeouts(parsed)
-        )
+        return create_engine(parsed, pool_pre_ping=True, connect_args=_postgres_timeouts(parsed))
     raise TraceStoreError(
         f"unsupported database backend {backend!r}; use sqlite:///path/to/trace.db or "
         "postgresql+psycopg://user:password@host/db",
