@@ -59,3 +59,17 @@ def test_a_stall_closes_at_once_and_slow_probes_back_off() -> None:
         gate.observe(0.5)  # still slow
     assert waits == [1.0, 2.0, 3.0, 3.0]
     assert gate.closed
+
+
+def test_a_probe_not_taken_is_owed() -> None:
+    """A probe let through while the committer thread was writing measured nothing:
+    the next commit probes instead of the gate staying closed for good."""
+    clock = Clock()
+    gate = InlineGate(0.005, first_probe_s=1.0, clock=clock)
+    gate.observe(0.5)
+    clock.now += 1.0
+    assert gate.open()
+    gate.not_tried()
+    assert gate.open()
+    gate.observe(0.001)
+    assert not gate.closed

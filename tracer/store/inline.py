@@ -88,6 +88,11 @@ class InlineGate:
         self._probing = True
         return True
 
+    def not_tried(self) -> None:
+        """The fast path was let through but not taken (the committer was writing): a
+        probe is still owed."""
+        self._probing = False
+
     def observe(self, seconds: float) -> None:
         """A fast-path commit (or its failure) took ``seconds``."""
         budget = self.budget_s
@@ -125,6 +130,7 @@ def try_inline(
     A :class:`StoreDataError` (the record is wrong) is raised: queueing would not help.
     """
     if not writing.acquire(blocking=False):
+        gate.not_tried()
         return False
     started = time.perf_counter()
     try:
